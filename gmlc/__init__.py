@@ -1,0 +1,1 @@
+"""The SALVE location authority: MLP endpoint, observation intake, positioning, statements."""

@@ -1,0 +1,1 @@
+"""Talking to cellular modules: AT engine, parsers, vendor profiles and a simulator."""
