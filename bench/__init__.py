@@ -1,0 +1,1 @@
+"""Benchmarks and the bounded load test (make bench, make loadtest); not run by the tests."""

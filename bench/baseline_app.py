@@ -1,0 +1,31 @@
+"""The framework's ceiling: the same server stack answering a fixed SLIA with no work.
+
+Served exactly like the GMLC (uvicorn, httptools, uvloop, same worker count), so the
+ratio GMLC/baseline isolates the cost of our own work per request.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request, Response
+
+FIXED_SLIA = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b'<!DOCTYPE svc_result SYSTEM "MLP_SVC_RESULT_320.DTD">\n'
+    b'<svc_result ver="3.2.0"><slia ver="3.2.0"><pos><msid type="MSISDN">41791234567</msid>'
+    b'<pd><time utc_off="+0000">20261123120000</time><shape><CircularArea><coord>'
+    b"<X>47 22 36.793N</X><Y>8 32 30.098E</Y></coord><radius>1000</radius>"
+    b"<distanceUnit>meter</distanceUnit></CircularArea></shape><lev_conf>68</lev_conf></pd>"
+    b"</pos></slia></svc_result>\n"
+)
+
+
+def create_baseline_app() -> FastAPI:
+    """Builds the baseline app; the body is read so request handling costs are comparable."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.post("/mlp")
+    async def mlp(request: Request) -> Response:
+        await request.body()
+        return Response(FIXED_SLIA, media_type="application/xml")
+
+    return app

@@ -1,0 +1,382 @@
+"""The GMLC web application: thin routes over the service, intake and key holder.
+
+:func:`create_app` is the only place that builds the FastAPI app; nothing is created at
+import time. The lifespan opens the store and loads the active signing key; routes read
+the body under a size cap and a deadline, hand the bytes to the pure-ish core in a worker
+thread, and write the answer.
+
+Routes:
+
+- ``POST /mlp``, ``POST /LocationQueryService/``: one MLP document, any Content-Type.
+  MLP errors are HTTP 200 with ``slia/result``; an unknown service is a ``gem`` 108 in
+  HTTP 404. More than ``max_concurrent_requests`` at once, or a request whose deadline
+  passes before it is answered, gets 101 CONGESTION IN LOCATION SERVER at once.
+- ``POST /v1/observations``: one signed observation report (see :mod:`gmlc.intake`).
+- ``GET /.well-known/salve/jwks.json``: the statement verification keys.
+- ``GET /healthz`` (process alive), ``GET /readyz`` (database reachable and migrated,
+  signing key loaded), ``GET /metrics`` (Prometheus text, this worker's counters).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio.to_thread
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+
+from gmlc.auth import Authenticator, FailureThrottle
+from gmlc.errors import GmlcError, KeyFileError
+from gmlc.intake import ObservationIntake
+from gmlc.keys import KeyRing
+from gmlc.logs import log_event
+from gmlc.metrics import CONTENT_TYPE_LATEST, GmlcMetrics
+from gmlc.service import KeyHolder, LocationService, RequestContext
+from gmlc.settings import Settings, load_settings
+from gmlc.store import ClientRecord, Store
+from mlp import (
+    Gem,
+    MlpDecodeError,
+    MlpUnknownServiceError,
+    ResultCode,
+    Slia,
+    decode_request,
+    encode_gem,
+    encode_slia,
+)
+
+__all__ = ["GmlcState", "create_app"]
+
+logger = logging.getLogger(__name__)
+
+MLP_MEDIA_TYPE = "application/xml; charset=utf-8"
+_THREADS_MAX = 64
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class GmlcState:
+    """Everything the routes use, created by the lifespan."""
+
+    settings: Settings
+    store: Store
+    keys: KeyHolder
+    service: LocationService
+    intake: ObservationIntake
+    metrics: GmlcMetrics
+    clock: Callable[[], datetime]
+    owns_store: bool
+    inflight: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+async def _read_body(request: Request, cap: int, deadline: float) -> bytes:
+    """Read the request body, refusing more than ``cap`` bytes without buffering them.
+
+    Raises:
+        _BodyTooLargeError: the declared or received length exceeds ``cap``.
+        TimeoutError: the body did not arrive before ``deadline``.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > cap:
+        raise _BodyTooLargeError
+    received = bytearray()
+    async with asyncio.timeout(max(deadline - time.monotonic(), 0.0)):
+        async for chunk in request.stream():
+            received += chunk
+            if len(received) > cap:
+                raise _BodyTooLargeError
+    return bytes(received)
+
+
+def _source(request: Request) -> str | None:
+    return request.client.host if request.client is not None else None
+
+
+def _mlp_response(
+    body: bytes, status: int = 200, background: BackgroundTask | None = None
+) -> Response:
+    return Response(body, status_code=status, media_type=MLP_MEDIA_TYPE, background=background)
+
+
+def _build_state(
+    settings: Settings, store: Store | None, clock: Callable[[], datetime]
+) -> GmlcState:
+    owns_store = store is None
+    opened = store if store is not None else Store.open(settings.effective_database_url)
+    metrics = GmlcMetrics()
+    ring = KeyRing(settings.keys_dir, grace_period_s=settings.key_grace_period_s)
+    keys = KeyHolder(ring, grace_period_s=settings.key_grace_period_s, clock=clock)
+    throttle = FailureThrottle(settings.auth_failure_limit, settings.auth_failure_window_s)
+    authenticator: Authenticator[ClientRecord] = Authenticator(opened.get_client, throttle=throttle)
+    service = LocationService(
+        store=opened,
+        settings=settings,
+        authenticator=authenticator,
+        keys=keys,
+        metrics=metrics,
+        clock=clock,
+    )
+    intake = ObservationIntake(store=opened, settings=settings, metrics=metrics, clock=clock)
+    return GmlcState(settings, opened, keys, service, intake, metrics, clock, owns_store)
+
+
+class _MlpEndpoint:
+    """The MLP route's work, split between the event loop and a worker thread."""
+
+    def __init__(self, state: GmlcState) -> None:
+        self.state = state
+
+    def _audit_request_level(
+        self, code: ResultCode, add_info: str | None, source: str | None
+    ) -> None:
+        try:
+            self.state.store.append_audit(
+                "slir", source=source, result=int(code), detail={"add_info": add_info}
+            )
+        except GmlcError as exc:
+            log_event(logger, logging.ERROR, "audit_failed", problem=str(exc))
+
+    def request_level(
+        self, code: ResultCode, add_info: str | None, context: RequestContext
+    ) -> tuple[bytes, int]:
+        """Audit and encode a request-level answer (runs in a worker thread)."""
+        self.state.metrics.mlp_answers.labels("request", str(int(code))).inc()
+        self._audit_request_level(code, add_info, context.source)
+        return encode_slia(Slia(result=code, add_info=add_info)), 200
+
+    def process(self, body: bytes, context: RequestContext) -> tuple[bytes, int]:
+        """Decode, answer and encode one MLP request (runs in a worker thread)."""
+        settings = self.state.settings
+        if time.monotonic() >= context.deadline:
+            self.state.metrics.overloaded.inc()
+            return self.request_level(
+                ResultCode.CONGESTION_IN_LOCATION_SERVER, "deadline exceeded", context
+            )
+        try:
+            request = decode_request(
+                body, max_body_bytes=settings.max_body_bytes, max_targets=settings.max_targets
+            )
+        except MlpUnknownServiceError as exc:
+            self.state.metrics.mlp_answers.labels("gem", str(int(exc.result_code))).inc()
+            self._audit_request_level(exc.result_code, exc.add_info, context.source)
+            return encode_gem(Gem(exc.result_code, exc.add_info)), 404
+        except MlpDecodeError as exc:
+            return self.request_level(exc.result_code, exc.add_info, context)
+        try:
+            slia = self.state.service.answer(request, context)
+        except GmlcError as exc:
+            log_event(logger, logging.ERROR, "slir_failed", problem=str(exc))
+            return self.request_level(ResultCode.SYSTEM_FAILURE, None, context)
+        return encode_slia(slia), 200
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> FastAPI:
+    """Build the GMLC application.
+
+    Args:
+        settings: The service settings.
+        store: An open store to use (tests); None opens ``settings.effective_database_url``
+            in the lifespan and closes it on shutdown.
+        clock: Wall clock returning tz-aware UTC times; the system clock when None.
+
+    Returns:
+        The FastAPI application.
+    """
+    wall_clock = clock or _utc_now
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(
+            limiter.total_tokens, min(settings.max_concurrent_requests, _THREADS_MAX)
+        )
+        state = await run_in_threadpool(_build_state, settings, store, wall_clock)
+        try:
+            key = await run_in_threadpool(state.keys.load)
+            log_event(logger, logging.INFO, "signing_key_loaded", kid=key.kid, alg=key.alg)
+        except KeyFileError as exc:
+            state.problems.append(str(exc))
+            log_event(logger, logging.ERROR, "signing_key_unavailable", problem=str(exc))
+        app.state.gmlc = state
+        log_event(
+            logger,
+            logging.INFO,
+            "gmlc_started",
+            database=state.store.display_url,
+            issuer=settings.issuer,
+            dev=settings.dev,
+        )
+        try:
+            yield
+        finally:
+            if state.owns_store:
+                await run_in_threadpool(state.store.close)
+
+    app = FastAPI(
+        title="SALVE GMLC",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+
+    def state_of(request: Request) -> GmlcState:
+        state: GmlcState = request.app.state.gmlc
+        return state
+
+    async def mlp_route(request: Request) -> Response:
+        state = state_of(request)
+        metrics = state.metrics
+        started = time.monotonic()
+        context = RequestContext(_source(request), started + state.settings.request_deadline_s)
+        endpoint = _MlpEndpoint(state)
+        if state.inflight >= state.settings.max_concurrent_requests:
+            # Answer at once; the audit entry is written after the answer has gone out.
+            metrics.overloaded.inc()
+            code = ResultCode.CONGESTION_IN_LOCATION_SERVER
+            metrics.mlp_answers.labels("request", str(int(code))).inc()
+            body = encode_slia(Slia(result=code, add_info="too many concurrent requests"))
+            task = BackgroundTask(
+                endpoint._audit_request_level, code, "too many concurrent requests", context.source
+            )
+            return _mlp_response(body, background=task)
+        state.inflight += 1
+        metrics.inflight.inc()
+        try:
+            try:
+                body = await _read_body(request, state.settings.max_body_bytes, context.deadline)
+            except _BodyTooLargeError:
+                answer, status = await run_in_threadpool(
+                    endpoint.request_level,
+                    ResultCode.SYNTAX_ERROR,
+                    f"document larger than {state.settings.max_body_bytes} bytes",
+                    context,
+                )
+                return _mlp_response(answer, status)
+            except TimeoutError:
+                metrics.overloaded.inc()
+                answer, status = await run_in_threadpool(
+                    endpoint.request_level,
+                    ResultCode.CONGESTION_IN_LOCATION_SERVER,
+                    "request not received in time",
+                    context,
+                )
+                return _mlp_response(answer, status)
+            answer, status = await run_in_threadpool(endpoint.process, body, context)
+            return _mlp_response(answer, status)
+        finally:
+            state.inflight -= 1
+            metrics.inflight.dec()
+            metrics.mlp_latency.observe(time.monotonic() - started)
+
+    for path in ("/mlp", "/LocationQueryService/", "/LocationQueryService"):
+        app.add_api_route(path, mlp_route, methods=["POST"], include_in_schema=False)
+
+    @app.post("/v1/observations", include_in_schema=False)
+    async def observations_route(request: Request) -> Response:
+        state = state_of(request)
+        source = _source(request)
+        cap = state.settings.max_observation_bytes
+        deadline = time.monotonic() + state.settings.request_deadline_s
+        try:
+            body = await _read_body(request, cap, deadline)
+        except _BodyTooLargeError:
+            answer = await run_in_threadpool(
+                state.intake.reject,
+                413,
+                "too_large",
+                f"observation larger than {cap} bytes",
+                source=source,
+            )
+            return JSONResponse(answer.body, status_code=answer.status)
+        except TimeoutError:
+            answer = await run_in_threadpool(
+                state.intake.reject, 408, "timeout", "body not received in time", source=source
+            )
+            return JSONResponse(answer.body, status_code=answer.status)
+        try:
+            answer = await run_in_threadpool(state.intake.submit, body, source=source)
+        except GmlcError as exc:
+            log_event(logger, logging.ERROR, "observation_intake_failed", problem=str(exc))
+            return JSONResponse(
+                {"error": "unavailable", "detail": "the observation could not be stored"},
+                status_code=503,
+            )
+        return JSONResponse(answer.body, status_code=answer.status)
+
+    @app.get("/.well-known/salve/jwks.json", include_in_schema=False)
+    async def jwks_route(request: Request) -> Response:
+        state = state_of(request)
+        try:
+            document = await run_in_threadpool(state.keys.jwks)
+        except KeyFileError as exc:
+            log_event(logger, logging.ERROR, "jwks_unavailable", problem=str(exc))
+            return JSONResponse(
+                {"error": "unavailable", "detail": "no signing keys"}, status_code=503
+            )
+        return JSONResponse(document, headers={"Cache-Control": "public, max-age=60"})
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> Response:
+        state = state_of(request)
+
+        def check() -> list[str]:
+            problems = []
+            try:
+                if not state.store.schema_is_current():
+                    problems.append("database schema is not current; run salve-gmlc db upgrade")
+            except GmlcError as exc:
+                problems.append(f"database unreachable: {exc}")
+            if not state.keys.loaded:
+                problems.append("no signing key loaded")
+            return problems
+
+        problems = await run_in_threadpool(check)
+        if problems:
+            return JSONResponse({"status": "not_ready", "problems": problems}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_route(request: Request) -> Response:
+        return Response(state_of(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for ``uvicorn --factory gmlc.app:app_from_environment``.
+
+    Reads the settings file named by ``SALVE_GMLC_CONFIG`` (if set) plus the environment.
+
+    Raises:
+        ConfigError: invalid settings.
+    """
+    config = os.environ.get("SALVE_GMLC_CONFIG")
+    return create_app(load_settings(Path(config) if config else None))

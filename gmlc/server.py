@@ -1,0 +1,104 @@
+"""Running the GMLC under uvicorn (``salve-gmlc serve``).
+
+Before uvicorn starts, :func:`preflight` checks what would otherwise surface as a
+traceback in a worker: the listening setup (TLS files, plain HTTP only on loopback unless
+allowed), the database (reachable, schema current) and the active signing key (present,
+private). Problems are raised as plain-words errors for the CLI to print.
+
+With one worker the app object is handed to uvicorn directly. With several, uvicorn needs
+an import string: the settings travel to the workers as JSON in one environment variable
+and :func:`app_for_worker` rebuilds them, so every worker runs with exactly the settings
+the operator started with (including command-line overrides).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from gmlc.app import create_app
+from gmlc.errors import ConfigError, GmlcError, StoreError
+from gmlc.keys import KeyRing
+from gmlc.logs import configure_logging, uvicorn_log_config
+from gmlc.settings import Settings
+from gmlc.store import Store
+
+__all__ = ["WORKER_SETTINGS_ENV", "app_for_worker", "preflight", "serve"]
+
+# Not under the SALVE_GMLC_ prefix, so pydantic-settings never reads it as a setting.
+WORKER_SETTINGS_ENV = "SALVEGMLC_WORKER_SETTINGS"
+
+
+def preflight(settings: Settings) -> None:
+    """Check that the service can start and would be safe to expose.
+
+    Raises:
+        ConfigError: unsafe or inconsistent listening settings.
+        StoreError: the database is unreachable or not migrated.
+        KeyFileError: no usable active signing key.
+    """
+    settings.check_serving()
+    try:
+        store = Store.open(settings.effective_database_url)
+    except GmlcError as exc:
+        raise StoreError(f"cannot open the database: {exc}") from None
+    try:
+        if not store.schema_is_current():
+            raise StoreError("the database schema is not current; run: salve-gmlc db upgrade")
+    finally:
+        store.close()
+    KeyRing(settings.keys_dir).active_signing_key()
+
+
+def app_for_worker() -> FastAPI:
+    """Factory used by uvicorn worker processes (settings from :data:`WORKER_SETTINGS_ENV`).
+
+    Raises:
+        ConfigError: the variable is missing or does not hold valid settings.
+    """
+    raw = os.environ.get(WORKER_SETTINGS_ENV)
+    if not raw:
+        raise ConfigError(f"{WORKER_SETTINGS_ENV} is not set; start workers with serve()")
+    try:
+        values: dict[str, Any] = json.loads(raw)
+        settings = Settings(**values)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{WORKER_SETTINGS_ENV} does not hold valid settings: {exc}") from None
+    configure_logging()
+    return create_app(settings)
+
+
+def serve(settings: Settings, *, log_level: str = "info") -> None:
+    """Run the service until interrupted.
+
+    Args:
+        settings: The service settings.
+        log_level: uvicorn log level name.
+
+    Raises:
+        ConfigError, StoreError, KeyFileError: from :func:`preflight`.
+    """
+    configure_logging(log_level.upper())
+    preflight(settings)
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.effective_port,
+        "log_config": uvicorn_log_config(log_level.upper()),
+        "access_log": False,
+        "server_header": False,
+        "proxy_headers": False,
+        "timeout_keep_alive": 5,
+        "timeout_graceful_shutdown": 10,
+    }
+    if settings.tls_enabled:
+        options["ssl_certfile"] = str(settings.tls_cert)
+        options["ssl_keyfile"] = str(settings.tls_key)
+    if settings.workers > 1:
+        os.environ[WORKER_SETTINGS_ENV] = settings.model_dump_json()
+        uvicorn.run("gmlc.server:app_for_worker", factory=True, workers=settings.workers, **options)
+    else:
+        uvicorn.run(create_app(settings), **options)

@@ -1,0 +1,557 @@
+"""Answering a location request: authentication, authorization, positioning, statements.
+
+No FastAPI here: :class:`LocationService` turns a decoded :class:`mlp.LocationRequest` into
+an :class:`mlp.Slia`, with the store, the key holder and a clock passed in. The route
+only reads bytes, decodes, calls :meth:`LocationService.answer` in a worker thread and
+encodes.
+
+Result codes (OMA MLP 3.x §5.4; request level in ``slia/result``, else one ``pos`` per
+target, in request order):
+
+- 3 UNAUTHORIZED APPLICATION: no ``client/id`` or ``pwd``, unknown client, wrong
+  password, disabled client, or throttled after repeated failures. One answer for all,
+  and the same argon2 work for unknown and wrong (see :mod:`gmlc.auth`).
+- 104 TOO MANY POSITION ITEMS: more targets than ``max_targets``.
+- 107 PROTOCOL ELEMENT NOT SUPPORTED: ``pushaddr`` (we never connect to client-supplied
+  URLs). 113 PROTOCOL ELEMENT ATTRIBUTE VALUE NOT SUPPORTED: ``res_type="ASYNC"``, a
+  ``loc_type`` other than CURRENT/LAST/CURRENT_OR_LAST/LAST_OR_CURRENT; per target: an msid
+  type other than MSISDN/IMSI, or ``enc="CRP"``.
+- 4 UNKNOWN SUBSCRIBER: the target is not enrolled **or the client is not authorized for
+  it**. Both cases get exactly the same answer (code, add_info, and the same store
+  lookups), so a client cannot learn whether a number it may not see exists. 4 rather
+  than 202 POSITIONING NOT ALLOWED: 202 would be a true statement only about targets
+  that exist, so using it for both would teach clients that a non-existent number
+  "exists but is private"; 4 is what an MLP client expects for "not a subscriber you can
+  locate here" and is accurate from that client's point of view.
+- 5 ABSENT SUBSCRIBER, 6 POSITION METHOD FAILURE, 201 QOP NOT ATTAINABLE: from
+  :mod:`gmlc.positioning`; 6 also when the appliance has never reported.
+- 101 CONGESTION IN LOCATION SERVER: per target, when the request deadline passes before
+  the target was answered.
+- 0 with a position; with ``salve:session_hash`` in the request, the ``pos`` also carries
+  a signed ``salve:statement`` (and every statement is audited).
+
+Every request is audited once (kind "slir"), whatever its outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from gmlc.auth import Authenticator
+from gmlc.errors import KeyFileError
+from gmlc.keys import KeyRing
+from gmlc.logs import log_event
+from gmlc.metrics import GmlcMetrics
+from gmlc.positioning import (
+    AreaEstimate,
+    AreaLookup,
+    CellKey,
+    CellLike,
+    CellLookup,
+    Fix,
+    NoFix,
+    PositioningLimits,
+    locate,
+)
+from gmlc.settings import Settings
+from gmlc.store import ClientRecord, Store
+from mlp.codes import LocType, MsidType, ResType, ResultCode
+from mlp.keys import SigningKey, b64url_encode
+from mlp.model import LocationRequest, Msid, Position, PositionError, Slia
+from mlp.shapes import CircularArea, Point
+from mlp.statement import StatementPosition, issue_statement
+
+__all__ = ["CellCache", "KeyHolder", "LocationService", "RequestContext"]
+
+logger = logging.getLogger(__name__)
+
+_SUPPORTED_LOC_TYPES = frozenset(
+    {LocType.CURRENT, LocType.LAST, LocType.CURRENT_OR_LAST, LocType.LAST_OR_CURRENT}
+)
+_SUPPORTED_MSID_TYPES = frozenset({MsidType.MSISDN, MsidType.IMSI})
+_UNKNOWN_TARGET_INFO = "unknown subscriber"
+
+
+class KeyHolder:
+    """The active signing key and the published JWKS, reloaded when the ring changes.
+
+    The ring's metadata file is checked at most once per ``check_interval_s``; when it
+    changed (a ``salve-gmlc keys rotate`` ran), the active key is loaded again. A failed
+    reload keeps the previous key and logs the problem, so a half-finished operator action
+    never takes signing down.
+
+    Args:
+        ring: The key ring in the state directory.
+        grace_period_s: How long retired keys stay in the JWKS.
+        clock: Wall clock for the JWKS grace period.
+        monotonic: Clock for the reload interval.
+        check_interval_s: Minimum time between two looks at the ring.
+    """
+
+    def __init__(
+        self,
+        ring: KeyRing,
+        *,
+        grace_period_s: int,
+        clock: Callable[[], datetime],
+        monotonic: Callable[[], float] = time.monotonic,
+        check_interval_s: float = 1.0,
+    ) -> None:
+        self._ring = ring
+        self._grace_period_s = grace_period_s
+        self._clock = clock
+        self._monotonic = monotonic
+        self._check_interval_s = check_interval_s
+        self._lock = threading.Lock()
+        self._key: SigningKey | None = None
+        self._jwks: dict[str, Any] | None = None
+        self._version: tuple[int, int, int] | None = None
+        self._checked_at = float("-inf")
+
+    def load(self) -> SigningKey:
+        """Load the active key now.
+
+        Raises:
+            KeyFileError: the ring has no usable active key.
+        """
+        with self._lock:
+            version = self._ring.metadata_version()
+            key = self._ring.active_signing_key()
+            self._key, self._version, self._jwks = key, version, None
+            self._checked_at = self._monotonic()
+            return key
+
+    def _refresh(self) -> None:
+        now = self._monotonic()
+        if now - self._checked_at < self._check_interval_s:
+            return
+        self._checked_at = now
+        version = self._ring.metadata_version()
+        if version == self._version and self._key is not None:
+            return
+        try:
+            key = self._ring.active_signing_key()
+        except KeyFileError as exc:
+            log_event(logger, logging.ERROR, "signing_key_reload_failed", problem=str(exc))
+            return
+        previous = self._key.kid if self._key is not None else None
+        self._key, self._version, self._jwks = key, version, None
+        if previous != key.kid:
+            log_event(logger, logging.INFO, "signing_key_loaded", kid=key.kid, alg=key.alg)
+
+    @property
+    def loaded(self) -> bool:
+        """Whether an active key is in memory."""
+        return self._key is not None
+
+    def current(self) -> SigningKey:
+        """The active signing key, reloaded if the ring changed.
+
+        Raises:
+            KeyFileError: no key could ever be loaded.
+        """
+        with self._lock:
+            self._refresh()
+            if self._key is None:
+                raise KeyFileError("no active signing key is loaded")
+            return self._key
+
+    def jwks(self) -> dict[str, Any]:
+        """The JWKS to publish (active key and retired keys within the grace period)."""
+        with self._lock:
+            self._refresh()
+            cached = self._jwks
+            if cached is None or self._monotonic() - self._checked_at >= self._check_interval_s:
+                cached = self._ring.jwks(self._clock(), self._grace_period_s)
+                self._jwks = cached
+            return cached
+
+
+class CellCache:
+    """A short-lived memory of cell database answers (found and not found).
+
+    The cell table only changes when an operator imports a new export, while every
+    location request looks the same few cells up; remembering answers for ``ttl_s``
+    saves a database round trip per request. An import shows up after at most ``ttl_s``.
+
+    Args:
+        find_cells: The store's batch cell lookup.
+        find_area: The store's location-area estimate.
+        ttl_s: How long an answer is reused.
+        max_entries: Bound on remembered answers (least recently used dropped first).
+        monotonic: Clock for expiry.
+    """
+
+    def __init__(
+        self,
+        find_cells: CellLookup,
+        find_area: AreaLookup,
+        *,
+        ttl_s: float = 60.0,
+        max_entries: int = 50000,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._find_cells = find_cells
+        self._find_area = find_area
+        self._ttl_s = ttl_s
+        self._max_entries = max_entries
+        self._monotonic = monotonic
+        self._entries: OrderedDict[tuple[Any, ...], tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _get(self, key: tuple[Any, ...]) -> tuple[bool, Any]:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] <= self._monotonic():
+                return False, None
+            self._entries.move_to_end(key)
+            return True, entry[1]
+
+    def _put(self, key: tuple[Any, ...], value: Any) -> None:
+        with self._lock:
+            self._entries[key] = (self._monotonic() + self._ttl_s, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+
+    def find_cells(self, keys: Sequence[CellKey]) -> dict[CellKey, CellLike]:
+        """Cells by key, from memory where possible (same contract as the store's)."""
+        found: dict[CellKey, CellLike] = {}
+        missing: list[CellKey] = []
+        for key in keys:
+            known, value = self._get(("cell", *key))
+            if not known:
+                missing.append(key)
+            elif value is not None:
+                found[key] = value
+        if missing:
+            looked_up = self._find_cells(missing)
+            for key in missing:
+                value = looked_up.get(key)
+                self._put(("cell", *key), value)
+                if value is not None:
+                    found[key] = value
+        return found
+
+    def find_area(self, radio: str, mcc: int, mnc: int, area: int) -> AreaEstimate | None:
+        """A location-area estimate, from memory where possible."""
+        key = ("area", radio, mcc, mnc, area)
+        known, value = self._get(key)
+        if known:
+            estimate: AreaEstimate | None = value
+            return estimate
+        estimate = self._find_area(radio, mcc, mnc, area)
+        self._put(key, estimate)
+        return estimate
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """Facts about the HTTP exchange that the answer depends on.
+
+    Attributes:
+        source: The peer's address, for throttling and audit.
+        deadline: ``time.monotonic()`` value after which remaining targets get 101.
+    """
+
+    source: str | None
+    deadline: float
+
+
+@dataclass(frozen=True, slots=True)
+class _TargetOutcome:
+    entry: Position | PositionError
+    code: ResultCode
+
+
+class LocationService:
+    """Answers SLIRs from the store's clients, appliances, observations and cells.
+
+    Args:
+        store: The database.
+        settings: Service settings.
+        authenticator: Client credential checker (reads clients from ``store``).
+        keys: The active signing key.
+        metrics: The app's metrics.
+        clock: Wall clock (UTC, tz-aware).
+        monotonic: Clock for deadlines.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        settings: Settings,
+        authenticator: Authenticator[ClientRecord],
+        keys: KeyHolder,
+        metrics: GmlcMetrics,
+        clock: Callable[[], datetime],
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._authenticator = authenticator
+        self._keys = keys
+        self._metrics = metrics
+        self._clock = clock
+        self._monotonic = monotonic
+        self._limits = PositioningLimits(
+            max_age_s=settings.observation_max_age_s,
+            radius_floor_m=settings.radius_floor_m,
+            radius_ceiling_m=settings.radius_ceiling_m,
+            area_fallback_radius_m=settings.area_fallback_radius_m,
+            lev_conf=settings.lev_conf,
+        )
+        self._cells = CellCache(store.find_cells, store.area_estimate, monotonic=monotonic)
+
+    # -- request level -----------------------------------------------------------------
+
+    def answer(self, request: LocationRequest, context: RequestContext) -> Slia:
+        """Answer one decoded SLIR; audits it once.
+
+        Args:
+            request: The decoded request.
+            context: Source address and deadline.
+
+        Returns:
+            The SLIA: a request-level result, or one position or error per target.
+        """
+        targets = request.targets()
+        client = request.header.client
+        client_id = client.id if client is not None else None
+        target_texts = [f"{t.type.value.lower()}:{t.value}" for t in targets]
+
+        record, refusal = self._authenticate(request, context)
+        if record is None:
+            refusal = refusal or (ResultCode.UNAUTHORIZED_APPLICATION, None)
+            return self._finish_request_level(refusal, None, client_id, context, target_texts)
+
+        unsupported = self._unsupported_request(request)
+        if unsupported is not None:
+            return self._finish_request_level(unsupported, None, client_id, context, target_texts)
+
+        session_hash = request.slir.session_hash
+        outcomes: list[_TargetOutcome] = []
+        for target in targets:
+            if self._monotonic() >= context.deadline:
+                outcome = _TargetOutcome(
+                    PositionError(
+                        target,
+                        ResultCode.CONGESTION_IN_LOCATION_SERVER,
+                        "deadline exceeded",
+                        self._clock(),
+                    ),
+                    ResultCode.CONGESTION_IN_LOCATION_SERVER,
+                )
+                self._metrics.overloaded.inc()
+            else:
+                outcome = self._answer_target(target, record, request, context, session_hash)
+            outcomes.append(outcome)
+            self._metrics.mlp_answers.labels("target", str(int(outcome.code))).inc()
+
+        self._store.append_audit(
+            "slir",
+            client_id=client_id,
+            source=context.source,
+            targets=target_texts,
+            result=int(ResultCode.OK),
+            detail={
+                "results": [int(o.code) for o in outcomes],
+                "session_bound": session_hash is not None,
+                "req_id": request.slir.req_id,
+            },
+        )
+        return Slia(positions=tuple(o.entry for o in outcomes))
+
+    def _finish_request_level(
+        self,
+        refusal: tuple[ResultCode, str | None],
+        detail: dict[str, Any] | None,
+        client_id: str | None,
+        context: RequestContext,
+        target_texts: list[str],
+    ) -> Slia:
+        code, add_info = refusal
+        self._metrics.mlp_answers.labels("request", str(int(code))).inc()
+        self._store.append_audit(
+            "slir",
+            client_id=client_id,
+            source=context.source,
+            targets=target_texts,
+            result=int(code),
+            detail={"add_info": add_info, **(detail or {})},
+        )
+        return Slia(result=code, add_info=add_info)
+
+    def _authenticate(
+        self, request: LocationRequest, context: RequestContext
+    ) -> tuple[ClientRecord | None, tuple[ResultCode, str | None] | None]:
+        client = request.header.client
+        if client is None or not client.id or client.pwd is None:
+            self._metrics.auth_failures.labels("missing_credentials").inc()
+            self._store.append_audit(
+                "auth_failure",
+                client_id=client.id if client is not None else None,
+                source=context.source,
+                detail={"reason": "missing_credentials"},
+            )
+            return None, (ResultCode.UNAUTHORIZED_APPLICATION, "client id and pwd are required")
+        outcome = self._authenticator.authenticate(client.id, client.pwd, context.source)
+        if outcome.record is not None:
+            return outcome.record, None
+        reason = outcome.reason or "bad_credentials"
+        self._metrics.auth_failures.labels(reason).inc()
+        self._store.append_audit(
+            "auth_failure", client_id=client.id, source=context.source, detail={"reason": reason}
+        )
+        log_event(
+            logger,
+            logging.WARNING,
+            "auth_failure",
+            client_id=client.id,
+            source=context.source,
+            reason=reason,
+        )
+        # One add_info for every reason: the caller learns nothing about which ids exist.
+        return None, (ResultCode.UNAUTHORIZED_APPLICATION, None)
+
+    def _unsupported_request(self, request: LocationRequest) -> tuple[ResultCode, str] | None:
+        slir = request.slir
+        if slir.pushaddr is not None:
+            return (ResultCode.PROTOCOL_ELEMENT_NOT_SUPPORTED, "pushaddr")
+        if slir.res_type is ResType.ASYNC:
+            return (ResultCode.PROTOCOL_ELEMENT_ATTRIBUTE_VALUE_NOT_SUPPORTED, "res_type")
+        if slir.loc_type is not None and slir.loc_type not in _SUPPORTED_LOC_TYPES:
+            return (ResultCode.PROTOCOL_ELEMENT_ATTRIBUTE_VALUE_NOT_SUPPORTED, "loc_type")
+        if len(request.targets()) > self._settings.max_targets:
+            return (ResultCode.TOO_MANY_POSITION_ITEMS, "msids")
+        return None
+
+    # -- one target --------------------------------------------------------------------
+
+    @staticmethod
+    def is_authorized(client: ClientRecord, msid: Msid) -> bool:
+        """Whether the client may locate this target (by MSISDN or by IMSI)."""
+        if msid.type is MsidType.MSISDN:
+            return msid.value in client.msisdns
+        if msid.type is MsidType.IMSI:
+            return msid.value in client.imsis
+        return False
+
+    def _error(self, target: Msid, code: ResultCode, add_info: str | None) -> _TargetOutcome:
+        return _TargetOutcome(PositionError(target, code, add_info, self._clock()), code)
+
+    def _answer_target(
+        self,
+        target: Msid,
+        client: ClientRecord,
+        request: LocationRequest,
+        context: RequestContext,
+        session_hash: bytes | None,
+    ) -> _TargetOutcome:
+        if target.type not in _SUPPORTED_MSID_TYPES:
+            return self._error(
+                target, ResultCode.PROTOCOL_ELEMENT_ATTRIBUTE_VALUE_NOT_SUPPORTED, "msid type"
+            )
+        if target.enc != "ASC":
+            return self._error(
+                target, ResultCode.PROTOCOL_ELEMENT_ATTRIBUTE_VALUE_NOT_SUPPORTED, "msid enc"
+            )
+        # Same store lookup whether or not the client may see the target, so the answer
+        # time does not reveal existence either.
+        if target.type is MsidType.MSISDN:
+            appliance = self._store.find_appliance_for_target(msisdn=target.value)
+        else:
+            appliance = self._store.find_appliance_for_target(imsi=target.value)
+        if appliance is None or not self.is_authorized(client, target):
+            return self._error(target, ResultCode.UNKNOWN_SUBSCRIBER, _UNKNOWN_TARGET_INFO)
+
+        observation = self._store.latest_observation(appliance.appliance_id)
+        if observation is None:
+            return self._error(
+                target, ResultCode.POSITION_METHOD_FAILURE, "no observation of the target"
+            )
+        eqop = request.slir.eqop
+        result = locate(
+            observation.report,
+            observed_at=observation.observed_at,
+            find_cells=self._cells.find_cells,
+            find_area=self._cells.find_area,
+            limits=self._limits,
+            now=self._clock(),
+            max_loc_age_s=eqop.max_loc_age if eqop is not None else None,
+            hor_acc_m=eqop.hor_acc if eqop is not None else None,
+        )
+        if isinstance(result, NoFix):
+            return self._error(target, result.result, result.add_info)
+        return self._position(target, result, client, context, session_hash)
+
+    def _position(
+        self,
+        target: Msid,
+        fix: Fix,
+        client: ClientRecord,
+        context: RequestContext,
+        session_hash: bytes | None,
+    ) -> _TargetOutcome:
+        shape = CircularArea(Point(fix.lat, fix.lon), float(fix.radius_m))
+        statement: str | None = None
+        if session_hash is not None:
+            try:
+                statement = self._sign(target, fix, client, context, session_hash)
+            except KeyFileError as exc:
+                log_event(logger, logging.ERROR, "statement_not_signed", problem=str(exc))
+                return self._error(target, ResultCode.SYSTEM_FAILURE, "signing unavailable")
+        position = Position(target, fix.measured_at, shape, fix.lev_conf, statement)
+        return _TargetOutcome(position, ResultCode.OK)
+
+    def _sign(
+        self,
+        target: Msid,
+        fix: Fix,
+        client: ClientRecord,
+        context: RequestContext,
+        session_hash: bytes,
+    ) -> str:
+        key = self._keys.current()
+        subject = f"{target.type.value.lower()}:{target.value}"
+        started = time.perf_counter()
+        token, claims = issue_statement(
+            key=key,
+            issuer=self._settings.issuer,
+            subject=subject,
+            session_hash=session_hash,
+            position=StatementPosition.from_circle(fix.lat, fix.lon, fix.radius_m),
+            position_time=fix.measured_at,
+            now=self._clock(),
+            validity_s=self._settings.statement_validity_s,
+            method=fix.method,
+        )
+        self._metrics.signing_time.observe(time.perf_counter() - started)
+        self._metrics.statements.labels(key.kid).inc()
+        self._store.append_audit(
+            "statement",
+            client_id=client.client_id,
+            source=context.source,
+            targets=[subject],
+            result=int(ResultCode.OK),
+            detail={
+                "jti": claims.jti,
+                "target": subject,
+                "session_hash": b64url_encode(session_hash),
+                "position": {"lat": fix.lat, "lon": fix.lon, "r": fix.radius_m},
+                "method": fix.method,
+                "lt": claims.lt,
+                "iat": claims.iat,
+                "exp": claims.exp,
+                "kid": key.kid,
+            },
+        )
+        return token

@@ -1,0 +1,241 @@
+"""Settings of the GMLC service: a TOML file plus environment overrides.
+
+Sources, highest precedence first:
+
+1. keyword overrides given to :func:`load_settings` (the CLI's flags),
+2. environment variables prefixed ``SALVE_GMLC_`` (``SALVE_GMLC_DATABASE_URL``, ...),
+3. the ``[gmlc]`` table of the TOML file named by ``config_path``,
+4. the defaults below.
+
+Nothing here is built at import time: the CLI (or a test) calls :func:`load_settings` and
+passes the frozen result down. There is no default that works as a production secret or
+identity: ``issuer`` must be set unless ``dev`` is true, and the signing keys live in the
+state directory, created by ``salve-gmlc init``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from gmlc.errors import ConfigError
+
+__all__ = ["DEV_ISSUER", "ENV_PREFIX", "Settings", "load_settings"]
+
+ENV_PREFIX = "SALVE_GMLC_"
+DEV_ISSUER = "gmlc.dev.invalid"
+TLS_PORT = 9211
+PLAIN_PORT = 9210
+_DAY_S = 24 * 3600
+
+# The TOML values of the load in progress. A context variable rather than a class
+# attribute, so two loads in two threads never see each other's file.
+_toml_values: ContextVar[dict[str, Any] | None] = ContextVar("gmlc_toml_values", default=None)
+
+
+class _TomlTableSource(PydanticBaseSettingsSource):
+    """Feeds the ``[gmlc]`` table read by :func:`load_settings` into pydantic-settings."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        values = _toml_values.get() or {}
+        return values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_toml_values.get() or {})
+
+
+class Settings(BaseSettings):
+    """Frozen settings of one GMLC node.
+
+    Attributes are documented by their ``Field`` descriptions; durations are seconds,
+    distances metres.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        frozen=True,
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    issuer: str = Field(
+        default="",
+        description="Identity written into every statement's iss claim; required unless dev.",
+    )
+    dev: bool = Field(default=False, description="Development mode: a placeholder issuer.")
+    state_dir: Path = Field(default=Path("/var/lib/salve-gmlc"))
+    database_url: str | None = Field(default=None)
+    host: str = Field(default="127.0.0.1")
+    port: int | None = Field(default=None, ge=1, le=65535)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    allow_plain_http: bool = False
+    workers: int = Field(default=1, ge=1, le=256)
+    statement_validity_s: int = Field(default=60, ge=1, le=_DAY_S)
+    observation_max_age_s: int = Field(default=300, ge=1)
+    observation_skew_s: int = Field(default=30, ge=0)
+    observation_retention_s: int = Field(default=7 * _DAY_S, ge=60)
+    observation_keep_per_appliance: int = Field(default=10000, ge=1)
+    radius_floor_m: int = Field(default=1000, ge=1)
+    radius_ceiling_m: int = Field(default=50000, ge=1)
+    area_fallback_radius_m: int = Field(default=10000, ge=1)
+    lev_conf: int = Field(default=68, ge=1, le=100)
+    max_body_bytes: int = Field(default=65536, ge=1024)
+    max_targets: int = Field(default=20, ge=1, le=10000)
+    request_deadline_s: float = Field(default=5.0, gt=0)
+    max_concurrent_requests: int = Field(default=256, ge=1)
+    key_grace_period_s: int = Field(default=7 * _DAY_S, ge=0)
+    auth_failure_limit: int = Field(default=5, ge=1)
+    auth_failure_window_s: int = Field(default=60, ge=1)
+    max_observation_bytes: int = Field(default=16384, ge=512)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # No dotenv and no secrets directory: one file and the environment, nothing else.
+        return (init_settings, env_settings, _TomlTableSource(settings_cls))
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Settings:
+        if not self.issuer.strip():
+            if not self.dev:
+                raise ValueError(
+                    "issuer is required (set issuer in the [gmlc] table or "
+                    f"{ENV_PREFIX}ISSUER); only dev mode has a placeholder"
+                )
+            object.__setattr__(self, "issuer", DEV_ISSUER)
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key must be set together")
+        if self.radius_floor_m > self.radius_ceiling_m:
+            raise ValueError("radius_floor_m must not exceed radius_ceiling_m")
+        return self
+
+    @property
+    def keys_dir(self) -> Path:
+        """Directory of the signing key ring."""
+        return self.state_dir / "keys"
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the state directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.state_dir / 'gmlc.sqlite3'}"
+
+    @property
+    def tls_enabled(self) -> bool:
+        """Whether the server listens with TLS."""
+        return self.tls_cert is not None and self.tls_key is not None
+
+    @property
+    def effective_port(self) -> int:
+        """The listening port: the configured one, else 9211 with TLS and 9210 without."""
+        if self.port is not None:
+            return self.port
+        return TLS_PORT if self.tls_enabled else PLAIN_PORT
+
+    @property
+    def host_is_loopback(self) -> bool:
+        """Whether ``host`` names only the loopback interface."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    def check_serving(self) -> None:
+        """Refuse a listening setup that would expose credentials in clear text.
+
+        Raises:
+            ConfigError: plain HTTP on a non-loopback host without ``allow_plain_http``, or
+                a TLS certificate or key file that does not exist.
+        """
+        if not self.tls_enabled:
+            if not self.host_is_loopback and not self.allow_plain_http:
+                raise ConfigError(
+                    f"refusing plain HTTP on {self.host}: clients send passwords; configure "
+                    "tls_cert and tls_key, or set allow_plain_http = true if a TLS proxy "
+                    "fronts this port"
+                )
+            return
+        for name, path in (("tls_cert", self.tls_cert), ("tls_key", self.tls_key)):
+            if path is not None and not path.is_file():
+                raise ConfigError(f"{name} {path} does not exist or is not a file")
+
+
+def _read_toml_table(config_path: Path) -> dict[str, Any]:
+    try:
+        with config_path.open("rb") as handle:
+            document = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {config_path} does not exist") from None
+    except PermissionError:
+        raise ConfigError(f"configuration file {config_path} is not readable") from None
+    except IsADirectoryError:
+        raise ConfigError(f"configuration file {config_path} is a directory") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration file {config_path} is not valid TOML: {exc}") from None
+    table = document.get("gmlc", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"configuration file {config_path}: [gmlc] must be a table")
+    unknown_tables = sorted(key for key in document if key != "gmlc")
+    if unknown_tables:
+        raise ConfigError(
+            f"configuration file {config_path}: unknown top-level keys {unknown_tables}; "
+            "settings go in the [gmlc] table"
+        )
+    return table
+
+
+def _describe(exc: ValidationError, config_path: Path | None) -> str:
+    where = f" (file {config_path}, environment {ENV_PREFIX}*)" if config_path else ""
+    problems = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error["loc"]) or "settings"
+        problems.append(f"{location}: {error['msg']}")
+    return "invalid settings" + where + ": " + "; ".join(problems)
+
+
+def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings:
+    """Load the settings from a TOML file, the environment and explicit overrides.
+
+    Args:
+        config_path: A TOML file whose ``[gmlc]`` table holds settings; None for the
+            environment and defaults only.
+        **overrides: Field values that win over every other source; None values are
+            ignored so CLI flags that were not given do not mask the file.
+
+    Returns:
+        The frozen settings.
+
+    Raises:
+        ConfigError: the file is missing or invalid, a value is invalid, an unknown key is
+            given, or ``issuer`` is missing outside dev mode.
+    """
+    table = _read_toml_table(config_path) if config_path is not None else {}
+    given = {name: value for name, value in overrides.items() if value is not None}
+    token = _toml_values.set(table)
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, config_path)) from None
+    finally:
+        _toml_values.reset(token)

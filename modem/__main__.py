@@ -1,0 +1,5 @@
+"""``python -m modem``: the same as ``salve-modem``."""
+
+from modem.cli import main
+
+raise SystemExit(main())

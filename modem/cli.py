@@ -1,0 +1,599 @@
+"""``salve-modem``: look at a cellular module from a shell.
+
+Commands::
+
+    salve-modem probe PORT [--json]      identify modem and SIM, registration, cells, signal
+    salve-modem watch PORT [--json]      one line per registration/cell change, until Ctrl-C
+    salve-modem parse COMMAND < answer   what we understand of a module's raw answer (JSON Lines)
+    salve-modem simulate --pty|--tcp …   serve the simulated modem
+
+PORT is a device path (``/dev/ttyUSB2``, ``/dev/serial/by-id/…``, ``/dev/wwan0at0``) or a
+URL (``socket://HOST:PORT``, ``spy://…``, ``sim://PROFILE?scenario=NAME``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import queue
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from modem.driver import Modem, open_modem
+from modem.engine import AT_TRAFFIC
+from modem.errors import (
+    CommandError,
+    ModemError,
+    ModemTimeoutError,
+    ModemUnavailableError,
+)
+from modem.models import (
+    Cell,
+    CellObservation,
+    ModemIdentity,
+    Registration,
+    Signal,
+    SimIdentity,
+    SimState,
+)
+
+__all__ = [
+    "EXIT_NO_SERVICE",
+    "EXIT_OK",
+    "EXIT_OTHER",
+    "EXIT_PORT",
+    "EXIT_SIM",
+    "EXIT_USAGE",
+    "ProbeReport",
+    "main",
+    "probe",
+    "render_probe",
+]
+
+EXIT_OK = 0
+EXIT_OTHER = 1
+EXIT_USAGE = 2
+EXIT_PORT = 3
+EXIT_SIM = 4
+EXIT_NO_SERVICE = 5
+
+_EXIT_CODES_HELP = """\
+exit codes:
+  0  ok
+  1  any other failure (the message says which)
+  2  usage error
+  3  port unavailable: missing, busy (e.g. held by ModemManager), permission
+     denied (join the 'dialout' group), or the module does not answer
+  4  SIM problem: not inserted, PIN or PUK needed, SIM failure
+  5  no service: the module is not registered on any network
+"""
+
+_LOG_LEVELS = {
+    "trace": AT_TRAFFIC,
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+
+_SIM_WORDS = {
+    SimState.NOT_INSERTED: "no SIM card is inserted (or it is not seated properly)",
+    SimState.SIM_PIN: "the SIM needs its PIN; set the PIN in the appliance configuration",
+    SimState.SIM_PUK: "the SIM is blocked and needs its PUK (too many wrong PINs)",
+    SimState.SIM_PIN2: "the SIM asks for PIN2",
+    SimState.SIM_PUK2: "the SIM asks for PUK2",
+    SimState.PH_SIM_PIN: "the modem is locked to another SIM (PH-SIM PIN)",
+    SimState.PH_NET_PIN: "the modem is network-locked (PH-NET PIN)",
+    SimState.FAILURE: "the SIM card failed; reseat or replace it",
+    SimState.BUSY: "the SIM is still initialising; try again in a few seconds",
+    SimState.UNKNOWN: "the SIM state could not be read",
+}
+
+
+# -- probe -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeReport:
+    """Everything one probe learned.
+
+    Attributes:
+        port: the port string.
+        profile: the vendor profile chosen for the module.
+        identity: manufacturer, model, revision, IMEI.
+        sim: SIM state and identities.
+        observation: registration, operator, cells, signal (None when the SIM is not
+            ready, since the module cannot register then).
+        commands_sent: AT commands the probe needed.
+    """
+
+    port: str
+    profile: str
+    identity: ModemIdentity
+    sim: SimIdentity
+    observation: CellObservation | None
+    commands_sent: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict, with the serving cell's global id added."""
+        observation = self.observation.to_dict() if self.observation is not None else None
+        if observation is not None and self.observation is not None:
+            serving = self.observation.serving
+            observation["registered"] = self.observation.is_registered
+            if serving is not None and observation["serving"] is not None:
+                observation["serving"]["global_id"] = _global_id(serving)
+        return {
+            "port": self.port,
+            "profile": self.profile,
+            "identity": self.identity.to_dict(),
+            "sim": self.sim.to_dict(),
+            "observation": observation,
+            "commands_sent": self.commands_sent,
+        }
+
+    @property
+    def exit_code(self) -> int:
+        """0 when all is well, 4 for SIM trouble, 5 when not registered."""
+        if self.sim.state is not SimState.READY:
+            return EXIT_SIM
+        if self.observation is None or not self.observation.is_registered:
+            return EXIT_NO_SERVICE
+        return EXIT_OK
+
+
+def probe(modem: Modem) -> ProbeReport:
+    """Read identity, SIM and (when the SIM is ready) one observation.
+
+    Raises:
+        ModemError: port trouble; see :func:`main` for how each maps to words.
+    """
+    identity = modem.identity()
+    sim = modem.sim()
+    observation = modem.observe() if sim.state is SimState.READY else None
+    return ProbeReport(
+        port=modem.port,
+        profile=modem.profile.name,
+        identity=identity,
+        sim=sim,
+        observation=observation,
+        commands_sent=modem.commands_sent,
+    )
+
+
+def _global_id(cell: Cell) -> str | None:
+    if not cell.is_identified:
+        return None
+    try:
+        from modem.gci import global_cell_id_str
+    except ImportError:
+        return f"{cell.mcc}-{cell.mnc}-{cell.area}-{cell.ci}"
+    return global_cell_id_str(cell)
+
+
+def _num(value: int | None, *, hex_too: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{value} (0x{value:X})" if hex_too else str(value)
+
+
+def _db(value: float | None, unit: str) -> str | None:
+    return None if value is None else f"{value:g} {unit}"
+
+
+def _cell_words(cell: Cell) -> str:
+    parts = [cell.rat.value if cell.rat is not None else "?"]
+    if cell.mcc is not None or cell.mnc is not None:
+        parts.append(f"{cell.mcc or '?'}-{cell.mnc or '?'}")
+    if cell.tac is not None:
+        parts.append(f"TAC {_num(cell.tac, hex_too=True)}")
+    elif cell.lac is not None:
+        parts.append(f"LAC {_num(cell.lac, hex_too=True)}")
+    if cell.ci is not None:
+        parts.append(f"CI {_num(cell.ci, hex_too=True)}")
+    for label, value in (
+        ("PCI", cell.pci),
+        ("PSC", cell.psc),
+        ("EARFCN", cell.earfcn),
+        ("UARFCN", cell.uarfcn),
+        ("ARFCN", cell.arfcn),
+        ("band", cell.band),
+    ):
+        if value is not None:
+            parts.append(f"{label} {value}")
+    for label, level, unit in (
+        ("RSRP", cell.rsrp, "dBm"),
+        ("RSRQ", cell.rsrq, "dB"),
+        ("RSCP", cell.rscp, "dBm"),
+        ("RSSI", cell.rssi, "dBm"),
+        ("SINR", cell.sinr, "dB"),
+    ):
+        text = _db(level, unit)
+        if text is not None:
+            parts.append(f"{label} {text}")
+    return "  ".join(parts)
+
+
+def _registration_words(record: Registration) -> str:
+    stat = record.stat.name.lower().replace("_", " ") if record.stat is not None else "unknown"
+    parts = [f"{record.domain.value:<7} {stat}"]
+    if record.tac is not None:
+        parts.append(f"TAC {_num(record.tac, hex_too=True)}")
+    if record.lac is not None:
+        parts.append(f"LAC {_num(record.lac, hex_too=True)}")
+    if record.ci is not None:
+        parts.append(f"CI {_num(record.ci, hex_too=True)}")
+    if record.rat is not None:
+        parts.append(record.rat.value)
+    return "  ".join(parts)
+
+
+def _signal_words(signal: Signal) -> str:
+    parts = [
+        f"{label} {text}"
+        for label, text in (
+            ("RSSI", _db(signal.rssi, "dBm")),
+            ("RSRP", _db(signal.rsrp, "dBm")),
+            ("RSRQ", _db(signal.rsrq, "dB")),
+            ("RSCP", _db(signal.rscp, "dBm")),
+            ("Ec/No", _db(signal.ecno, "dB")),
+            ("SINR", _db(signal.sinr, "dB")),
+        )
+        if text is not None
+    ]
+    return ", ".join(parts) if parts else "not reported"
+
+
+def render_probe(report: ProbeReport) -> str:
+    """Render a probe as a readable table (what ``salve-modem probe`` prints).
+
+    Args:
+        report: the probe result.
+
+    Returns:
+        Multi-line text ending in a newline.
+    """
+    rows: list[tuple[str, str]] = []
+    ident = report.identity
+    rows.append(("Port", report.port))
+    rows.append(
+        (
+            "Modem",
+            " ".join(p for p in (ident.manufacturer, ident.model) if p) or "unknown",
+        )
+    )
+    rows.append(("Firmware", ident.revision or "-"))
+    rows.append(("IMEI", ident.imei or "-"))
+    rows.append(("Profile", report.profile))
+    sim = report.sim
+    rows.append(("SIM", sim.state.value))
+    if sim.state is SimState.READY:
+        rows.append(("IMSI", sim.imsi or "-"))
+        rows.append(("ICCID", sim.iccid or "-"))
+        rows.append(("MSISDN", sim.msisdn or "not stored on the SIM"))
+    else:
+        rows.append(("", _SIM_WORDS.get(sim.state, "")))
+    observation = report.observation
+    if observation is not None:
+        if observation.registrations:
+            for index, record in enumerate(observation.registrations):
+                rows.append(("Registration" if index == 0 else "", _registration_words(record)))
+        else:
+            rows.append(("Registration", "not reported"))
+        operator = observation.operator
+        if operator is not None:
+            numeric = f"{operator.mcc}{operator.mnc}" if operator.mcc and operator.mnc else None
+            name = operator.oper if operator.oper and operator.oper != numeric else None
+            rows.append(("Operator", " ".join(p for p in (numeric, name and f"({name})") if p)))
+        serving = observation.serving
+        if serving is not None:
+            rows.append(("Serving cell", _cell_words(serving)))
+            rows.append(("Global id", _global_id(serving) or "not identified"))
+        else:
+            rows.append(("Serving cell", "none reported"))
+        if observation.neighbours:
+            for index, cell in enumerate(observation.neighbours):
+                rows.append(("Neighbours" if index == 0 else "", _cell_words(cell)))
+        else:
+            rows.append(("Neighbours", "none reported"))
+        rows.append(("Signal", _signal_words(observation.signal or Signal())))
+        rows.append(("Service", "registered" if observation.is_registered else "NO SERVICE"))
+    rows.append(("AT commands", str(report.commands_sent)))
+    width = max(len(label) for label, _ in rows)
+    return "".join(f"{label:<{width}}  {value}".rstrip() + "\n" for label, value in rows)
+
+
+# -- watch ---------------------------------------------------------------------------------
+
+
+def _change_key(observation: CellObservation) -> tuple[object, ...]:
+    serving = observation.serving
+    return (
+        tuple((r.domain, r.stat, r.lac, r.tac, r.ci, r.rat) for r in observation.registrations),
+        None
+        if serving is None
+        else (serving.rat, serving.mcc, serving.mnc, serving.area, serving.ci, serving.pci),
+    )
+
+
+def _watch(modem: Modem, *, as_json: bool, interval: float, out: TextIO) -> int:
+    changes: queue.SimpleQueue[Registration] = queue.SimpleQueue()
+    modem.on_change(changes.put)
+    modem.enable_registration_urcs()
+    last: tuple[object, ...] | None = None
+
+    def emit_observation(observation: CellObservation) -> None:
+        nonlocal last
+        key = _change_key(observation)
+        if key == last:
+            return
+        last = key
+        if as_json:
+            record = observation.to_dict()
+            record["type"] = "observation"
+            out.write(json.dumps(record) + "\n")
+        else:
+            serving = observation.serving
+            where = _cell_words(serving) if serving is not None else "no serving cell"
+            state = "registered" if observation.is_registered else "NO SERVICE"
+            out.write(f"{observation.observed_at:%H:%M:%S}  {state:<10}  {where}\n")
+        out.flush()
+
+    emit_observation(modem.observe())
+    while True:
+        try:
+            record = changes.get(timeout=interval)
+        except queue.Empty:
+            emit_observation(modem.observe())
+            continue
+        if as_json:
+            out.write(json.dumps({"type": "registration", **record.to_dict()}) + "\n")
+        else:
+            out.write(f"urc       {_registration_words(record)}\n")
+        out.flush()
+        emit_observation(modem.observe())
+
+
+# -- parse ---------------------------------------------------------------------------------
+
+
+def _parse(command: str, stream: TextIO, out: TextIO) -> int:
+    from modem.at.dump import parse_dump
+
+    text = stream.read()
+    try:
+        records = parse_dump(command, text)
+    except ValueError as exc:
+        print(f"salve-modem parse: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for record in records:
+        out.write(json.dumps(record) + "\n")
+    if not records:
+        print(
+            f"salve-modem parse: nothing in the input is an answer to {command} that we understand",
+            file=sys.stderr,
+        )
+        return EXIT_OTHER
+    return EXIT_OK
+
+
+# -- simulate ------------------------------------------------------------------------------
+
+
+def _tcp_address(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, e.g. 127.0.0.1:7700, got {value!r}")
+    return host.strip("[]"), int(port)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from modem.sim.serve import run_simulator
+
+    return run_simulator(
+        args.profile,
+        args.scenario,
+        args.seed,
+        pty=args.pty,
+        link=Path(args.link) if args.link else None,
+        tcp=args.tcp,
+        control_stream=sys.stdin,
+        announce=lambda text: print(text, flush=True),
+    )
+
+
+# -- argument parsing ------------------------------------------------------------------------
+
+
+def _add_common_options(parser: argparse.ArgumentParser) -> None:
+    """The options every port-using command spells the same way."""
+    parser.add_argument(
+        "--baudrate", type=int, default=115200, help="line speed for real UARTs (default 115200)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        help="seconds each AT command may take (default 5)",
+    )
+
+
+def _positive(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value!r}")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``salve-modem``."""
+    parser = argparse.ArgumentParser(
+        prog="salve-modem",
+        description="Probe, watch and simulate the cellular module of a SALVE appliance.",
+        epilog=_EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=sorted(_LOG_LEVELS),
+        default="warning",
+        help="log detail on stderr; 'trace' shows raw AT traffic (default warning)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    probe_parser = commands.add_parser(
+        "probe",
+        help="identify modem and SIM; show registration, cells and signal",
+        epilog=_EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    probe_parser.add_argument("port", metavar="PORT", help="device path or URL of the AT port")
+    probe_parser.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_common_options(probe_parser)
+
+    watch_parser = commands.add_parser(
+        "watch",
+        help="print one line per registration or cell change, until Ctrl-C",
+        epilog=_EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    watch_parser.add_argument("port", metavar="PORT", help="device path or URL of the AT port")
+    watch_parser.add_argument("--json", action="store_true", help="print JSON Lines")
+    watch_parser.add_argument(
+        "--interval",
+        type=_positive,
+        default=10.0,
+        help="seconds between polls besides the module's own reports (default 10)",
+    )
+    _add_common_options(watch_parser)
+
+    parse_parser = commands.add_parser(
+        "parse",
+        help="read a module's raw answer on stdin and print what we understand (JSON Lines)",
+        description=(
+            "Read the text a module printed in answer to COMMAND from stdin and print one "
+            "JSON object per record understood. Exit 0 when something was understood, "
+            "1 when nothing was, 2 on usage errors."
+        ),
+    )
+    parse_parser.add_argument(
+        "at_command", metavar="COMMAND", help="the command the text answers, e.g. 'AT+CEREG?'"
+    )
+
+    simulate_parser = commands.add_parser(
+        "simulate",
+        help="serve the simulated modem on a pty or a loopback TCP port",
+        description=(
+            "Serve the simulated modem. The pty path or TCP address is printed on stdout; "
+            "JSON-lines control commands are read from stdin."
+        ),
+    )
+    mode = simulate_parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--pty", action="store_true", help="serve on a new pseudo-terminal")
+    mode.add_argument(
+        "--tcp", type=_tcp_address, metavar="HOST:PORT", help="serve on a loopback TCP port"
+    )
+    simulate_parser.add_argument(
+        "--link", metavar="PATH", help="with --pty: keep a symlink to the pty at PATH"
+    )
+    simulate_parser.add_argument(
+        "--profile",
+        default=None,
+        help="persona to simulate, e.g. quectel-ec25 (default: the scenario's persona)",
+    )
+    simulate_parser.add_argument(
+        "--scenario", default=None, help="scenario name or TOML file (default: the built-in one)"
+    )
+    simulate_parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    return parser
+
+
+def _configure_logging(level_name: str) -> None:
+    logging.addLevelName(AT_TRAFFIC, "TRACE")
+    logging.basicConfig(
+        level=_LOG_LEVELS[level_name],
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _explain(error: ModemError, port: str | None) -> tuple[str, int]:
+    """Plain words and an exit code for a modem error."""
+    if isinstance(error, ModemUnavailableError):
+        return str(error), EXIT_PORT
+    if isinstance(error, ModemTimeoutError):
+        return (
+            f"{port}: the module did not answer {error.command} within {error.timeout:g} s "
+            "(wrong port? still booting? another program such as ModemManager using it?)",
+            EXIT_PORT,
+        )
+    if isinstance(error, CommandError):
+        return f"{port}: the module refused {error.command}: {error.result}", EXIT_OTHER
+    return f"{port}: {error}", EXIT_OTHER
+
+
+def _with_modem(args: argparse.Namespace, action: Callable[[Modem], int]) -> int:
+    modem = open_modem(args.port, baudrate=args.baudrate, command_timeout=args.timeout)
+    with modem:
+        return action(modem)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "probe":
+
+        def do_probe(modem: Modem) -> int:
+            report = probe(modem)
+            if args.json:
+                print(json.dumps(report.to_dict(), indent=2))
+            else:
+                sys.stdout.write(render_probe(report))
+            if report.exit_code == EXIT_SIM:
+                print(f"salve-modem: {_SIM_WORDS.get(report.sim.state, '')}", file=sys.stderr)
+            elif report.exit_code == EXIT_NO_SERVICE:
+                print(
+                    "salve-modem: no service: the module is not registered on any network "
+                    "(antenna, coverage, SIM plan or roaming?)",
+                    file=sys.stderr,
+                )
+            return report.exit_code
+
+        return _with_modem(args, do_probe)
+    if args.command == "watch":
+        return _with_modem(
+            args,
+            lambda modem: _watch(modem, as_json=args.json, interval=args.interval, out=sys.stdout),
+        )
+    if args.command == "parse":
+        return _parse(args.at_command, sys.stdin, sys.stdout)
+    return _simulate(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``salve-modem``; returns the exit code (see ``--help``)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "simulate" and args.link and not args.pty:
+        parser.error("--link needs --pty")
+    _configure_logging(args.log_level)
+    port = getattr(args, "port", None)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except ModemError as exc:
+        message, code = _explain(exc, port)
+        print(f"salve-modem: {message}", file=sys.stderr)
+        return code
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # the last line of defence: words, never a stack trace
+        logging.getLogger(__name__).debug("unexpected failure", exc_info=True)
+        print(f"salve-modem: unexpected failure: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_OTHER

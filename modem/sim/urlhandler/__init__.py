@@ -1,0 +1,1 @@
+"""pyserial URL handlers of the simulator (``sim://``); see :mod:`.protocol_sim`."""

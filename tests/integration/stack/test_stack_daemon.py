@@ -1,0 +1,145 @@
+"""The appliance daemon as a real process on the simulated modem (TCP), under a fake systemd.
+
+The GMLC is deliberately absent here (nothing listens on its port): these tests are
+about the daemon's life cycle and the modem side; test_stack_gmlc.py covers delivery.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from typing import Any
+
+# Fixtures from conftest.py (not importable under --import-mode=importlib, hence Any).
+Simulator = Any
+Notify = Any
+ApplianceFactory = Callable[..., Any]
+Poll = Callable[..., Any]
+
+
+def last_seq(status: dict[str, Any]) -> int:
+    report = status.get("last_report") or {}
+    return int(report.get("seq") or 0)
+
+
+def test_sigterm_is_clean_and_systemd_hears_everything(
+    simulator: Simulator,
+    notify: Notify,
+    appliance_factory: ApplianceFactory,
+    poll: Poll,
+    unused_url: str,
+) -> None:
+    appliance = appliance_factory(simulator.url, unused_url)
+    appliance.cli("init")
+    appliance.start(notify, WATCHDOG_USEC="3000000")
+    poll("READY=1", lambda: notify.seen("READY", "1"))
+    status = appliance.wait_status("a queued observation", lambda s: s["queue"]["depth"] >= 1)
+    assert status["state"] == "observing"
+    assert status["gmlc"]["reachable"] is False
+    assert status["counters"]["gmlc_unreachable"] == 1
+    poll("WATCHDOG=1", lambda: notify.seen("WATCHDOG", "1"))
+    assert any(m["STATUS"].startswith("observing") for m in notify.seen("STATUS"))
+    assert appliance.process is not None
+    appliance.process.send_signal(signal.SIGTERM)
+    assert appliance.process.wait(10) == 0
+    assert notify.seen("STOPPING", "1")
+    # The undelivered observations are still on disk for the next start.
+    queued = sorted((appliance.state_dir / "queue").glob("*.json"))
+    assert len([p for p in queued if p.name != "counters.json"]) >= 1
+    assert "Traceback" not in appliance.log()
+    result = appliance.cli("status", check=False)
+    assert result.returncode == 3
+    assert "not running" in result.stderr
+
+
+def test_sighup_reloads_the_configuration(
+    simulator: Simulator,
+    notify: Notify,
+    appliance_factory: ApplianceFactory,
+    poll: Poll,
+    unused_url: str,
+) -> None:
+    appliance = appliance_factory(simulator.url, unused_url, interval_s=30)
+    appliance.cli("init")
+    appliance.start(notify)
+    poll("READY=1", lambda: notify.seen("READY", "1"))
+    first = appliance.wait_status("the first report", lambda s: last_seq(s) >= 1)
+    # With a 30 s interval nothing more is reported soon; after the reload it is 1 s.
+    appliance.write_config(port=simulator.url, gmlc_url=unused_url, interval_s=1)
+    assert appliance.process is not None
+    appliance.process.send_signal(signal.SIGHUP)
+    poll("RELOADING=1", lambda: notify.seen("RELOADING", "1"))
+    poll("READY=1 after the reload", lambda: len(notify.seen("READY", "1")) >= 2)
+    appliance.wait_status(
+        "reports at the new interval", lambda s: last_seq(s) >= last_seq(first) + 2
+    )
+    assert appliance.stop() == 0
+
+
+def test_garbage_from_the_modem_is_survived(
+    simulator: Simulator,
+    appliance_factory: ApplianceFactory,
+    poll: Poll,
+    unused_url: str,
+) -> None:
+    appliance = appliance_factory(simulator.url, unused_url, interval_s=1)
+    appliance.cli("init")
+    appliance.start()
+    before = appliance.wait_status("the first report", lambda s: last_seq(s) >= 1)
+    # NULs, invalid UTF-8, a broken line and a fake final result in the middle of traffic.
+    simulator.control(
+        cmd="garbage", data_hex="00ff fe c3 28 0d0a 2b43524547 0d0a4f4b0d0a".replace(" ", "")
+    )
+    simulator.control(cmd="garbage", data_hex="deadbeef00000d0a")
+    after = appliance.wait_status(
+        "reports to continue", lambda s: last_seq(s) >= last_seq(before) + 3, timeout=45
+    )
+    assert after["state"] == "observing"
+    assert after["sim"]["imsi"] == "228011234567890"
+    assert appliance.stop() == 0
+
+
+def test_modem_unplugged_and_back(
+    simulator: Simulator,
+    appliance_factory: ApplianceFactory,
+    poll: Poll,
+    unused_url: str,
+) -> None:
+    appliance = appliance_factory(simulator.url, unused_url, interval_s=1)
+    appliance.cli("init")
+    appliance.start()
+    appliance.wait_status("the first report", lambda s: last_seq(s) >= 1)
+    simulator.control(cmd="unplug", seconds=3)
+    gone = appliance.wait_status("modem_lost", lambda s: s["counters"]["modem_lost"] >= 1)
+    assert gone["state"] == "no_modem"
+    back = appliance.wait_status(
+        "modem_back",
+        lambda s: s["counters"]["modem_back"] >= 1 and s["state"] == "observing",
+        timeout=60,
+    )
+    appliance.wait_status("new reports", lambda s: last_seq(s) > last_seq(back))
+    assert appliance.stop() == 0
+
+
+def test_sim_removed_and_swapped_are_detected(
+    simulator: Simulator,
+    appliance_factory: ApplianceFactory,
+    poll: Poll,
+    unused_url: str,
+) -> None:
+    appliance = appliance_factory(simulator.url, unused_url, interval_s=1)
+    appliance.cli("init")
+    appliance.start()
+    appliance.wait_status("the first report", lambda s: last_seq(s) >= 1)
+    simulator.control(cmd="remove_sim")
+    removed = appliance.wait_status("sim_removed", lambda s: s["counters"]["sim_removed"] >= 1)
+    assert removed["state"] in ("no_sim", "waiting_for_sim")
+    simulator.control(
+        cmd="swap_sim", imsi="228019999999999", iccid="8941019999999999997", msisdn="+41790000000"
+    )
+    swapped = appliance.wait_status("sim_swapped", lambda s: s["counters"]["sim_swapped"] >= 1)
+    assert swapped["counters"]["sim_inserted"] >= 1
+    appliance.wait_status(
+        "the new SIM", lambda s: (s["sim"] or {}).get("imsi") == "228019999999999"
+    )
+    assert appliance.stop() == 0

@@ -1,0 +1,211 @@
+"""``salve-modem`` as a subprocess: probe, parse, simulate, and the words of its failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import signal
+import socket
+import subprocess
+import tty
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modem.transport import open_port
+
+Command = Callable[..., list[str]]
+
+
+def run(
+    argv: list[str], *, stdin: str = "", timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def assert_no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stderr
+    assert "Traceback" not in result.stdout
+
+
+def test_help_documents_exit_codes(salve_modem: Command) -> None:
+    result = run(salve_modem("--help"))
+    assert result.returncode == 0
+    for words in ("0  ok", "2  usage", "3  port unavailable", "4  SIM problem", "5  no service"):
+        assert words in result.stdout
+    probe_help = run(salve_modem("probe", "--help"))
+    assert "--baudrate" in probe_help.stdout
+    assert "--timeout" in probe_help.stdout
+    assert "3  port unavailable" in probe_help.stdout
+
+
+def test_usage_errors_exit_2(salve_modem: Command) -> None:
+    assert run(salve_modem()).returncode == 2
+    assert run(salve_modem("probe")).returncode == 2
+    assert run(salve_modem("probe", "sim://x", "--timeout", "soon")).returncode == 2
+    assert run(salve_modem("simulate")).returncode == 2
+    assert run(salve_modem("simulate", "--tcp", "nohostport")).returncode == 2
+    assert run(salve_modem("simulate", "--tcp", "127.0.0.1:1", "--link", "x")).returncode == 2
+
+
+def test_missing_port_is_plain_words_and_exit_3(salve_modem: Command, tmp_path: Path) -> None:
+    result = run(salve_modem("probe", str(tmp_path / "ttyUSB7")))
+    assert result.returncode == 3
+    assert "no such port" in result.stderr
+    assert_no_traceback(result)
+
+
+def test_busy_port_names_the_holder_and_exits_3(salve_modem: Command) -> None:
+    controller, device = pty.openpty()
+    tty.setraw(device)
+    path = os.ttyname(device)
+    holder = open_port(path)
+    try:
+        result = run(salve_modem("probe", path, "--timeout", "1"))
+    finally:
+        holder.close()
+        os.close(controller)
+        os.close(device)
+    assert result.returncode == 3
+    assert "busy" in result.stderr
+    assert "pid" in result.stderr or "ModemManager" in result.stderr
+    assert_no_traceback(result)
+
+
+def test_unknown_scheme_exits_3(salve_modem: Command) -> None:
+    result = run(salve_modem("probe", "nosuch://port"))
+    assert result.returncode == 3
+    assert "unknown port scheme" in result.stderr
+    assert_no_traceback(result)
+
+
+def test_probe_table_against_sim(salve_modem: Command) -> None:
+    result = run(salve_modem("probe", "sim://quectel-ec25?scenario=demo"))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for words in ("Quectel", "IMSI", "228011234567890", "Serving cell", "Global id", "Signal"):
+        assert words in out, out
+    assert "CI 27440068 (0x1A2B3C4)" in out
+    assert "PCI 101" in out
+    assert_no_traceback(result)
+
+
+def test_probe_json_against_sim(salve_modem: Command) -> None:
+    result = run(salve_modem("probe", "--json", "sim://quectel-ec25?scenario=demo"))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["sim"]["state"] == "READY"
+    assert report["sim"]["imsi"] == "228011234567890"
+    serving = report["observation"]["serving"]
+    assert (serving["mcc"], serving["mnc"], serving["tac"], serving["ci"]) == (
+        "228",
+        "01",
+        1234,
+        0x1A2B3C4,
+    )
+    assert serving["global_id"]
+    assert report["observation"]["registered"] is True
+    assert report["commands_sent"] > 0
+    pcis = {n["pci"] for n in report["observation"]["neighbours"]}
+    assert {102, 210} <= pcis
+
+
+def test_parse_understood_input_exits_0(salve_modem: Command) -> None:
+    answer = 'AT+CEREG?\r\r\n+CEREG: 2,1,"04D2","01A2B3C4",7\r\n\r\nOK\r\n'
+    result = run(salve_modem("parse", "AT+CEREG?"), stdin=answer)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[0]["type"] == "registration"
+    assert records[0]["tac"] == 0x04D2
+    assert records[0]["ci"] == 0x01A2B3C4
+
+
+def test_parse_nothing_understood_exits_1(salve_modem: Command) -> None:
+    result = run(salve_modem("parse", "AT+CEREG?"), stdin="hello\r\nOK\r\n")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "nothing" in result.stderr
+    assert_no_traceback(result)
+
+
+def test_parse_without_command_exits_2(salve_modem: Command) -> None:
+    assert run(salve_modem("parse"), stdin="OK").returncode == 2
+
+
+@pytest.mark.parametrize("level", ["trace", "debug", "info", "warning", "error"])
+def test_log_levels_are_accepted(salve_modem: Command, level: str, tmp_path: Path) -> None:
+    result = run(salve_modem("--log-level", level, "probe", str(tmp_path / "none")))
+    assert result.returncode == 3
+    assert_no_traceback(result)
+
+
+def test_watch_prints_one_line_per_change_until_interrupted(
+    salve_modem: Command, tmp_path: Path, wait_until: Callable[..., None]
+) -> None:
+    control_path = tmp_path / "control.sock"
+    url = f"sim://quectel-ec25?scenario=demo&control={control_path}"
+    process = subprocess.Popen(
+        salve_modem("watch", "--json", "--interval", "0.5", url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = json.loads(process.stdout.readline())
+        assert first["type"] == "observation"
+        assert first["serving"]["ci"] == 0x1A2B3C4
+        wait_until(control_path.exists, what="the control socket")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as control:
+            control.connect(str(control_path))
+            control.sendall(b'{"cmd": "goto", "step": "moved"}\n')
+            assert json.loads(control.makefile().readline()) == {"ok": True}
+        records: list[dict[str, Any]] = []
+        while not any(
+            r.get("type") == "observation" and (r.get("serving") or {}).get("ci") == 0x2BD1E01
+            for r in records
+        ):
+            line = process.stdout.readline()
+            assert line, process.stderr.read() if process.stderr else ""
+            records.append(json.loads(line))
+        assert any(r["type"] == "registration" and r["ci"] == 0x2BD1E01 for r in records)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+        assert process.stderr is not None
+        assert "Traceback" not in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.mark.parametrize(
+    ("scenario", "code", "words"),
+    [
+        ("no-sim", 4, "no SIM card"),
+        ("pin-locked", 4, "PIN"),
+        ("denied", 5, "no service"),
+    ],
+)
+def test_probe_exit_codes_say_what_is_wrong(
+    salve_modem: Command, scenario: str, code: int, words: str
+) -> None:
+    result = run(salve_modem("probe", f"sim://quectel-ec25?scenario={scenario}"))
+    assert result.returncode == code, result.stderr
+    assert words in result.stderr
+    assert_no_traceback(result)
+
+
+def test_bad_sim_url_options_are_refused_in_words(salve_modem: Command) -> None:
+    result = run(salve_modem("probe", "sim://quectel-ec25?colour=blue"))
+    assert result.returncode == 3
+    assert "colour" in result.stderr
+    assert_no_traceback(result)

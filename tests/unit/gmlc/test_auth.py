@@ -1,0 +1,199 @@
+"""Client authentication: uniform failure path, verified-credential cache, throttling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import pytest
+from argon2 import PasswordHasher
+
+from gmlc.auth import Authenticator, FailureThrottle, generate_password, hash_password
+
+
+@dataclass(frozen=True)
+class Client:
+    client_id: str
+    password_hash: str
+    enabled: bool = True
+
+
+class CountingHasher(PasswordHasher):
+    """The real argon2 hasher, counting verifications (the outermost edge)."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=8192, parallelism=1)
+        self.verifications = 0
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        self.verifications += 1
+        return super().verify(hash, password)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def hasher() -> CountingHasher:
+    return CountingHasher()
+
+
+def _directory(hasher: PasswordHasher, **passwords: str) -> dict[str, Client]:
+    return {cid: Client(cid, hasher.hash(pw)) for cid, pw in passwords.items()}
+
+
+def test_hash_password_is_salted_argon2id() -> None:
+    first, second = hash_password("secret"), hash_password("secret")
+    assert first.startswith("$argon2id$")
+    assert first != second
+    assert PasswordHasher().verify(first, "secret")
+    with pytest.raises(ValueError, match="empty"):
+        hash_password("")
+
+
+def test_generate_password_is_long_and_random() -> None:
+    passwords = {generate_password() for _ in range(50)}
+    assert len(passwords) == 50
+    assert all(len(p) == 32 for p in passwords)
+
+
+def test_unknown_and_wrong_take_the_same_argon2_path(hasher: CountingHasher) -> None:
+    clients = _directory(hasher, alice="right")
+    auth = Authenticator(clients.get, hasher=hasher)
+    baseline = hasher.verifications
+    wrong = auth.authenticate("alice", "wrong")
+    assert hasher.verifications == baseline + 1
+    unknown = auth.authenticate("mallory", "whatever")
+    assert hasher.verifications == baseline + 2
+    assert not wrong.ok
+    assert not unknown.ok
+    assert wrong.reason == unknown.reason == "bad_credentials"
+
+
+def test_disabled_client_refused_after_full_check(hasher: CountingHasher) -> None:
+    clients = _directory(hasher, alice="right")
+    clients["alice"] = replace(clients["alice"], enabled=False)
+    auth = Authenticator(clients.get, hasher=hasher)
+    baseline = hasher.verifications
+    outcome = auth.authenticate("alice", "right")
+    assert not outcome.ok
+    assert outcome.reason == "bad_credentials"
+    assert hasher.verifications == baseline + 1
+
+
+def test_cache_pays_argon2_once_per_ttl(hasher: CountingHasher) -> None:
+    clock = Clock()
+    clients = _directory(hasher, alice="right")
+    auth = Authenticator(clients.get, hasher=hasher, cache_ttl_s=60, clock=clock)
+    baseline = hasher.verifications
+    first = auth.authenticate("alice", "right")
+    assert first.ok
+    assert not first.cached
+    for _ in range(20):
+        assert auth.authenticate("alice", "right").cached
+    assert hasher.verifications == baseline + 1
+    # A wrong password is never answered from the cache.
+    assert not auth.authenticate("alice", "right ").ok
+    clock.now += 61
+    again = auth.authenticate("alice", "right")
+    assert again.ok
+    assert not again.cached
+
+
+def test_cache_holds_no_password_and_follows_password_changes(hasher: CountingHasher) -> None:
+    clients = _directory(hasher, alice="old-password")
+    auth = Authenticator(clients.get, hasher=hasher)
+    assert auth.authenticate("alice", "old-password").ok
+    assert "old-password" not in repr(auth._cache)
+    clients["alice"] = Client("alice", hasher.hash("new-password"))
+    assert not auth.authenticate("alice", "old-password").ok
+    assert auth.authenticate("alice", "new-password").ok
+
+
+def test_disabling_takes_effect_despite_cache(hasher: CountingHasher) -> None:
+    clients = _directory(hasher, alice="right")
+    auth = Authenticator(clients.get, hasher=hasher)
+    assert auth.authenticate("alice", "right").ok
+    clients["alice"] = replace(clients["alice"], enabled=False)
+    assert not auth.authenticate("alice", "right").ok
+
+
+def test_corrupt_stored_hash_is_a_plain_failure(hasher: CountingHasher) -> None:
+    auth = Authenticator({"alice": Client("alice", "not-a-hash")}.get, hasher=hasher)
+    assert not auth.authenticate("alice", "x").ok
+
+
+def test_throttle_blocks_client_id_and_source(hasher: CountingHasher) -> None:
+    clock = Clock()
+    clients = _directory(hasher, alice="right", bob="b-right")
+    throttle = FailureThrottle(limit=3, window_s=60, clock=clock)
+    auth = Authenticator(clients.get, hasher=hasher, throttle=throttle, clock=clock)
+    for _ in range(3):
+        assert auth.authenticate("alice", "wrong", "10.0.0.1").reason == "bad_credentials"
+    # The attacking source is refused outright, even for another client.
+    assert auth.authenticate("bob", "b-right", "10.0.0.1").reason == "throttled_source"
+    # The client id is refused from elsewhere too, without running argon2.
+    before = hasher.verifications
+    assert auth.authenticate("alice", "right", "10.0.0.2").reason == "throttled_client"
+    assert hasher.verifications == before
+    clock.now += 61
+    assert auth.authenticate("alice", "right", "10.0.0.2").ok
+
+
+def test_throttled_client_keeps_working_from_cache(hasher: CountingHasher) -> None:
+    clock = Clock()
+    clients = _directory(hasher, alice="right")
+    throttle = FailureThrottle(limit=2, window_s=60, clock=clock)
+    auth = Authenticator(clients.get, hasher=hasher, throttle=throttle, clock=clock)
+    assert auth.authenticate("alice", "right", "10.0.0.9").ok
+    for source in ("10.0.0.1", "10.0.0.2"):
+        auth.authenticate("alice", "guess", source)
+    assert throttle.client_blocked("alice")
+    assert auth.authenticate("alice", "right", "10.0.0.9").ok
+
+
+def test_throttle_window_slides_and_memory_is_bounded() -> None:
+    clock = Clock()
+    throttle = FailureThrottle(limit=2, window_s=10, clock=clock, max_keys=100)
+    throttle.record_failure("a", "s")
+    clock.now += 6
+    throttle.record_failure("a", "s")
+    assert throttle.client_blocked("a")
+    assert throttle.source_blocked("s")
+    clock.now += 5  # the first failure left the window
+    assert not throttle.client_blocked("a")
+    for index in range(1000):
+        throttle.record_failure(f"id{index}", None)
+    assert len(throttle._failures) <= 100
+    with pytest.raises(ValueError, match="limit"):
+        FailureThrottle(limit=0, window_s=1)
+
+
+def test_concurrent_first_checks_of_one_credential_pay_argon2_once(
+    hasher: CountingHasher,
+) -> None:
+    import threading
+
+    clients = _directory(hasher, alice="right")
+    auth = Authenticator(clients.get, hasher=hasher)
+    baseline = hasher.verifications
+    barrier = threading.Barrier(8)
+    outcomes = []
+
+    def attempt() -> None:
+        barrier.wait()
+        outcomes.append(auth.authenticate("alice", "right"))
+
+    threads = [threading.Thread(target=attempt) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(outcomes) == 8
+    assert all(outcome.ok for outcome in outcomes)
+    assert hasher.verifications == baseline + 1

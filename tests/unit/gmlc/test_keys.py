@@ -1,0 +1,132 @@
+"""The statement-signing key ring: generation, rotation, grace period, file permissions."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from gmlc.errors import DuplicateError, KeyFileError
+from gmlc.keys import KeyRing
+from mlp.keys import KeySet
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_generate_creates_private_files_and_one_active_key(tmp_path: Path) -> None:
+    ring = KeyRing(tmp_path / "keys")
+    info = ring.generate(now=T0)
+    assert info.status == "active"
+    assert info.alg == "ES256"
+    assert stat.S_IMODE(os.stat(tmp_path / "keys").st_mode) == 0o700
+    pem_files = list((tmp_path / "keys").glob("*.pem"))
+    assert len(pem_files) == 1
+    assert stat.S_IMODE(pem_files[0].stat().st_mode) == 0o600
+    key = ring.active_signing_key()
+    assert key.kid == info.kid
+    assert key.alg == "ES256"
+    # The metadata holds public material only.
+    metadata = (tmp_path / "keys" / "keyring.json").read_text()
+    assert "PRIVATE" not in metadata
+    assert '"d"' not in metadata
+
+
+def test_generate_twice_is_a_conflict(tmp_path: Path) -> None:
+    ring = KeyRing(tmp_path / "keys")
+    ring.generate()
+    with pytest.raises(DuplicateError, match="rotate"):
+        ring.generate()
+
+
+def test_unsupported_algorithm_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unsupported"):
+        KeyRing(tmp_path / "keys").generate("HS256")
+    assert not (tmp_path / "keys" / "keyring.json").exists()
+
+
+def test_rotation_retires_previous_key_and_grace_period_expires_it(tmp_path: Path) -> None:
+    ring = KeyRing(tmp_path / "keys", grace_period_s=3600)
+    first = ring.generate(now=T0)
+    second = ring.rotate("EdDSA", now=T0 + timedelta(hours=1))
+    assert second.alg == "EdDSA"
+    assert ring.active_signing_key().kid == second.kid
+    statuses = {k.kid: k.status for k in ring.list(now=T0 + timedelta(hours=1, minutes=30))}
+    assert statuses == {second.kid: "active", first.kid: "retired"}
+    statuses = {k.kid: k.status for k in ring.list(now=T0 + timedelta(hours=3))}
+    assert statuses == {second.kid: "active", first.kid: "expired"}
+
+    within = ring.jwks(T0 + timedelta(hours=1, minutes=59), 3600)
+    assert [k["kid"] for k in within["keys"]] == [second.kid, first.kid]
+    after = ring.jwks(T0 + timedelta(hours=2, seconds=1), 3600)
+    assert [k["kid"] for k in after["keys"]] == [second.kid]
+    # The published document is a valid JWKS with public members only.
+    keyset = KeySet.from_jwks(within)
+    assert set(keyset.kids) == {first.kid, second.kid}
+    assert all("d" not in k for k in within["keys"])
+
+
+def test_rotate_keeps_algorithm_by_default(tmp_path: Path) -> None:
+    ring = KeyRing(tmp_path / "keys")
+    ring.generate("EdDSA")
+    assert ring.rotate().alg == "EdDSA"
+
+
+def test_rotate_without_ring_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(KeyFileError, match="keys generate"):
+        KeyRing(tmp_path / "keys").rotate()
+
+
+def test_key_file_readable_by_others_is_refused(tmp_path: Path) -> None:
+    ring = KeyRing(tmp_path / "keys")
+    ring.generate()
+    pem = next((tmp_path / "keys").glob("*.pem"))
+    pem.chmod(0o644)
+    with pytest.raises(KeyFileError) as caught:
+        ring.active_signing_key()
+    message = str(caught.value)
+    assert str(pem) in message
+    assert f"chmod 600 {pem}" in message
+    assert "PRIVATE" not in message
+
+
+def test_missing_or_corrupt_key_files(tmp_path: Path) -> None:
+    ring = KeyRing(tmp_path / "keys")
+    with pytest.raises(KeyFileError, match="no key ring"):
+        ring.active_signing_key()
+    ring.generate()
+    pem = next((tmp_path / "keys").glob("*.pem"))
+    pem.write_bytes(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+    with pytest.raises(KeyFileError, match="valid ES256"):
+        ring.active_signing_key()
+    pem.unlink()
+    with pytest.raises(KeyFileError, match="missing"):
+        ring.active_signing_key()
+    (tmp_path / "keys" / "keyring.json").write_text("{not json")
+    with pytest.raises(KeyFileError, match="not valid JSON"):
+        ring.list()
+
+
+def test_metadata_with_two_active_keys_is_refused(tmp_path: Path) -> None:
+    ring = KeyRing(tmp_path / "keys")
+    ring.generate()
+    ring.rotate()
+    path = tmp_path / "keys" / "keyring.json"
+    document = json.loads(path.read_text())
+    for entry in document["keys"]:
+        entry["retired_at"] = None
+    path.write_text(json.dumps(document))
+    with pytest.raises(KeyFileError, match="exactly one active key"):
+        ring.active_signing_key()
+
+
+def test_metadata_version_changes_on_rotation(tmp_path: Path) -> None:
+    ring = KeyRing(tmp_path / "keys")
+    assert ring.metadata_version() is None
+    ring.generate()
+    before = ring.metadata_version()
+    ring.rotate()
+    assert ring.metadata_version() != before

@@ -1,0 +1,105 @@
+"""The append-only audit log."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from gmlc.store import Store
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_entries_round_trip_with_every_field(store: Store) -> None:
+    store.append_audit(
+        "statement",
+        client_id="web-1",
+        appliance_id="app-1",
+        source="192.0.2.7",
+        targets=["41790000001"],
+        result=0,
+        detail={"jti": "abc", "position": {"lat": 47.1, "lon": 8.5, "r": 1000}, "kid": "k1"},
+        at=T0,
+    )
+    (entry,) = store.list_audit()
+    assert entry.id >= 1
+    assert (entry.at, entry.kind, entry.client_id, entry.appliance_id, entry.source) == (
+        T0,
+        "statement",
+        "web-1",
+        "app-1",
+        "192.0.2.7",
+    )
+    assert entry.targets == ["41790000001"]
+    assert entry.result == 0
+    assert entry.detail["position"] == {"lat": 47.1, "lon": 8.5, "r": 1000}
+    assert entry.to_json()["at"] == "2026-01-01T00:00:00Z"
+
+
+def test_filters_limit_and_order(store: Store) -> None:
+    for minute in range(6):
+        kind = "slir" if minute % 2 == 0 else "auth_failure"
+        store.append_audit(kind, client_id=f"c{minute}", at=T0 + timedelta(minutes=minute))
+    assert [e.client_id for e in store.list_audit(kind="slir")] == ["c0", "c2", "c4"]
+    assert [e.client_id for e in store.list_audit(since=T0 + timedelta(minutes=4))] == ["c4", "c5"]
+    assert [e.client_id for e in store.list_audit(limit=2)] == ["c0", "c1"]
+    assert [e.client_id for e in store.list_audit(limit=2, newest_first=True)] == ["c5", "c4"]
+    assert store.count_audit() == 6
+    assert store.count_audit("auth_failure") == 3
+
+
+def test_listing_pages_through_more_entries_than_one_page(store: Store) -> None:
+    total = 1005  # more than one page of 1000
+    for n in range(total):
+        store.append_audit("slir", detail={"n": n}, at=T0)
+    assert [e.detail["n"] for e in store.list_audit()] == list(range(total))
+    backwards = [e.detail["n"] for e in store.list_audit(newest_first=True, limit=1002)]
+    assert backwards == list(range(total - 1, total - 1003, -1))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"kind": ""}, ValueError),
+        ({"kind": "Slir"}, ValueError),
+        ({"kind": "x" * 33}, ValueError),
+        ({"targets": "41790000001"}, TypeError),
+        ({"targets": [1]}, TypeError),
+        ({"result": "0"}, TypeError),
+        ({"result": True}, TypeError),
+        ({"detail": {"x": {1, 2}}}, ValueError),
+        ({"source": "s" * 129}, ValueError),
+        ({"at": datetime(2026, 1, 1)}, ValueError),  # naive on purpose
+    ],
+)
+def test_malformed_entries_are_refused_and_nothing_is_written(
+    store: Store, kwargs: dict[str, object], error: type[Exception]
+) -> None:
+    arguments: dict[str, object] = {"kind": "slir", **kwargs}
+    kind = arguments.pop("kind")
+    with pytest.raises(error):
+        store.append_audit(kind, **arguments)  # type: ignore[arg-type]
+    assert store.count_audit() == 0
+
+
+def test_concurrent_appends_are_all_kept(store: Store) -> None:
+    threads, per_thread = 8, 40
+    start = threading.Barrier(threads)
+
+    def append(worker: int) -> None:
+        start.wait()
+        for n in range(per_thread):
+            store.append_audit("slir", client_id=f"w{worker}", detail={"n": n})
+
+    with ThreadPoolExecutor(threads) as pool:
+        for future in [pool.submit(append, w) for w in range(threads)]:
+            future.result()
+    entries = list(store.list_audit())
+    assert store.count_audit() == threads * per_thread == len(entries)
+    assert len({e.id for e in entries}) == len(entries)
+    for worker in range(threads):
+        mine = [e.detail["n"] for e in entries if e.client_id == f"w{worker}"]
+        assert mine == list(range(per_thread)), "one writer's entries keep their order"
