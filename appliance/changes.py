@@ -86,7 +86,7 @@ class CellKey:
     pci: int | None
 
     def describe(self) -> str:
-        """``LTE 228-01 area 1234 cell 27439044`` (unknown parts as ``?``)."""
+        """``LTE 228-01 area 1234 cell 27440068`` (unknown parts as ``?``)."""
 
         def show(value: object) -> str:
             return "?" if value is None else str(value)

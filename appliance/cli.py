@@ -181,8 +181,9 @@ def _enroll(config: ApplianceConfig, args: argparse.Namespace) -> int:
         "appliance",
         "add",
         config.appliance.id,
-        "--public-key",
-        public_key,
+        # "=" form: a base64url key may begin with "-", which argparse would take for
+        # an option if it stood on its own.
+        f"--public-key={public_key}",
         "--imsi",
         sim.imsi,
         "--iccid",

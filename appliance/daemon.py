@@ -1,6 +1,6 @@
 """The appliance daemon: keeps the GMLC supplied with fresh, signed cell observations.
 
-Theory of operation. One main loop owns the modem; helper threads do the waiting:
+Theory of operation. One main loop owns the modem; worker threads do the waiting:
 
 * **main loop** (this module): opens the modem (retrying with backoff while it is
   missing), waits for the SIM (entering the configured PIN once per locked episode,
@@ -24,6 +24,7 @@ stay in the queue for the next start.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -112,6 +113,7 @@ class Daemon:
         self._counters: Counter[str] = Counter({kind.value: 0 for kind in EventKind})
         self._counters["observations"] = 0
         self._counters["modem_errors"] = 0
+        self._counters["cycles"] = 0
         self._modem: Modem | None = None
         self._engine: AtEngine | None = None
         self._modem_identity: ModemIdentity | None = None
@@ -136,6 +138,7 @@ class Daemon:
         self._alerts: AlertDispatcher | None = None
         self._status_server: StatusServer | None = None
         self._stored_sim: tuple[str, str] | None = None
+        self._missing_at_start = False
 
     # -- life cycle --------------------------------------------------------------------
 
@@ -308,6 +311,9 @@ class Daemon:
             return
         modem.on_change(self._on_registration_urc)
         self._engine, self._modem, self._modem_identity = engine, modem, identity
+        if self._missing_at_start:
+            self._missing_at_start = False
+            self._event(EventKind.MODEM_BACK, "the modem is back", {"port": port})
         self._open_delay = _OPEN_RETRY_S[0]
         self._modem_lost_since = None
         self._failed_cycles = 0
@@ -329,6 +335,15 @@ class Daemon:
 
     def _open_failed(self, error: ModemError) -> None:
         self._mark_modem_gone(str(error))
+        if self._snapshot is None and not self._missing_at_start:
+            # No earlier snapshot to compare with: say it once, in the same words as
+            # a modem that disappears later.
+            self._missing_at_start = True
+            self._event(
+                EventKind.MODEM_LOST,
+                f"the modem cannot be opened: {error}",
+                {"port": self._config.modem.port},
+            )
         self._next_open = time.monotonic() + self._open_delay
         self._open_delay = min(self._open_delay * 2, _OPEN_RETRY_S[1])
         self._set_status(
@@ -359,6 +374,8 @@ class Daemon:
     def _cycle(self) -> None:
         modem = self._modem
         assert modem is not None
+        with self._lock:
+            self._counters["cycles"] += 1
         try:
             sim = modem.sim()
             if sim.state is SimState.SIM_PIN:
@@ -420,6 +437,8 @@ class Daemon:
             )
             return sim
         log_event(_log, logging.INFO, "pin_entered", "the configured PIN unlocked the SIM")
+        # Accepted: a later locked episode (SIM reinserted) may use the PIN again.
+        self._pin_attempted = False
         return self._modem.sim()
 
     def _describe(
@@ -566,8 +585,17 @@ class Daemon:
                     _log,
                     logging.WARNING,
                     "reload_needs_restart",
-                    f"appliance.{name} changes only on restart",
+                    f"appliance.{name} changes only on restart; keeping the running value",
                 )
+        new = dataclasses.replace(
+            new,
+            appliance=dataclasses.replace(
+                new.appliance,
+                id=old.appliance.id,
+                state_dir=old.appliance.state_dir,
+                status_socket=old.appliance.status_socket,
+            ),
+        )
         assert self._shipper is not None and self._alerts is not None and self._queue is not None
         if old.gmlc != new.gmlc or old.appliance.interval_s != new.appliance.interval_s:
             try:

@@ -26,6 +26,7 @@ import contextlib
 import json
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -205,7 +206,7 @@ class Demo:
             "--state-dir",
             str(self.gmlc_dir),
             "--issuer",
-            "gmlc.demo.invalid",
+            "gmlc.demo",
             "--dev",
         )
         cells = resources.files("appliance") / "data" / "demo_cells.csv"
@@ -250,25 +251,8 @@ class Demo:
         enrollment: dict[str, Any] = json.loads(
             self.tool("salve-appliance", "enroll", "--config", str(self.appliance_config), "--json")
         )
-        add = [
-            "salve-gmlc",
-            "appliance",
-            "add",
-            enrollment["appliance_id"],
-            "--public-key",
-            enrollment["public_key"],
-            "--imsi",
-            enrollment["imsi"],
-            "--iccid",
-            enrollment["iccid"],
-            "--site",
-            enrollment.get("site") or SITE_NAME,
-            "--config",
-            str(self.gmlc_config),
-        ]
-        if enrollment.get("msisdn"):
-            add += ["--msisdn", enrollment["msisdn"]]
-        self.tool(*add)
+        # Run exactly the command line the appliance printed for the GMLC operator.
+        self.tool(*shlex.split(enrollment["command"]), "--config", str(self.gmlc_config))
         return enrollment
 
     def wait_ready(self) -> None:

@@ -42,6 +42,7 @@ from mlp.observation import (
     sign_observation,
 )
 from mlp.statement import session_hash_from_exporter
+from modem.at.identity import luhn_check_digit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CELLS = ROOT / "appliance" / "data" / "demo_cells.csv"
@@ -172,17 +173,6 @@ class Appliance:
         return sign_observation(report, self.key)
 
 
-def _luhn_complete(digits: str) -> str:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2 == 0:
-            value *= 2
-            value = value - 9 if value > 9 else value
-        total += value
-    return digits + str((10 - total % 10) % 10)
-
-
 @dataclass
 class Gmlc:
     """A prepared GMLC state directory and, once started, its server process."""
@@ -213,15 +203,14 @@ class Gmlc:
                 appliance_id=f"bench-{index}",
                 key=Ed25519PrivateKey.generate(),
                 imsi=f"22801{index:010d}",
-                iccid=_luhn_complete(f"894101{index:012d}"),
+                iccid=(body := f"894101{index:012d}") + luhn_check_digit(body),
                 msisdn=msisdn,
             )
             self.cli(
                 "appliance",
                 "add",
                 appliance.appliance_id,
-                "--public-key",
-                encode_public_key(appliance.key.public_key()),
+                f"--public-key={encode_public_key(appliance.key.public_key())}",
                 "--imsi",
                 appliance.imsi,
                 "--iccid",
@@ -363,6 +352,7 @@ def run_load(
     concurrency: int,
     requests: int,
     time_limit_s: float = 60.0,
+    cycle: bool = True,
 ) -> dict[str, Any]:
     """Runs the load generator in its own process and returns its JSON summary."""
     job = {
@@ -371,6 +361,7 @@ def run_load(
         "concurrency": concurrency,
         "requests": requests,
         "time_limit_s": time_limit_s,
+        "cycle": cycle,
         "streams": streams,
     }
     result = subprocess.run(

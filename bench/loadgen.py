@@ -9,8 +9,9 @@ work happens here while measuring.
 
 Job: {"host", "port", "concurrency", "requests": N total, "time_limit_s",
       "streams": [[{"method","path","body_b64","tag"}...], ...]}
-Connection i sends stream i % len(streams) in order, cycling; a stream's order is
-kept, which is what sequence-numbered observations need.
+Connection i sends stream i % len(streams) in order; a stream's order is kept, which
+is what sequence-numbered observations need. With "cycle": false (needed for them: a
+repeated sequence number is a replay) a connection stops at the end of its stream.
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ async def _connection(
     index = 0
     try:
         while budget[0] > 0 and time.monotonic() < deadline:
+            if not job.get("cycle", True) and index >= len(stream):
+                break
             budget[0] -= 1
             request, tag = stream[index % len(stream)]
             index += 1

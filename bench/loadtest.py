@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             concurrency=args.concurrency,
             requests=args.max_requests,
             time_limit_s=args.seconds,
+            cycle=False,
         )
         rss_end = gmlc.rss_kib()
         audit_after = Counter(

@@ -35,6 +35,7 @@ from fastapi.responses import JSONResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
+from gmlc.auditlog import AuditWriter
 from gmlc.auth import Authenticator, FailureThrottle
 from gmlc.errors import GmlcError, KeyFileError
 from gmlc.intake import ObservationIntake
@@ -43,7 +44,7 @@ from gmlc.logs import log_event
 from gmlc.metrics import CONTENT_TYPE_LATEST, GmlcMetrics
 from gmlc.service import KeyHolder, LocationService, RequestContext
 from gmlc.settings import Settings, load_settings
-from gmlc.store import ClientRecord, Store
+from gmlc.store import AuditEntry, ClientRecord, Store
 from mlp import (
     Gem,
     MlpDecodeError,
@@ -79,8 +80,9 @@ class GmlcState:
     metrics: GmlcMetrics
     clock: Callable[[], datetime]
     owns_store: bool
+    audit: AuditWriter
     inflight: int = 0
-    problems: list[str] = field(default_factory=list)
+    key_problems: list[str] = field(default_factory=list)
 
 
 class _BodyTooLargeError(Exception):
@@ -126,6 +128,7 @@ def _build_state(
     keys = KeyHolder(ring, grace_period_s=settings.key_grace_period_s, clock=clock)
     throttle = FailureThrottle(settings.auth_failure_limit, settings.auth_failure_window_s)
     authenticator: Authenticator[ClientRecord] = Authenticator(opened.get_client, throttle=throttle)
+    audit = AuditWriter(opened)
     service = LocationService(
         store=opened,
         settings=settings,
@@ -133,9 +136,10 @@ def _build_state(
         keys=keys,
         metrics=metrics,
         clock=clock,
+        audit=audit,
     )
     intake = ObservationIntake(store=opened, settings=settings, metrics=metrics, clock=clock)
-    return GmlcState(settings, opened, keys, service, intake, metrics, clock, owns_store)
+    return GmlcState(settings, opened, keys, service, intake, metrics, clock, owns_store, audit)
 
 
 class _MlpEndpoint:
@@ -148,8 +152,8 @@ class _MlpEndpoint:
         self, code: ResultCode, add_info: str | None, source: str | None
     ) -> None:
         try:
-            self.state.store.append_audit(
-                "slir", source=source, result=int(code), detail={"add_info": add_info}
+            self.state.audit.write(
+                [AuditEntry("slir", source=source, result=int(code), detail={"add_info": add_info})]
             )
         except GmlcError as exc:
             log_event(logger, logging.ERROR, "audit_failed", problem=str(exc))
@@ -185,6 +189,11 @@ class _MlpEndpoint:
         except GmlcError as exc:
             log_event(logger, logging.ERROR, "slir_failed", problem=str(exc))
             return self.request_level(ResultCode.SYSTEM_FAILURE, None, context)
+        except Exception as exc:
+            # A bug, not a client error: answer in MLP and log the class only (the text
+            # could quote request data); never let a traceback reach the client.
+            log_event(logger, logging.ERROR, "slir_crashed", exception=type(exc).__name__)
+            return self.request_level(ResultCode.SYSTEM_FAILURE, None, context)
         return encode_slia(slia), 200
 
 
@@ -218,7 +227,7 @@ def create_app(
             key = await run_in_threadpool(state.keys.load)
             log_event(logger, logging.INFO, "signing_key_loaded", kid=key.kid, alg=key.alg)
         except KeyFileError as exc:
-            state.problems.append(str(exc))
+            state.key_problems.append(str(exc))
             log_event(logger, logging.ERROR, "signing_key_unavailable", problem=str(exc))
         app.state.gmlc = state
         log_event(
@@ -232,6 +241,7 @@ def create_app(
         try:
             yield
         finally:
+            await run_in_threadpool(state.audit.close)
             if state.owns_store:
                 await run_in_threadpool(state.store.close)
 
@@ -325,6 +335,14 @@ def create_app(
                 {"error": "unavailable", "detail": "the observation could not be stored"},
                 status_code=503,
             )
+        except Exception as exc:
+            log_event(
+                logger, logging.ERROR, "observation_intake_crashed", exception=type(exc).__name__
+            )
+            return JSONResponse(
+                {"error": "internal", "detail": "the observation could not be processed"},
+                status_code=500,
+            )
         return JSONResponse(answer.body, status_code=answer.status)
 
     @app.get("/.well-known/salve/jwks.json", include_in_schema=False)
@@ -356,6 +374,7 @@ def create_app(
                 problems.append(f"database unreachable: {exc}")
             if not state.keys.loaded:
                 problems.append("no signing key loaded")
+                problems.extend(state.key_problems)
             return problems
 
         problems = await run_in_threadpool(check)

@@ -9,6 +9,7 @@ or "sim_mismatch" for the alarm):
 code                  status  reason
 ====================  ======  =============================================================
 too_large             413     body above ``max_observation_bytes`` (checked while reading)
+timeout               408     body not received within ``request_deadline_s``
 malformed             400     not a compact JWS, bad header, or claims off the schema
 unknown_key           401     no enrolled, enabled appliance with the token's kid
 bad_signature         401     signature does not verify with the enrolled key

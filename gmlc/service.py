@@ -17,8 +17,9 @@ target, in request order):
   ``loc_type`` other than CURRENT/LAST/CURRENT_OR_LAST/LAST_OR_CURRENT; per target: an msid
   type other than MSISDN/IMSI, or ``enc="CRP"``.
 - 4 UNKNOWN SUBSCRIBER: the target is not enrolled **or the client is not authorized for
-  it**. Both cases get exactly the same answer (code, add_info, and the same store
-  lookups), so a client cannot learn whether a number it may not see exists. 4 rather
+  it**. Both cases get exactly the same answer (code and add_info), and authorization is
+  decided before any database lookup, so neither the answer nor its timing depends on
+  whether a number the client may not see exists. 4 rather
   than 202 POSITIONING NOT ALLOWED: 202 would be a true statement only about targets
   that exist, so using it for both would teach clients that a non-existent number
   "exists but is private"; 4 is what an MLP client expects for "not a subscriber you can
@@ -44,6 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from gmlc.auditlog import AuditWriter
 from gmlc.auth import Authenticator
 from gmlc.errors import KeyFileError
 from gmlc.keys import KeyRing
@@ -61,7 +63,7 @@ from gmlc.positioning import (
     locate,
 )
 from gmlc.settings import Settings
-from gmlc.store import ClientRecord, Store
+from gmlc.store import AuditEntry, ClientRecord, Store
 from mlp.codes import LocType, MsidType, ResType, ResultCode
 from mlp.keys import SigningKey, b64url_encode
 from mlp.model import LocationRequest, Msid, Position, PositionError, Slia
@@ -112,6 +114,7 @@ class KeyHolder:
         self._lock = threading.Lock()
         self._key: SigningKey | None = None
         self._jwks: dict[str, Any] | None = None
+        self._jwks_at = float("-inf")
         self._version: tuple[int, int, int] | None = None
         self._checked_at = float("-inf")
 
@@ -167,11 +170,13 @@ class KeyHolder:
         """The JWKS to publish (active key and retired keys within the grace period)."""
         with self._lock:
             self._refresh()
-            cached = self._jwks
-            if cached is None or self._monotonic() - self._checked_at >= self._check_interval_s:
-                cached = self._ring.jwks(self._clock(), self._grace_period_s)
-                self._jwks = cached
-            return cached
+            # Recomputed at most once per interval: a retired key leaves the set when its
+            # grace period ends, even if the ring itself does not change.
+            now = self._monotonic()
+            if self._jwks is None or now - self._jwks_at >= self._check_interval_s:
+                self._jwks = self._ring.jwks(self._clock(), self._grace_period_s)
+                self._jwks_at = now
+            return self._jwks
 
 
 class CellCache:
@@ -269,6 +274,9 @@ class RequestContext:
 class _TargetOutcome:
     entry: Position | PositionError
     code: ResultCode
+    # The statement's audit entry, written with the request's own so that a statement is
+    # only handed out once its audit row is committed.
+    audit: AuditEntry | None = None
 
 
 class LocationService:
@@ -282,6 +290,7 @@ class LocationService:
         metrics: The app's metrics.
         clock: Wall clock (UTC, tz-aware).
         monotonic: Clock for deadlines.
+        audit: Group-committing audit writer; None writes each request's rows directly.
     """
 
     def __init__(
@@ -294,8 +303,12 @@ class LocationService:
         metrics: GmlcMetrics,
         clock: Callable[[], datetime],
         monotonic: Callable[[], float] = time.monotonic,
+        audit: AuditWriter | None = None,
     ) -> None:
         self._store = store
+        self._write_audit: Callable[[Sequence[AuditEntry]], None] = (
+            audit.write if audit is not None else store.append_audits
+        )
         self._settings = settings
         self._authenticator = authenticator
         self._keys = keys
@@ -310,6 +323,9 @@ class LocationService:
             lev_conf=settings.lev_conf,
         )
         self._cells = CellCache(store.find_cells, store.area_estimate, monotonic=monotonic)
+
+    def _audit_one(self, kind: str, **fields: Any) -> None:
+        self._write_audit([AuditEntry(kind, **fields)])
 
     # -- request level -----------------------------------------------------------------
 
@@ -356,7 +372,7 @@ class LocationService:
             outcomes.append(outcome)
             self._metrics.mlp_answers.labels("target", str(int(outcome.code))).inc()
 
-        self._store.append_audit(
+        request_entry = AuditEntry(
             "slir",
             client_id=client_id,
             source=context.source,
@@ -368,6 +384,7 @@ class LocationService:
                 "req_id": request.slir.req_id,
             },
         )
+        self._write_audit([*(o.audit for o in outcomes if o.audit is not None), request_entry])
         return Slia(positions=tuple(o.entry for o in outcomes))
 
     def _finish_request_level(
@@ -380,7 +397,7 @@ class LocationService:
     ) -> Slia:
         code, add_info = refusal
         self._metrics.mlp_answers.labels("request", str(int(code))).inc()
-        self._store.append_audit(
+        self._audit_one(
             "slir",
             client_id=client_id,
             source=context.source,
@@ -396,7 +413,7 @@ class LocationService:
         client = request.header.client
         if client is None or not client.id or client.pwd is None:
             self._metrics.auth_failures.labels("missing_credentials").inc()
-            self._store.append_audit(
+            self._audit_one(
                 "auth_failure",
                 client_id=client.id if client is not None else None,
                 source=context.source,
@@ -408,7 +425,7 @@ class LocationService:
             return outcome.record, None
         reason = outcome.reason or "bad_credentials"
         self._metrics.auth_failures.labels(reason).inc()
-        self._store.append_audit(
+        self._audit_one(
             "auth_failure", client_id=client.id, source=context.source, detail={"reason": reason}
         )
         log_event(
@@ -464,16 +481,18 @@ class LocationService:
             return self._error(
                 target, ResultCode.PROTOCOL_ELEMENT_ATTRIBUTE_VALUE_NOT_SUPPORTED, "msid enc"
             )
-        # Same store lookup whether or not the client may see the target, so the answer
-        # time does not reveal existence either.
+        # Authorization first, without touching the database: for a target the client may
+        # not see, neither the answer nor its timing can depend on whether it exists.
+        if not self.is_authorized(client, target):
+            return self._error(target, ResultCode.UNKNOWN_SUBSCRIBER, _UNKNOWN_TARGET_INFO)
         if target.type is MsidType.MSISDN:
-            appliance = self._store.find_appliance_for_target(msisdn=target.value)
+            snapshot = self._store.target_snapshot(msisdn=target.value)
         else:
-            appliance = self._store.find_appliance_for_target(imsi=target.value)
-        if appliance is None or not self.is_authorized(client, target):
+            snapshot = self._store.target_snapshot(imsi=target.value)
+        if snapshot is None:
             return self._error(target, ResultCode.UNKNOWN_SUBSCRIBER, _UNKNOWN_TARGET_INFO)
 
-        observation = self._store.latest_observation(appliance.appliance_id)
+        _appliance, observation = snapshot
         if observation is None:
             return self._error(
                 target, ResultCode.POSITION_METHOD_FAILURE, "no observation of the target"
@@ -503,14 +522,15 @@ class LocationService:
     ) -> _TargetOutcome:
         shape = CircularArea(Point(fix.lat, fix.lon), float(fix.radius_m))
         statement: str | None = None
+        audit: AuditEntry | None = None
         if session_hash is not None:
             try:
-                statement = self._sign(target, fix, client, context, session_hash)
+                statement, audit = self._sign(target, fix, client, context, session_hash)
             except KeyFileError as exc:
                 log_event(logger, logging.ERROR, "statement_not_signed", problem=str(exc))
                 return self._error(target, ResultCode.SYSTEM_FAILURE, "signing unavailable")
         position = Position(target, fix.measured_at, shape, fix.lev_conf, statement)
-        return _TargetOutcome(position, ResultCode.OK)
+        return _TargetOutcome(position, ResultCode.OK, audit)
 
     def _sign(
         self,
@@ -519,7 +539,7 @@ class LocationService:
         client: ClientRecord,
         context: RequestContext,
         session_hash: bytes,
-    ) -> str:
+    ) -> tuple[str, AuditEntry]:
         key = self._keys.current()
         subject = f"{target.type.value.lower()}:{target.value}"
         started = time.perf_counter()
@@ -536,7 +556,7 @@ class LocationService:
         )
         self._metrics.signing_time.observe(time.perf_counter() - started)
         self._metrics.statements.labels(key.kid).inc()
-        self._store.append_audit(
+        audit = AuditEntry(
             "statement",
             client_id=client.client_id,
             source=context.source,
@@ -554,4 +574,4 @@ class LocationService:
                 "kid": key.kid,
             },
         )
-        return token
+        return token, audit

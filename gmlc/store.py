@@ -18,7 +18,11 @@ On SQLite, write transactions start with ``BEGIN IMMEDIATE`` so that two writers
 the busy timeout instead of failing when one upgrades a read lock.
 
 Wrong argument values raise ``ValueError``/``TypeError`` and change nothing; database
-failures raise :class:`~gmlc.errors.StoreError`.
+failures raise :class:`~gmlc.errors.StoreError`. Values that arrive from the network are
+handled without failing where failing would lose a record: audit entries keep overlong
+request fields cut to 255 characters (the cut noted in ``detail["truncated"]``), NUL
+characters (which PostgreSQL cannot store) become U+FFFD in stored text and JSON, and
+lookups with values no row can have simply find nothing.
 """
 
 from __future__ import annotations
@@ -37,12 +41,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import event, exc
 from sqlalchemy.dialects import postgresql, sqlite
@@ -50,6 +51,11 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import StaticPool
 
 from gmlc.errors import DuplicateError, NotFoundError, StoreError
+
+if TYPE_CHECKING:
+    # Alembic is imported where it is used: most commands never migrate, and it costs a
+    # quarter of a second at start-up.
+    from alembic.config import Config
 from gmlc.schema import APPLIANCES, AUDIT, CELLS, CLIENT_TARGETS, CLIENTS, OBSERVATIONS
 
 __all__ = [
@@ -89,6 +95,7 @@ _WRITE: Final = "salve_write"
 _MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
 _PAGE: Final = 1000
 _VERSION_TABLE: Final = "alembic_version"
+_AUDIT_TEXT_LIMIT: Final = 255
 _MIGRATION_LOCK: Final = 0x53414C5645  # "SALVE", the advisory lock id held while migrating
 _KEYS_PER_QUERY: Final = 200
 
@@ -228,6 +235,20 @@ class CellRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """An audit entry to append (see :meth:`Store.append_audit` for the fields)."""
+
+    kind: str
+    client_id: str | None = None
+    appliance_id: str | None = None
+    source: str | None = None
+    targets: Iterable[str] = ()
+    result: int | None = None
+    detail: Mapping[str, Any] | None = None
+    at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AuditRecord:
     """One entry of the append-only audit log."""
 
@@ -306,7 +327,22 @@ def _json_object(name: str, value: object) -> dict[str, Any]:
         raise ValueError(f"{name} is not representable as JSON: {error}") from None
     if not isinstance(loaded, dict):  # pragma: no cover - a dict stays a dict
         raise TypeError(f"{name} must be a JSON object")
-    return loaded
+    cleaned: dict[str, Any] = _without_nul(loaded)
+    return cleaned
+
+
+def _without_nul(value: Any) -> Any:
+    """Replace NUL characters, which PostgreSQL cannot store in text or jsonb, by U+FFFD.
+
+    The substitution is visible in what is stored, and both backends keep the same data.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
 
 
 def _strings(name: str, values: Iterable[str], check: Callable[[object], str]) -> list[str]:
@@ -405,6 +441,18 @@ def _create_private_file(path: Path) -> None:
     except OSError as error:
         raise StoreError(f"cannot create database file {path}: {error.strerror}") from None
     os.close(fd)
+
+
+def _target_condition(msisdn: str | None, imsi: str | None) -> sa.ColumnElement[bool] | None:
+    """The appliance row condition for a target, None for a value no SIM can have."""
+    if (msisdn is None) == (imsi is None):
+        raise ValueError("give exactly one of msisdn and imsi")
+    try:
+        if msisdn is not None:
+            return APPLIANCES.c.msisdn == _msisdn(msisdn)
+        return APPLIANCES.c.imsi == _imsi(imsi)
+    except ValueError:
+        return None
 
 
 def _install_sqlite_hooks(engine: Engine, *, memory: bool) -> None:
@@ -547,6 +595,8 @@ class Store:
                 yield conn
 
     def _alembic_config(self, connection: Connection) -> Config:
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS_DIR))
         config.attributes["connection"] = connection
@@ -564,6 +614,8 @@ class Store:
                 conn.execute(
                     sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
                 )
+            from alembic import command
+
             command.upgrade(self._alembic_config(conn), "head")
 
     def current_revision(self) -> str | None:
@@ -581,6 +633,9 @@ class Store:
     def head_revision(self) -> str | None:
         """The newest migration this version of the software knows."""
         if self._head is None:
+            from alembic.config import Config
+            from alembic.script import ScriptDirectory
+
             config = Config()
             config.set_main_option("script_location", str(_MIGRATIONS_DIR))
             self._head = ScriptDirectory.from_config(config).get_current_head()
@@ -636,6 +691,8 @@ class Store:
 
     def get_client(self, client_id: str) -> ClientRecord | None:
         """The client with that id, or None."""
+        if "\x00" in client_id:  # cannot be stored, so cannot match; PostgreSQL would refuse it
+            return None
         with self._read("reading a client") as conn:
             row = conn.execute(
                 CLIENTS.select().where(CLIENTS.c.client_id == client_id)
@@ -763,6 +820,8 @@ class Store:
 
     def get_appliance(self, appliance_id: str) -> ApplianceRecord | None:
         """The appliance with that id (enabled or not), or None."""
+        if "\x00" in appliance_id:  # cannot be stored, so cannot match; PostgreSQL would refuse it
+            return None
         with self._read("reading an appliance") as conn:
             row = conn.execute(
                 APPLIANCES.select().where(APPLIANCES.c.appliance_id == appliance_id)
@@ -813,20 +872,42 @@ class Store:
         Raises:
             ValueError: neither or both were given.
         """
-        if (msisdn is None) == (imsi is None):
-            raise ValueError("give exactly one of msisdn and imsi")
-        try:
-            if msisdn is not None:
-                condition = APPLIANCES.c.msisdn == _msisdn(msisdn)
-            else:
-                condition = APPLIANCES.c.imsi == _imsi(imsi)
-        except ValueError:
+        condition = _target_condition(msisdn, imsi)
+        if condition is None:
             return None
         with self._read("finding an appliance") as conn:
             row = conn.execute(
                 APPLIANCES.select().where(condition, APPLIANCES.c.enabled.is_(True))
             ).first()
         return None if row is None else _appliance_record(row)
+
+    def target_snapshot(
+        self, *, msisdn: str | None = None, imsi: str | None = None
+    ) -> tuple[ApplianceRecord, ObservationRecord | None] | None:
+        """The enabled appliance for a target and its latest observation, in one read.
+
+        Same as :meth:`find_appliance_for_target` followed by :meth:`latest_observation`,
+        but consistent (one transaction) and cheaper: this is on every SLIR's path.
+
+        Raises:
+            ValueError: neither or both of ``msisdn`` and ``imsi`` were given.
+        """
+        condition = _target_condition(msisdn, imsi)
+        if condition is None:
+            return None
+        with self._read("finding an appliance") as conn:
+            row = conn.execute(
+                APPLIANCES.select().where(condition, APPLIANCES.c.enabled.is_(True))
+            ).first()
+            if row is None:
+                return None
+            latest = conn.execute(
+                OBSERVATIONS.select()
+                .where(OBSERVATIONS.c.appliance_id == row.appliance_id)
+                .order_by(OBSERVATIONS.c.seq.desc())
+                .limit(1)
+            ).first()
+        return _appliance_record(row), None if latest is None else _observation_record(latest)
 
     # ---- observations ----------------------------------------------------------------
 
@@ -879,6 +960,8 @@ class Store:
 
     def latest_observation(self, appliance_id: str) -> ObservationRecord | None:
         """The accepted observation with the highest ``seq``, or None."""
+        if "\x00" in appliance_id:  # cannot be stored, so cannot match; PostgreSQL would refuse it
+            return None
         with self._read("reading an observation") as conn:
             row = conn.execute(
                 OBSERVATIONS.select()
@@ -985,43 +1068,27 @@ class Store:
         return applied
 
     def _upsert_cell_batch(self, records: Iterable[CellRecord]) -> None:
-        statement = self._cell_upsert_statement()
-        if self.dialect == "sqlite":
-            # Bypass per-row parameter processing: the statement is compiled once with
-            # positional parameters in CELL_COLUMNS order, and sqlite3 takes tuples.
-            rows = [
-                (
-                    r.radio,
-                    r.mcc,
-                    r.mnc,
-                    r.area,
-                    r.cell,
-                    float(r.lat),
-                    float(r.lon),
-                    r.range_m,
-                    r.samples,
-                )
-                for r in records
-            ]
-            with self._write("importing cells") as conn:
-                conn.exec_driver_sql(self._sqlite_cell_upsert, rows)
-            return
-        params = [
-            {
-                "radio": r.radio,
-                "mcc": r.mcc,
-                "mnc": r.mnc,
-                "area": r.area,
-                "cell": r.cell,
-                "lat": float(r.lat),
-                "lon": float(r.lon),
-                "range_m": r.range_m,
-                "samples": r.samples,
-            }
+        rows = [
+            (
+                r.radio,
+                r.mcc,
+                r.mnc,
+                r.area,
+                r.cell,
+                float(r.lat),
+                float(r.lon),
+                r.range_m,
+                r.samples,
+            )
             for r in records
         ]
         with self._write("importing cells") as conn:
-            conn.execute(statement, params)
+            if self.dialect == "sqlite":
+                # The statement is compiled once with positional parameters in column
+                # order; sqlite3 takes the tuples without per-row processing.
+                conn.exec_driver_sql(self._sqlite_cell_upsert, rows)
+            else:
+                _copy_upsert_cells(conn, rows)
 
     def _cell_upsert_statement(self) -> Any:
         insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
@@ -1043,7 +1110,9 @@ class Store:
         return str(compiled)
 
     def find_cell(self, radio: str, mcc: int, mnc: int, area: int, cell: int) -> CellRecord | None:
-        """The cell with that identity, or None."""
+        """The cell with that identity, or None (also for values no cell can have)."""
+        if not _storable_key((radio, mcc, mnc, area, cell)):
+            return None
         with self._read("looking up a cell") as conn:
             row = conn.execute(
                 CELLS.select().where(
@@ -1058,7 +1127,9 @@ class Store:
 
     def find_cells(self, keys: Iterable[CellKey]) -> dict[CellKey, CellRecord]:
         """Look up many cells at once; keys not in the database are absent from the result."""
-        wanted = list(dict.fromkeys(tuple(k) for k in keys))
+        # Keys come from appliance reports; values no cell can have (a 70-bit cell id, a
+        # string mcc) cannot match and must not reach the driver, which may refuse them.
+        wanted = list(dict.fromkeys(key for key in map(tuple, keys) if _storable_key(key)))
         found: dict[CellKey, CellRecord] = {}
         key_columns = sa.tuple_(CELLS.c.radio, CELLS.c.mcc, CELLS.c.mnc, CELLS.c.area, CELLS.c.cell)
         with self._read("looking up cells") as conn:
@@ -1078,6 +1149,8 @@ class Store:
         Returns:
             (lat, lon, radius_m, n_cells), or None when the area has no known cell.
         """
+        if not _storable_key((radio, mcc, mnc, area, 0)):
+            return None
         with self._read("estimating an area") as conn:
             rows = conn.execute(
                 sa.select(CELLS.c.lat, CELLS.c.lon, CELLS.c.range_m).where(
@@ -1144,6 +1217,44 @@ class Store:
         Raises:
             ValueError, TypeError: a malformed argument (nothing is written).
         """
+        self.append_audits(
+            [
+                AuditEntry(
+                    kind,
+                    client_id=client_id,
+                    appliance_id=appliance_id,
+                    source=source,
+                    targets=targets,
+                    result=result,
+                    detail=detail,
+                    at=at,
+                )
+            ]
+        )
+
+    def append_audits(self, entries: Iterable[AuditEntry]) -> None:
+        """Append several audit entries in one transaction: all of them or none.
+
+        One request's entries (its ``slir`` row and the ``statement`` rows it issued) are
+        written together, which costs one commit instead of one per row.
+
+        Raises:
+            ValueError, TypeError: a malformed entry (nothing is written).
+        """
+        rows = [self._audit_row(entry) for entry in entries]
+        if not rows:
+            return
+        with self._write("writing the audit log") as conn:
+            conn.execute(AUDIT.insert(), rows)
+
+    def _audit_row(self, entry: AuditEntry) -> dict[str, Any]:
+        kind, client_id, appliance_id, source = (
+            entry.kind,
+            entry.client_id,
+            entry.appliance_id,
+            entry.source,
+        )
+        targets, result, detail, at = entry.targets, entry.result, entry.detail, entry.at
         if not isinstance(kind, str) or not _AUDIT_KIND.fullmatch(kind):
             raise ValueError(f"audit kind must match [a-z][a-z0-9_]{{0,31}}, got {kind!r}")
         if result is not None and type(result) is not int:
@@ -1153,25 +1264,34 @@ class Store:
         target_list = list(targets)
         if not all(isinstance(t, str) for t in target_list):
             raise TypeError("targets must be strings")
-        for name, text, limit in (
-            ("client_id", client_id, 64),
-            ("appliance_id", appliance_id, 64),
-            ("source", source, 128),
+        # These come from requests, so they may be hostile or absurdly long; the entry is
+        # still written (that is the point of an audit log), cut to the column size, and
+        # the cut is recorded in the detail.
+        texts: dict[str, str | None] = {}
+        truncated: dict[str, int] = {}
+        for name, text in (
+            ("client_id", client_id),
+            ("appliance_id", appliance_id),
+            ("source", source),
         ):
-            if text is not None and (not isinstance(text, str) or len(text) > limit):
-                raise ValueError(f"{name} must be a string of at most {limit} characters")
+            if text is not None and not isinstance(text, str):
+                raise TypeError(f"{name} must be a string or None, got {type(text).__name__}")
+            if text is not None and len(text) > _AUDIT_TEXT_LIMIT:
+                truncated[name] = len(text)
+                text = text[:_AUDIT_TEXT_LIMIT]
+            texts[name] = None if text is None else _without_nul(text)
+        details = dict(detail or {})
+        if truncated:
+            details["truncated"] = truncated
         values = {
             "at": _aware("at", self._clock() if at is None else at),
             "kind": kind,
-            "client_id": client_id,
-            "appliance_id": appliance_id,
-            "source": source,
-            "targets": target_list,
+            **texts,
+            "targets": _without_nul(target_list),
             "result": result,
-            "detail": _json_object("detail", dict(detail or {})),
+            "detail": _json_object("detail", details),
         }
-        with self._write("writing the audit log") as conn:
-            conn.execute(AUDIT.insert().values(**values))
+        return values
 
     def list_audit(
         self,
@@ -1236,6 +1356,13 @@ class Store:
 # Row helpers
 
 
+def _storable_key(key: tuple[object, ...]) -> bool:
+    """Whether a cell key could be in the table at all (types and column ranges)."""
+    if len(key) != 5 or not isinstance(key[0], str) or len(key[0]) > 8:
+        return False
+    return all(type(v) is int and 0 <= v <= _MAX_BIGINT for v in key[1:])
+
+
 def _positive(name: str, value: object) -> int:
     if type(value) is not int or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -1260,6 +1387,35 @@ def _target_rows(
         for value in _strings("imsis", imsis, _imsi)
     ]
     return rows
+
+
+_CELL_COLUMN_LIST: Final = "radio, mcc, mnc, area, cell, lat, lon, range_m, samples"
+
+
+def _copy_upsert_cells(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL: COPY the batch into a session-local staging table, then upsert from it.
+
+    COPY moves a batch in one round trip, an order of magnitude faster than
+    row-by-row INSERTs; the staging table empties itself at commit.
+    """
+    driver = conn.connection.driver_connection
+    if driver is None:  # pragma: no cover - a checked-out connection always has one
+        raise StoreError("database connection lost while importing cells")
+    with driver.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS cells_staging "
+            "(LIKE cells INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+        with cursor.copy(f"COPY cells_staging ({_CELL_COLUMN_LIST}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO cells ({_CELL_COLUMN_LIST}) "  # noqa: S608 - constant column list
+            f"SELECT {_CELL_COLUMN_LIST} FROM cells_staging "
+            "ON CONFLICT (radio, mcc, mnc, area, cell) DO UPDATE SET "
+            "lat = excluded.lat, lon = excluded.lon, range_m = excluded.range_m, "
+            "samples = excluded.samples"
+        )
 
 
 def _insert_ignoring_duplicates(dialect: str, table: sa.Table) -> Any:

@@ -8,7 +8,7 @@ a location request is audited and rate-limited at the GMLC, so blind resending i
 
 Answers (OMA MLP §5.6): an MLP-level failure comes back as HTTP 200 with a result code,
 either for the whole request or for the target (``poserr``); an unknown service as a
-``gem`` in HTTP 404. Both become :class:`MlpResultError` with the code and slogan.
+``gem`` in HTTP 404. Each becomes an :class:`MlpResultError` with the code and slogan.
 
 Errors::
 
@@ -29,7 +29,7 @@ from typing import Final
 
 import httpx
 
-from mlp.codes import ResType, ResultCode
+from mlp.codes import MsidType, ResType, ResultCode
 from mlp.decoder import decode_answer
 from mlp.encoder import encode_request
 from mlp.errors import MlpDecodeError, MlpError
@@ -79,6 +79,11 @@ class MlpResultError(MlpError):
         self.http_status = http_status
 
     @property
+    def resid(self) -> int:
+        """The result code as the number MLP writes in ``resid``."""
+        return int(self.result_code)
+
+    @property
     def slogan(self) -> str:
         """The result code's slogan, e.g. ``"UNKNOWN SUBSCRIBER"``."""
         return self.result_code.slogan
@@ -126,6 +131,7 @@ class MlpClient:
         verify: bool | str | ssl.SSLContext = True,
         path: str = "/mlp",
         transport: httpx.BaseTransport | None = None,
+        keepalive_s: float = 60.0,
     ) -> None:
         """Set up the client; no connection is made until the first request.
 
@@ -140,13 +146,18 @@ class MlpClient:
             path: The MLP endpoint path.
             transport: An httpx transport to use instead of the default one (tests,
                 proxies).
+            keepalive_s: How long an idle connection is kept for the next request. A
+                connection the server has closed meanwhile is noticed and replaced before
+                it is used.
 
         Raises:
-            ValueError: An invalid base URL, a non-positive timeout, or a CA bundle that
-                cannot be loaded.
+            ValueError: An invalid base URL, a non-positive timeout, a negative
+                keep-alive time, or a CA bundle that cannot be loaded.
         """
         if not timeout > 0:
             raise ValueError("timeout must be a positive number of seconds")
+        if not keepalive_s >= 0:
+            raise ValueError("keepalive_s must be a non-negative number of seconds")
         self._credentials = Client(id=client_id, pwd=password, serviceid=serviceid)
         self._path = path
         owned_transport = transport is None
@@ -157,7 +168,15 @@ class MlpClient:
                     verify = ssl.create_default_context(cafile=verify)
                 except (OSError, ssl.SSLError) as exc:
                     raise ValueError(f"cannot load CA bundle {verify!r}") from exc
-            transport = httpx.HTTPTransport(verify=verify, retries=CONNECT_RETRIES)
+            transport = httpx.HTTPTransport(
+                verify=verify,
+                retries=CONNECT_RETRIES,
+                limits=httpx.Limits(
+                    max_connections=100,
+                    max_keepalive_connections=20,
+                    keepalive_expiry=keepalive_s,
+                ),
+            )
         try:
             self._http = httpx.Client(
                 base_url=base_url,
@@ -298,13 +317,22 @@ def _read_answer(status: int, content: bytes, target: Msid) -> Position:
         raise MlpBadAnswerError(f"HTTP {status} with a location answer")
     if answer.result is not None and answer.result != ResultCode.OK:
         raise MlpResultError(answer.result, answer.add_info)
+    wanted = _comparable(target)
     for entry in answer.positions:
-        if entry.msid.value != target.value:
+        if _comparable(entry.msid) != wanted:
             continue
         if isinstance(entry, Position):
             return entry
         raise MlpResultError(entry.result, entry.add_info, msid=entry.msid)
     raise MlpBadAnswerError("the answer has no position for the requested target")
+
+
+def _comparable(msid: Msid) -> tuple[str, str]:
+    """An msid as the server may echo it: MSISDNs with and without a leading ``+`` agree."""
+    value = msid.value.strip()
+    if msid.type == MsidType.MSISDN:
+        value = value.removeprefix("+")
+    return str(msid.type), value
 
 
 @contextmanager

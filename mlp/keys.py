@@ -39,6 +39,7 @@ from mlp.errors import MlpError
 
 __all__ = [
     "KID_LENGTH",
+    "MAX_RSA_BITS",
     "MIN_RSA_BITS",
     "SUPPORTED_ALGORITHMS",
     "CompactJws",
@@ -64,6 +65,7 @@ SUPPORTED_ALGORITHMS: Final[tuple[KeyAlgorithm, ...]] = get_args(KeyAlgorithm)
 KID_LENGTH: Final = 8
 """Characters of the RFC 7638 thumbprint used as the default key id (48 bits)."""
 MIN_RSA_BITS: Final = 2048
+MAX_RSA_BITS: Final = 8192
 _MAX_KID_LENGTH: Final = 64
 _KID_PATTERN: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _B64URL_ALPHABET: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -134,6 +136,12 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+# One strict decoder, built once: it holds no state between calls (like a compiled regex).
+_STRICT_JSON: Final = json.JSONDecoder(
+    object_pairs_hook=_unique_object, parse_constant=_reject_constant
+)
+
+
 def loads_json_object(data: bytes | str) -> dict[str, Any]:
     """Parse JSON text that must be one object, refusing duplicate members and NaN/Infinity.
 
@@ -148,7 +156,8 @@ def loads_json_object(data: bytes | str) -> dict[str, Any]:
             or a top-level value that is not an object.
     """
     try:
-        value = json.loads(data, object_pairs_hook=_unique_object, parse_constant=_reject_constant)
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        value = _STRICT_JSON.decode(text)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ValueError("not valid JSON") from exc
     if not isinstance(value, dict):
@@ -460,13 +469,19 @@ def _public_key_from_jwk(jwk: Mapping[str, Any], where: str) -> tuple[PublicKey,
         x = _decode_member(jwk, "x", where)
         if len(x) != 32:
             raise KeyMaterialError(f"{where}: Ed25519 public keys are 32 bytes")
-        public_key = ed25519.Ed25519PublicKey.from_public_bytes(x)
+        try:
+            public_key = ed25519.Ed25519PublicKey.from_public_bytes(x)
+        except ValueError as exc:
+            raise KeyMaterialError(f"{where}: invalid Ed25519 public key") from exc
         inferred = "EdDSA"
     elif kty == "RSA":
         n = _decode_member(jwk, "n", where)
         e = _decode_member(jwk, "e", where)
         if not n or not e or n[0] == 0 or e[0] == 0:
             raise KeyMaterialError(f"{where}: RSA n and e must be minimal big-endian integers")
+        if len(n) * 8 > MAX_RSA_BITS or len(e) > 8:
+            # Huge moduli or exponents would make every verification slow.
+            raise KeyMaterialError(f"{where}: RSA keys above {MAX_RSA_BITS} bits are refused")
         try:
             public_key = rsa.RSAPublicNumbers(
                 int.from_bytes(e, "big"), int.from_bytes(n, "big")

@@ -264,6 +264,8 @@ class ReportRegistration:
         if not isinstance(self.state, str) or self.state not in REGISTRATION_STATES:
             raise _malformed("registration.state", f"must be one of {list(REGISTRATION_STATES)}")
         _check_optional_rat(self.rat, "registration.rat")
+        if not isinstance(self.domains, tuple | list):
+            raise _malformed("registration.domains", "must be a sequence of ReportDomain values")
         domains = tuple(self.domains)
         if len(domains) > MAX_DOMAINS:
             raise _malformed("registration.domains", f"has more than {MAX_DOMAINS} records")
@@ -390,6 +392,8 @@ class ObservationReport:
                 raise _malformed(name, f"must be a {kind.__name__}")
         if self.serving is not None and not isinstance(self.serving, ReportCell):
             raise _malformed("serving", "must be a ReportCell or None")
+        if not isinstance(self.neighbours, tuple | list):
+            raise _malformed("neighbours", "must be a sequence of ReportCell values")
         neighbours = tuple(self.neighbours)
         if len(neighbours) > MAX_NEIGHBOURS:
             raise _malformed("neighbours", f"has more than {MAX_NEIGHBOURS} cells")

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 __all__ = [
+    "AreaShape",
     "Box",
     "CircularArcArea",
     "CircularArea",
@@ -176,6 +177,7 @@ class MultiPoint:
             raise ValueError("a multi-point needs at least one point")
 
 
+#: The shapes a MultiPolygon may hold.
 AreaShape = Polygon | Box | CircularArea | CircularArcArea | EllipticalArea
 
 

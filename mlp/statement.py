@@ -617,8 +617,8 @@ def verify_statement(
         raise _malformed(str(exc)) from exc
     header = parts.header
     alg = header.get("alg")
-    if not isinstance(alg, str) or alg == "none" or alg.startswith("HS"):
-        raise StatementAlgorithmError(f"algorithm {alg!r} is never accepted")
+    if not isinstance(alg, str) or alg.lower() == "none" or alg.upper().startswith("HS"):
+        raise StatementAlgorithmError(f"algorithm {repr(alg)[:24]} is never accepted")
     if set(header) != _HEADER_NAMES:
         raise _malformed(f"header must have exactly {sorted(_HEADER_NAMES)}")
     if header["typ"] != STATEMENT_TYP:

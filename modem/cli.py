@@ -319,41 +319,41 @@ def _change_key(observation: CellObservation) -> tuple[object, ...]:
 
 
 def _watch(modem: Modem, *, as_json: bool, interval: float, out: TextIO) -> int:
-    changes: queue.SimpleQueue[Registration] = queue.SimpleQueue()
-    modem.on_change(changes.put)
+    """Print one line per change of registration or serving cell until interrupted.
+
+    Changes are noticed from the module's own reports (``+CxREG`` URCs) and from a poll
+    every ``interval`` seconds; each line says which. Signal drift is not a change.
+    """
+    reports: queue.SimpleQueue[Registration] = queue.SimpleQueue()
+    modem.on_change(reports.put)
     modem.enable_registration_urcs()
     last: tuple[object, ...] | None = None
 
-    def emit_observation(observation: CellObservation) -> None:
+    def emit(observation: CellObservation, trigger: str, report: Registration | None) -> None:
         nonlocal last
         key = _change_key(observation)
         if key == last:
             return
         last = key
         if as_json:
-            record = observation.to_dict()
-            record["type"] = "observation"
+            record: dict[str, Any] = {"type": "change", "trigger": trigger}
+            record["report"] = report.to_dict() if report is not None else None
+            record.update(observation.to_dict())
             out.write(json.dumps(record) + "\n")
         else:
             serving = observation.serving
             where = _cell_words(serving) if serving is not None else "no serving cell"
             state = "registered" if observation.is_registered else "NO SERVICE"
-            out.write(f"{observation.observed_at:%H:%M:%S}  {state:<10}  {where}\n")
+            out.write(f"{observation.observed_at:%H:%M:%S}  {trigger:<5}  {state:<10}  {where}\n")
         out.flush()
 
-    emit_observation(modem.observe())
+    emit(modem.observe(), "start", None)
     while True:
         try:
-            record = changes.get(timeout=interval)
+            report: Registration | None = reports.get(timeout=interval)
         except queue.Empty:
-            emit_observation(modem.observe())
-            continue
-        if as_json:
-            out.write(json.dumps({"type": "registration", **record.to_dict()}) + "\n")
-        else:
-            out.write(f"urc       {_registration_words(record)}\n")
-        out.flush()
-        emit_observation(modem.observe())
+            report = None
+        emit(modem.observe(), "poll" if report is None else "urc", report)
 
 
 # -- parse ---------------------------------------------------------------------------------
@@ -412,11 +412,14 @@ def _simulate(args: argparse.Namespace) -> int:
 def _add_common_options(parser: argparse.ArgumentParser) -> None:
     """The options every port-using command spells the same way."""
     parser.add_argument(
-        "--baudrate", type=int, default=115200, help="line speed for real UARTs (default 115200)"
+        "--baudrate",
+        type=_positive_int,
+        default=115200,
+        help="line speed for real UARTs (default 115200)",
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=_positive,
         default=5.0,
         help="seconds each AT command may take (default 5)",
     )
@@ -430,6 +433,12 @@ def _positive(value: str) -> float:
     if number <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {value!r}")
     return number
+
+
+def _positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) == 0:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value!r}")
+    return int(value)
 
 
 def build_parser() -> argparse.ArgumentParser:

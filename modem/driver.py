@@ -112,13 +112,15 @@ class Modem:
     Raises:
         ModemTimeoutError: the module did not answer within ``ready_timeout``.
         ModemUnavailableError: the port went away while starting.
+        ValueError: a timeout is not positive (the engine is closed).
     """
 
     def __init__(
         self, engine: AtEngine, *, command_timeout: float = 5.0, ready_timeout: float = 20.0
     ) -> None:
-        if command_timeout <= 0:
-            raise ValueError("command_timeout must be positive")
+        if command_timeout <= 0 or ready_timeout <= 0:
+            engine.close()
+            raise ValueError("command_timeout and ready_timeout must be positive")
         self._engine = engine
         self._timeout = command_timeout
         self._lock = threading.RLock()
@@ -130,6 +132,7 @@ class Modem:
         self._numeric_operator: dict[tuple[str | None, int | None], Operator] = {}
         self._mnc_length: int | None = None
         self._mnc_length_read = False
+        self._setup_sent: set[str] = set()
         try:
             self._wait_ready(ready_timeout)
             manufacturer = self._optional("AT+CGMI", at.parse_cgmi)
@@ -413,6 +416,7 @@ class Modem:
         self._unsupported.clear()
         self._numeric_operator.clear()
         self._mnc_length_read = False
+        self._setup_sent.clear()
         if self._urcs_wanted:
             try:
                 self._apply_urc_settings()
@@ -536,6 +540,11 @@ class Modem:
         return serving, tuple(neighbours)
 
     def _cell_query(self, query: CellQuery) -> at.CellReport | None:
+        # Report-format setup (AT+UCGED=2, AT#MONI=7) goes out once per connection.
+        for line in query.setup:
+            if line not in self._setup_sent:
+                self._setup_sent.add(line)
+                self._skippable(line, expect=())
         return self._optional(query.command, query.parse, expect=query.prefix)
 
     def _signal(self) -> Signal | None:

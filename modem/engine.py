@@ -43,7 +43,13 @@ from modem.at.session import (
     Response,
     Urc,
 )
-from modem.errors import ModemStateError, ModemTimeoutError, ModemUnavailableError
+from modem.errors import (
+    ModemError,
+    ModemProtocolError,
+    ModemStateError,
+    ModemTimeoutError,
+    ModemUnavailableError,
+)
 
 __all__ = ["AT_TRAFFIC", "AtEngine", "PortOpener"]
 
@@ -108,7 +114,7 @@ class AtEngine:
         self._port: transport.SerialLike | None = self._open()
         self._generation = 1
         self._closed = False
-        self._failure: str | None = None
+        self._failure: ModemError | None = None
         self._answer: Response | None = None
         self._prompted = False
         self._late_deadline = 0.0
@@ -255,6 +261,9 @@ class AtEngine:
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
+        text = line.strip(" \t")
+        if not text or not text.isascii() or any(c in text for c in "\r\n\x00\x1a"):
+            raise ValueError(f"not a single ASCII AT command line: {line!r}")
         with self._cond:
             self._require_usable()
             # A late answer to an abandoned command must never be read as this answer.
@@ -308,7 +317,7 @@ class AtEngine:
                 raise ModemStateError("the AT engine was closed while waiting for an answer")
             if self._failure is not None:
                 failure, self._failure = self._failure, None
-                raise ModemUnavailableError(f"{self.port_url}: {failure}")
+                raise failure
             answer = self._answer
             assert answer is not None
             self._answer = None
@@ -328,7 +337,9 @@ class AtEngine:
         logger.warning("%s: modem port lost (%s)", self.port_url, reason)
         self._port = None
         if self._session.busy:
-            self._failure = f"the modem port went away ({reason})"
+            self._failure = ModemUnavailableError(
+                f"{self.port_url}: the modem port went away ({reason})"
+            )
         self._session = AtSession()
         self._cond.notify_all()
         with contextlib.suppress(Exception):
@@ -352,8 +363,20 @@ class AtEngine:
                         return
                     self._lose_port(port, str(exc) or type(exc).__name__)
                 continue
-            if data:
+            if not data:
+                continue
+            try:
                 self._feed(port, data)
+            except Exception:
+                # A defect in framing must not kill the reader: fail the command, start over.
+                logger.exception("%s: cannot frame %r; resetting the session", self.port_url, data)
+                with self._cond:
+                    if self._session.busy:
+                        self._failure = ModemProtocolError(
+                            f"{self.port_url}: the module's output could not be framed"
+                        )
+                    self._session = AtSession()
+                    self._cond.notify_all()
 
     def _feed(self, port: transport.SerialLike, data: bytes) -> None:
         logger.log(AT_TRAFFIC, "%s -> %r", self.port_url, data)

@@ -66,7 +66,7 @@ def utran_split(uc_id: int) -> tuple[int, int]:
 
 
 def global_cell_id_str(cell: Cell) -> str:
-    """The cell's global identity as ``MCC-MNC-AREA-CI`` in decimal (``228-01-1234-27439044``).
+    """The cell's global identity as ``MCC-MNC-AREA-CI`` in decimal (``228-01-1234-27440068``).
 
     The MNC keeps its width (``01`` and ``001`` are different networks); AREA is the TAC
     for LTE/NR and the LAC for GSM/UMTS; CI is the full cell identity (ECI, NCI, UC-Id or

@@ -16,6 +16,7 @@ from modem.errors import ParseError
 from modem.models import SimState
 
 __all__ = [
+    "luhn_check_digit",
     "luhn_valid",
     "parse_cgmi",
     "parse_cgmm",
@@ -75,6 +76,33 @@ def luhn_valid(number: str) -> bool:
                 digit -= 9
         total += digit
     return total % 10 == 0
+
+
+def luhn_check_digit(digits: str) -> str:
+    """The Luhn check digit that makes ``digits + check`` valid (ISO/IEC 7812).
+
+    Args:
+        digits: the payload digits, without the check digit.
+
+    Returns:
+        One digit as a string.
+
+    Raises:
+        ValueError: ``digits`` is empty or not all decimal digits.
+    """
+    if not digits or not digits.isdigit():
+        raise ValueError(f"Luhn payload must be decimal digits, got {digits!r}")
+    total = 0
+    # Double every second digit counting from the right of the payload, because the
+    # check digit itself will take the rightmost (undoubled) position.
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 0:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return str((10 - total % 10) % 10)
 
 
 def _answer_lines(text: str) -> list[str]:
@@ -210,18 +238,11 @@ def parse_cgsn(text: str) -> str:
         if not candidate.isdigit() or not candidate.isascii() or len(candidate) not in (14, 15):
             raise ParseError("IMEI must be 15 digits", line)
         if len(candidate) == 14:
-            candidate += _luhn_digit(candidate)
+            candidate += luhn_check_digit(candidate)
         if not luhn_valid(candidate):
             raise ParseError("IMEI fails its Luhn check", line)
         return candidate
     raise ParseError("no IMEI in the answer", text)
-
-
-def _luhn_digit(body: str) -> str:
-    for check in "0123456789":
-        if luhn_valid(body + check):
-            return check
-    raise AssertionError("unreachable: one of ten digits always completes a Luhn number")
 
 
 def parse_cnum(text: str) -> str | None:

@@ -48,12 +48,16 @@ def split_operator_id(code: str) -> tuple[str, str] | None:
     return value[:3], value[3:]
 
 
-def _decode_ucs2_digits(value: str) -> str:
-    """Undo UCS2-hex encoding of a numeric operator (``+CSCS="UCS2"``), when it is one."""
-    if len(value) < 20 or len(value) % 4 or not all(c in "0123456789abcdefABCDEF" for c in value):
+def _decode_ucs2(value: str) -> str:
+    """Undo UCS2-hex encoding of an operator (``+CSCS="UCS2"``: ``"0053006F"`` is ``So``).
+
+    Only text that decodes to printable ASCII is taken as UCS2, so a name that merely
+    looks like hex (``"BEEF"``) stays as printed.
+    """
+    if len(value) < 8 or len(value) % 4 or not all(c in "0123456789abcdefABCDEF" for c in value):
         return value
     decoded = "".join(chr(int(value[i : i + 4], 16)) for i in range(0, len(value), 4))
-    return decoded if decoded.isdigit() and decoded.isascii() else value
+    return decoded if decoded.isascii() and decoded.isprintable() else value
 
 
 def _operator(
@@ -62,8 +66,7 @@ def _operator(
     oper = clean(oper_field) if oper_field.strip() else None
     mcc = mnc = None
     if oper is not None:
-        if fmt == 2 or (fmt is None and oper.isdigit()):
-            oper = _decode_ucs2_digits(oper)
+        oper = _decode_ucs2(oper)
         split = split_operator_id(oper) if fmt in (2, None) else None
         if split is not None:
             mcc, mnc = split
@@ -152,7 +155,7 @@ def parse_cops_list(text: str) -> list[Operator]:
             status = dec(group[0], "+COPS list <stat>")
             act = dec(field_at(group, 4), "+COPS list <AcT>")
             numeric = _operator(None, 2, group[3], act, status)
-            long_name = clean(group[1]) or None
+            long_name = _decode_ucs2(clean(group[1])) or None
             operators.append(
                 Operator(
                     mode=None,

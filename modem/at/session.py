@@ -263,11 +263,11 @@ class AtSession:
 
         Raises:
             ModemStateError: another command is still in flight.
-            ValueError: the command is empty or contains CR, LF or NUL.
+            ValueError: the command is empty, not ASCII, or contains CR, LF, NUL or Ctrl-Z.
         """
         text = command.strip(" \t")
-        if not text or any(c in text for c in "\r\n\x00\x1a"):
-            raise ValueError(f"not a single AT command line: {command!r}")
+        if not text or not text.isascii() or any(c in text for c in "\r\n\x00\x1a"):
+            raise ValueError(f"not a single ASCII AT command line: {command!r}")
         if self.busy:
             raise ModemStateError(f"{self.pending_command!r} is still in flight")
         if isinstance(expect, str):

@@ -383,7 +383,9 @@ def _telit_moni(command: AtCommand, ctx: PersonaContext) -> list[str]:
     if command.kind == "test":
         return ["#MONI: (0-7)"]
     if command.kind == "set":
-        if command.params != ["0"]:
+        # Modes 0-6 pick a cell, 7 asks for all of them (what the Telit profile sets up);
+        # the simulated module always answers with its serving cell.
+        if len(command.params) != 1 or command.params[0] not in {str(n) for n in range(8)}:
             raise CmeFailure(4)
         return []
     _require_kind(command, "exec")

@@ -15,7 +15,7 @@ Top level::
 
     present = true                         # false: no SIM (+CME ERROR: 10)
     imsi = "228011234567890"               # 6..15 digits
-    iccid = "8941011234567890126"          # 19..20 digits, valid Luhn check digit
+    iccid = "8941011234567890123"          # 19..20 digits, valid Luhn check digit
     msisdn = "+41791234567"                # omit for data SIMs without a number
     lock = "none"                          # "none" | "pin" | "puk": state at power-on
     pin = "1234"                           # 4..8 digits
@@ -43,7 +43,7 @@ Top level::
     mnc = "01"                             # 2 or 3 digits, width preserved
     lac = 0x1A2B                           # GSM/UMTS location area
     tac = 1234                             # LTE (16 bit) / NR (24 bit) tracking area
-    ci = 27439044                          # GSM 16 bit, UMTS 28 bit, LTE ECI 28 bit, NR NCI 36 bit
+    ci = 27440068                          # GSM 16 bit, UMTS 28 bit, LTE ECI 28 bit, NR NCI 36 bit
     pci = 101                              # LTE/NR physical cell id
     psc = 300                              # UMTS primary scrambling code
     bsic = 33                              # GSM base station identity code
@@ -104,6 +104,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from modem.at.identity import luhn_check_digit
 from modem.sim.errors import ScenarioError
 
 __all__ = [
@@ -138,33 +139,6 @@ REGISTRATION_NAMES: Final[Mapping[str, int]] = {
     "emergency": 8,
 }
 _REGISTERED_STATS: Final = frozenset({1, 5, 6, 7, 9, 10})
-
-
-def luhn_check_digit(digits: str) -> str:
-    """The Luhn check digit that makes ``digits + check`` valid (ISO/IEC 7812).
-
-    Args:
-        digits: the payload digits, without the check digit.
-
-    Returns:
-        One digit as a string.
-
-    Raises:
-        ValueError: ``digits`` is empty or not all decimal digits.
-    """
-    if not digits or not digits.isdigit():
-        raise ValueError(f"Luhn payload must be decimal digits, got {digits!r}")
-    total = 0
-    # Double every second digit counting from the right of the payload, because the
-    # check digit itself will take the rightmost (undoubled) position.
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2 == 0:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return str((10 - total % 10) % 10)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ the entry point calls, to keep the suite quick.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import gzip
 import json
@@ -26,7 +27,7 @@ from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from gmlc.cli import main
+from gmlc.cli import format_table, main, parse_time, resolve_config_path
 from gmlc.settings import load_settings
 from gmlc.store import Store
 
@@ -181,8 +182,12 @@ def test_argument_errors_exit_with_usage_code(cli: Cli) -> None:
 
 
 def test_appliance_lifecycle(cli: Cli) -> None:
+    # One base64url key in 64 begins with "-"; take such a key, which the enrolment
+    # command's "--public-key=KEY" form must carry.
     key = _public_key()
-    enrol = ("--public-key", key, "--iccid", "8941000000000000001", "--site", "zrh-dc1")
+    while not key.startswith("-"):
+        key = _public_key()
+    enrol = (f"--public-key={key}", "--iccid", "8941000000000000001", "--site", "zrh-dc1")
     code, out, err = cli("appliance", "add", "app-1", "--imsi", "228019999999999", *enrol, "--json")
     assert code == 0, err
     assert json.loads(out)["last_seq"] == 0
@@ -194,7 +199,7 @@ def test_appliance_lifecycle(cli: Cli) -> None:
         "app-3",
         "--imsi",
         "2280",
-        *enrol[:2],
+        enrol[0],
         "--site",
         "x",
         "--iccid",
@@ -212,7 +217,7 @@ def test_appliance_lifecycle(cli: Cli) -> None:
 def test_cells_import_and_stats(cli: Cli, tmp_path: Path) -> None:
     rows = [
         HEADER,
-        "LTE,228,1,1234,27439044,0,8.541694,47.376887,800,42,1,1600000000,1790000000,-95",
+        "LTE,228,1,1234,27440068,0,8.541694,47.376887,800,42,1,1600000000,1790000000,-95",
         "GSM,228,3,501,10021,,8.5,47.4,2500,7,1,1600000000,1790000000,0",
         "LTE,228,1,1234,27439045,0,8.54,95.0,800,1,1,1600000000,1790000000,0",
         "LTE,228,1",
@@ -358,3 +363,25 @@ def test_example_config_for_operators_is_valid(monkeypatch: pytest.MonkeyPatch) 
     defaults = load_settings(None, issuer="gmlc.example.net")
     for key, value in table.items():
         assert getattr(defaults, key) == value, key
+
+
+def test_config_path_precedence(tmp_path: Path) -> None:
+    flag, env = tmp_path / "flag.toml", tmp_path / "env.toml"
+    assert resolve_config_path(str(flag), {"SALVE_GMLC_CONFIG": str(env)}) == flag
+    assert resolve_config_path(None, {"SALVE_GMLC_CONFIG": str(env)}) == env
+    system = resolve_config_path(None, {})
+    assert system is None or system == Path("/etc/salve/gmlc.toml")
+
+
+def test_times_without_a_zone_are_utc_and_nonsense_is_refused() -> None:
+    assert parse_time("2026-01-31") == datetime(2026, 1, 31, tzinfo=UTC)
+    assert parse_time("2026-01-31T12:00:00+02:00").astimezone(UTC).hour == 10
+    with pytest.raises(argparse.ArgumentTypeError, match="ISO 8601"):
+        parse_time("last tuesday")
+
+
+def test_table_formatting_for_people() -> None:
+    table = format_table(
+        ["ID", "ON", "SET"], [("a", True, frozenset({"2", "1"})), ("bb", False, None)]
+    )
+    assert table.splitlines() == ["ID  ON   SET", "a   yes  1,2", "bb  no   -"]

@@ -84,6 +84,8 @@ class LoopbackServer:
     respond: Responder
     exchanges: list[Exchange] = field(default_factory=list)
     connections: int = 0
+    closed: int = 0
+    close_after_answer: bool = False
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -91,6 +93,10 @@ class LoopbackServer:
         with self.lock:
             self.connections += 1
             return self.connections
+
+    def note_closed(self) -> None:
+        with self.lock:
+            self.closed += 1
 
     def record(self, exchange: Exchange) -> None:
         with self.lock:
@@ -116,6 +122,10 @@ def _handler_for(state: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             super().setup()
             self.connection_number = state.open_connection()
 
+        def finish(self) -> None:
+            super().finish()
+            state.note_closed()
+
         def do_GET(self) -> None:
             self._answer()
 
@@ -137,6 +147,8 @@ def _handler_for(state: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(content)))
             self.end_headers()
             self.wfile.write(content)
+            # Closing without "Connection: close" is what a server's idle timeout does.
+            self.close_connection = state.close_after_answer
 
         def log_message(self, format: str, *args: Any) -> None:
             """Keep test output quiet."""
@@ -312,6 +324,7 @@ def test_request_level_result_is_a_typed_error(serve: Any) -> None:
         client.request_location(MSISDN, SESSION_HASH)
 
     assert caught.value.result_code == ResultCode.UNAUTHORIZED_APPLICATION
+    assert caught.value.resid == 3
     assert caught.value.slogan == "UNAUTHORIZED APPLICATION"
     assert caught.value.http_status == 200
 
@@ -386,6 +399,20 @@ def test_missing_statement_is_a_bad_answer(serve: Any) -> None:
 
     with client_for(base_url) as client, pytest.raises(MlpBadAnswerError, match="statement"):
         client.request_location(MSISDN, SESSION_HASH)
+
+
+def test_msisdn_echoed_without_plus_matches_the_request(serve: Any) -> None:
+    def without_plus(method: str, path: str, body: bytes) -> Reply:
+        request = decode_request(body)
+        echoed = Msid(request.slir.msids[0].value.removeprefix("+"))
+        position = Position(msid=echoed, time=MEASURED, shape=CircularArea(Point(47.0, 8.0), 9.0))
+        return _xml(encode_slia(Slia(positions=(position,))))
+
+    base_url, _ = serve(without_plus)
+
+    with client_for(base_url) as client:
+        result = client.request_location("+" + MSISDN.removeprefix("+"))
+    assert result.position.shape == CircularArea(Point(47.0, 8.0), 9.0)
 
 
 def test_answer_for_another_target_is_a_bad_answer(serve: Any) -> None:
@@ -463,6 +490,22 @@ def test_client_recovers_after_the_server_drops_the_connection(serve: Any) -> No
         assert client.request_location(MSISDN, SESSION_HASH).statement is not None
 
     assert server.connections == 2
+
+
+def test_connection_closed_by_the_server_while_idle_is_replaced(serve: Any) -> None:
+    base_url, server = serve(answering)
+    server.close_after_answer = True
+
+    with client_for(base_url) as client:
+        client.request_location(MSISDN)
+        deadline = time.monotonic() + 5
+        while server.closed < 1 and time.monotonic() < deadline:
+            threading.Event().wait(0.01)
+        assert server.closed == 1
+        client.request_location(MSISDN)
+
+    assert server.connections == 2
+    assert len(server.exchanges) == 2
 
 
 # --------------------------------------------------------------------------- TLS

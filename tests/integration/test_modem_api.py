@@ -10,20 +10,8 @@ from __future__ import annotations
 import re
 
 from modem import open_modem
+from modem.at.identity import luhn_valid
 from modem.models import RegistrationDomain, SimState
-
-
-def luhn_ok(digits: str) -> bool:
-    """True when ``digits`` ends in a valid Luhn check digit (IMEI, ICCID)."""
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2 == 1:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
 
 
 def test_identity_with_luhn_imei(port_url: str) -> None:
@@ -33,7 +21,7 @@ def test_identity_with_luhn_imei(port_url: str) -> None:
     assert identity.model
     assert identity.imei is not None
     assert re.fullmatch(r"\d{15}", identity.imei), identity.imei
-    assert luhn_ok(identity.imei), f"IMEI {identity.imei} fails the Luhn check"
+    assert luhn_valid(identity.imei), f"IMEI {identity.imei} fails the Luhn check"
 
 
 def test_sim_identity(port_url: str) -> None:
@@ -44,7 +32,7 @@ def test_sim_identity(port_url: str) -> None:
     assert re.fullmatch(r"\d{14,15}", sim.imsi), sim.imsi
     assert sim.iccid is not None
     assert re.fullmatch(r"89\d{16,18}", sim.iccid), sim.iccid
-    assert luhn_ok(sim.iccid), f"ICCID {sim.iccid} fails the Luhn check"
+    assert luhn_valid(sim.iccid), f"ICCID {sim.iccid} fails the Luhn check"
     if sim.msisdn is not None:
         assert re.fullmatch(r"\+?\d{3,20}", sim.msisdn), sim.msisdn
 

@@ -317,3 +317,25 @@ def test_in_process_unplug_and_reappear(tmp_path: Path, wait_until: Callable[...
             modem.observe()
         wait_until(lambda: modem.connected, what="the port to come back")
         assert modem.observe().is_registered
+
+
+def test_silence_window_then_recovery(
+    simulate: Callable[..., Simulator], wait_until: Callable[..., None]
+) -> None:
+    sim = simulate("[[faults.silence]]\nat = 0.0\nseconds = 1.5\n")
+    with engine_on(sim.port) as engine:
+        with pytest.raises(ModemTimeoutError):
+            engine.command("AT+CIMI", timeout=0.3)
+        wait_until(lambda: _answers(engine), timeout=15, what="the module to wake up")
+        assert engine.command("AT+CIMI", timeout=3) == ["228011234567890"]
+
+
+def test_scheduled_disconnect_and_reappear(
+    simulate: Callable[..., Simulator], wait_until: Callable[..., None]
+) -> None:
+    sim = simulate("[[faults.disconnect]]\nat = 1.0\nseconds = 1.0\n")
+    with engine_on(sim.port) as engine:
+        assert engine.command("AT") == []
+        wait_until(lambda: engine.generation >= 2, timeout=15, what="the port to come back")
+        wait_until(lambda: _answers(engine), timeout=15, what="the module to answer again")
+        assert engine.command("AT+CIMI", timeout=3) == ["228011234567890"]

@@ -58,6 +58,13 @@ def _band(field: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _cell_id(field: str, what: str) -> int | None:
+    """Cell ids are decimal on SIMCom; a ``0x`` prefix (seen on some firmware) means hex."""
+    if clean(field).lower().startswith("0x"):
+        return hex_id(field, what)
+    return dec(field, what)
+
+
 def _scale(values: list[float | None], rsrp: float | None) -> list[float | None]:
     if rsrp is not None and abs(rsrp) > _TENTHS_THRESHOLD:
         return [None if v is None else v / 10 for v in values]
@@ -83,7 +90,7 @@ def _serving(fields: list[str], line: str) -> ServingCell | None:
             mcc=mcc,
             mnc=mnc,
             tac=hex_id(fields[3], "TAC"),
-            ci=dec(fields[4], "cell id"),
+            ci=_cell_id(fields[4], "cell id"),
             pci=dec(fields[5], "PCI"),
             band=_band(fields[6]),
             earfcn=dec(fields[7], "EARFCN"),
@@ -104,7 +111,7 @@ def _serving(fields: list[str], line: str) -> ServingCell | None:
             mcc=mcc,
             mnc=mnc,
             tac=hex_id(fields[3], "TAC"),
-            ci=dec(fields[4], "NR cell id"),
+            ci=_cell_id(fields[4], "NR cell id"),
             pci=dec(fields[5], "PCI"),
             band=_band(fields[6]),
             arfcn=dec(fields[7], "NR-ARFCN"),
@@ -123,7 +130,7 @@ def _serving(fields: list[str], line: str) -> ServingCell | None:
             mcc=mcc,
             mnc=mnc,
             lac=hex_id(fields[3], "LAC"),
-            ci=dec(fields[4], "cell id"),
+            ci=_cell_id(fields[4], "cell id"),
             arfcn=dec(arfcn_band[0], "ARFCN") if arfcn_band else None,
             rssi=dbm(fields[6], "RxLev"),
         )
@@ -137,7 +144,7 @@ def _serving(fields: list[str], line: str) -> ServingCell | None:
             mcc=mcc,
             mnc=mnc,
             lac=hex_id(fields[3], "LAC"),
-            ci=dec(fields[4], "cell id"),
+            ci=_cell_id(fields[4], "cell id"),
             psc=dec(fields[6], "PSC"),
             uarfcn=dec(fields[7], "UARFCN"),
             ecio=dbm(fields[9], "Ec/Io"),

@@ -4,6 +4,7 @@ observations from test appliances."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import ssl
@@ -13,16 +14,22 @@ import textwrap
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.x509.oid import NameOID
 
 from gmlc.auth import hash_password
 from gmlc.keys import KeyRing
 from gmlc.store import CellRecord, Store
+from mlp.client import MlpClient
 from mlp.observation import (
     ObservationReport,
     ReportCell,
@@ -131,6 +138,21 @@ class GmlcServer:
 
     def token(self, name: str, report: ObservationReport | None = None, **kw: Any) -> str:
         return sign_observation(report or self.report(name, **kw), self.targets[name].key)
+
+    def get(self, path: str) -> httpx.Response:
+        return httpx.get(self.base_url + path, timeout=10, verify=self.verify)
+
+    def post(
+        self, path: str, content: Any, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        return httpx.post(
+            self.base_url + path, content=content, headers=headers, timeout=10, verify=self.verify
+        )
+
+    def client(self, client_id: str, password: str) -> MlpClient:
+        return MlpClient(
+            self.base_url, client_id=client_id, password=password, verify=self.verify, timeout=30
+        )
 
     def post_observation(self, body: bytes | str) -> httpx.Response:
         content = body.encode() if isinstance(body, str) else body
@@ -270,6 +292,39 @@ def stop_server(server: GmlcServer) -> None:
         server.process.wait(timeout=5)
 
 
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its private key (mode 0600)."""
+    private = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(private, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    os.chmod(key_path, 0o600)
+    return cert_path, key_path
+
+
 @pytest.fixture
 def gmlc_state(tmp_path: Path) -> tuple[Path, str]:
     """A prepared state directory and database URL, without a server."""
@@ -296,8 +351,10 @@ def start_gmlc(tmp_path: Path) -> Iterator[Callable[..., GmlcServer]]:
 
 @pytest.fixture(scope="module")
 def gmlc_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GmlcServer]:
-    """One GMLC for the module, with observations for the targets that need them."""
-    server = start_server(tmp_path_factory.mktemp("gmlc"))
+    """One GMLC (with TLS) for the module, with observations for the targets that need them."""
+    root = tmp_path_factory.mktemp("gmlc")
+    cert, key = self_signed_certificate(root)
+    server = start_server(root, tls_cert=str(cert), tls_key=str(key))
     try:
         for name, state, tac in (
             ("ok", "home", KNOWN_CELL.area),

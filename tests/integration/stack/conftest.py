@@ -37,6 +37,8 @@ from typing import IO, Any, TypeVar
 import httpx
 import pytest
 
+from modem.at.identity import luhn_check_digit
+
 T = TypeVar("T")
 
 BIN = Path(sys.executable).parent
@@ -194,16 +196,10 @@ class Gmlc:
         assert result.returncode == 0, (args, result.stdout, result.stderr)
         return result.stdout
 
-    def add_client(self) -> str:
+    def add_client(self, msisdns: list[str]) -> str:
+        targets = [arg for msisdn in msisdns for arg in ("--msisdn", msisdn)]
         out = self.run(
-            "client",
-            "add",
-            WEB_CLIENT,
-            "--msisdn",
-            DEMO_MSISDN,
-            "--config",
-            str(self.config),
-            "--json",
+            "client", "add", WEB_CLIENT, *targets, "--config", str(self.config), "--json"
         )
         password: str = json.loads(out)["password"]
         return password
@@ -213,8 +209,7 @@ class Gmlc:
             "appliance",
             "add",
             enrollment["appliance_id"],
-            "--public-key",
-            enrollment["public_key"],
+            f"--public-key={enrollment['public_key']}",
             "--imsi",
             enrollment["imsi"],
             "--iccid",
@@ -432,14 +427,6 @@ class Appliance:
 # -- SIM identities for tests that share one GMLC ---------------------------------------------
 
 
-def luhn_digit(digits: str) -> str:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char) * (2 if index % 2 == 0 else 1)
-        total += value - 9 if value > 9 else value
-    return str((10 - total % 10) % 10)
-
-
 @dataclass(frozen=True)
 class SimCard:
     """A SIM identity of its own, in a copy of the demo scenario."""
@@ -455,7 +442,7 @@ class SimCard:
         return cls(
             index=index,
             imsi=f"2280177{index:08d}",
-            iccid=body + luhn_digit(body),
+            iccid=body + luhn_check_digit(body),
             msisdn=f"+417977{index:05d}",
         )
 
@@ -474,12 +461,24 @@ class SimCard:
 
 
 @pytest.fixture
-def simulator(tmp_path: Path) -> Iterator[SimulatedModem]:
-    sim = SimulatedModem(tmp_path)
+def simulator_factory(tmp_path: Path) -> Iterator[Callable[..., SimulatedModem]]:
+    made: list[SimulatedModem] = []
+
+    def make(**options: Any) -> SimulatedModem:
+        sim = SimulatedModem(tmp_path, **options)
+        made.append(sim)
+        return sim
+
     try:
-        yield sim
+        yield make
     finally:
-        sim.close()
+        for sim in made:
+            sim.close()
+
+
+@pytest.fixture
+def simulator(simulator_factory: Callable[..., SimulatedModem]) -> SimulatedModem:
+    return simulator_factory()
 
 
 @pytest.fixture
@@ -534,3 +533,33 @@ def poll() -> Callable[..., Any]:
 def unused_url() -> str:
     """A loopback URL where nothing listens (a GMLC that is down)."""
     return f"http://127.0.0.1:{free_port()}"
+
+
+#: How many SIM identities the shared GMLC authorizes (one per whole-stack test).
+SHARED_SIMS = 16
+
+
+@dataclass
+class SharedGmlc:
+    gmlc: Gmlc
+    password: str
+    next_sim: int = 0
+
+    def take_sim(self) -> SimCard:
+        assert self.next_sim < SHARED_SIMS, "raise SHARED_SIMS"
+        card = SimCard.number(self.next_sim)
+        self.next_sim += 1
+        return card
+
+
+@pytest.fixture(scope="module")
+def shared_gmlc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedGmlc]:
+    """One GMLC for a whole module (its command-line tools are slow to start); each test
+    enrols its own appliance with its own SIM (SharedGmlc.take_sim)."""
+    gmlc = Gmlc(tmp_path_factory.mktemp("shared"))
+    try:
+        password = gmlc.add_client([SimCard.number(i).msisdn for i in range(SHARED_SIMS)])
+        gmlc.start()
+        yield SharedGmlc(gmlc, password)
+    finally:
+        gmlc.close()

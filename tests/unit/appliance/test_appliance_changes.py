@@ -21,7 +21,7 @@ SIM_B = SimIdentity(SimState.READY, imsi="228019999999999", iccid="8941019999999
 
 
 def observation(
-    stat: RegistrationStatus, *, ci: int = 27439044, rat: Rat = Rat.LTE
+    stat: RegistrationStatus, *, ci: int = 27440068, rat: Rat = Rat.LTE
 ) -> CellObservation:
     registration = Registration(RegistrationDomain.CEREG, stat, tac=1234, ci=ci, rat=rat)
     serving = ServingCell(rat=rat, mcc="228", mnc="01", tac=1234, ci=ci, pci=101)

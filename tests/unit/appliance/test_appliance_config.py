@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from appliance.config import load_config
+from appliance.config import ApplianceConfig, load_config
 from appliance.errors import ConfigError
 
 
@@ -16,7 +17,9 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def load(path: Path | None = None, env: dict[str, str] | None = None, **overrides: object):
+def load(
+    path: Path | None = None, env: dict[str, str] | None = None, **overrides: Any
+) -> ApplianceConfig:
     return load_config(
         path, environ=env or {}, overrides=overrides or None, hostname=lambda: "box-7.example"
     )
@@ -169,4 +172,4 @@ def test_unusable_hostname_asks_for_an_id() -> None:
 
 def test_unknown_override_is_refused() -> None:
     with pytest.raises(ConfigError):
-        load(**{"modem.speed": 1})
+        load_config(environ={}, overrides={"modem.speed": 1})

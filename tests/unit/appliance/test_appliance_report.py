@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -42,7 +43,7 @@ def demo_observation(**changes: object) -> CellObservation:
                 RegistrationDomain.CEREG,
                 RegistrationStatus.HOME,
                 tac=1234,
-                ci=27439044,
+                ci=27440068,
                 act=7,
                 rat=Rat.LTE,
             ),
@@ -52,7 +53,7 @@ def demo_observation(**changes: object) -> CellObservation:
             mcc="228",
             mnc="01",
             tac=1234,
-            ci=27439044,
+            ci=27440068,
             pci=101,
             earfcn=1300,
             band=3,
@@ -90,7 +91,7 @@ def test_demo_observation_maps_every_field() -> None:
         "stat": 1,
         "lac": None,
         "tac": 1234,
-        "ci": 27439044,
+        "ci": 27440068,
         "act": 7,
     }
     serving = claims["serving"]
@@ -98,7 +99,7 @@ def test_demo_observation_maps_every_field() -> None:
         "228",
         "01",
         1234,
-        27439044,
+        27440068,
     )
     assert serving["pci"] == 101 and serving["earfcn"] == 1300 and serving["band"] == 3
     assert [cell["pci"] for cell in claims["neighbours"]] == [102, 210]
@@ -205,13 +206,11 @@ def test_any_cell_values_give_a_valid_report(
 ) -> None:
     names = ("lac", "tac", "ci", "pci", "arfcn", "earfcn", "uarfcn", "psc", "band")
     numbers = ("rsrp", "rsrq", "rssi", "sinr", "rscp", "ecio")
-    cell = ServingCell(
-        rat=Rat.NR,
-        mcc=mcc,
-        mnc=mnc,
+    values: dict[str, Any] = {
         **dict(zip(names, ints, strict=True)),
         **dict(zip(numbers, floats, strict=True)),
-    )
+    }
+    cell = ServingCell(rat=Rat.NR, mcc=mcc, mnc=mnc, **values)
     report = build_report(
         appliance_id="a",
         seq=1,

@@ -12,6 +12,7 @@ import pytest
 
 from gmlc.errors import DuplicateError, KeyFileError
 from gmlc.keys import KeyRing
+from gmlc.service import KeyHolder
 from mlp.keys import KeySet
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -130,3 +131,68 @@ def test_metadata_version_changes_on_rotation(tmp_path: Path) -> None:
     before = ring.metadata_version()
     ring.rotate()
     assert ring.metadata_version() != before
+
+
+class _Clocks:
+    def __init__(self) -> None:
+        self.wall = T0
+        self.mono = 100.0
+
+
+def _holder(ring: KeyRing, clocks: _Clocks, grace_s: int = 3600) -> KeyHolder:
+    return KeyHolder(
+        ring,
+        grace_period_s=grace_s,
+        clock=lambda: clocks.wall,
+        monotonic=lambda: clocks.mono,
+        check_interval_s=1.0,
+    )
+
+
+def test_holder_reloads_after_rotation_at_most_once_per_interval(tmp_path: Path) -> None:
+    clocks = _Clocks()
+    ring = KeyRing(tmp_path / "keys")
+    first = ring.generate(now=T0)
+    holder = _holder(ring, clocks)
+    assert holder.load().kid == first.kid
+    second = ring.rotate(now=T0)
+    assert holder.current().kid == first.kid  # within the interval: not looked at yet
+    clocks.mono += 1.0
+    assert holder.current().kid == second.kid
+
+
+def test_holder_keeps_the_previous_key_when_the_new_one_is_unusable(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clocks = _Clocks()
+    ring = KeyRing(tmp_path / "keys")
+    first = ring.generate(now=T0)
+    holder = _holder(ring, clocks)
+    holder.load()
+    second = ring.rotate(now=T0)
+    (tmp_path / "keys" / f"key-{second.kid}.pem").chmod(0o640)
+    clocks.mono += 5
+    with caplog.at_level("ERROR"):
+        assert holder.current().kid == first.kid
+    assert any(r.getMessage() == "signing_key_reload_failed" for r in caplog.records)
+
+
+def test_holder_jwks_drops_keys_when_their_grace_ends(tmp_path: Path) -> None:
+    clocks = _Clocks()
+    ring = KeyRing(tmp_path / "keys")
+    first = ring.generate(now=T0)
+    second = ring.rotate(now=T0)
+    holder = _holder(ring, clocks, grace_s=60)
+    holder.load()
+    assert [k["kid"] for k in holder.jwks()["keys"]] == [second.kid, first.kid]
+    clocks.wall = T0 + timedelta(seconds=61)
+    assert len(holder.jwks()["keys"]) == 2  # recomputed at most once per interval
+    clocks.mono += 1.0
+    assert [k["kid"] for k in holder.jwks()["keys"]] == [second.kid]
+
+
+def test_holder_without_a_key_refuses_to_sign(tmp_path: Path) -> None:
+    holder = _holder(KeyRing(tmp_path / "keys"), _Clocks())
+    assert not holder.loaded
+    with pytest.raises(KeyFileError):
+        holder.current()

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gmlc.auth import Authenticator, FailureThrottle
 from gmlc.intake import ObservationIntake
@@ -534,3 +536,52 @@ def test_cell_cache_reuses_answers_until_they_expire() -> None:
     now[0] = 61.0
     cache.find_cells([cell.key])
     assert len(calls) == 3
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.one_of(
+        st.binary(max_size=300),
+        st.text(alphabet="abcXYZ019-_.", max_size=300).map(str.encode),
+        st.lists(st.text(alphabet="eyJ0123abc_-", max_size=80), min_size=3, max_size=3).map(
+            lambda parts: ".".join(parts).encode()
+        ),
+    )
+)
+def test_intake_never_stores_junk(world: World, body: bytes) -> None:
+    answer = world.intake.submit(body, source=None)
+    assert answer.status in (400, 401)
+    assert set(answer.body) == {"error", "detail"}
+    assert world.store.latest_observation("app-1") is None
+
+
+# -- the app without a usable state --------------------------------------------------------
+
+
+def test_app_reports_not_ready_without_schema_and_key(tmp_path: Path) -> None:
+    import asyncio
+
+    import httpx
+
+    from gmlc.app import create_app
+
+    settings = load_settings(dev=True, state_dir=tmp_path)
+    app = create_app(settings)
+
+    async def scenario() -> None:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://gmlc") as client:
+                assert (await client.get("/healthz")).json() == {"status": "alive"}
+                ready = await client.get("/readyz")
+                assert ready.status_code == 503
+                problems = " ".join(ready.json()["problems"])
+                assert "schema is not current" in problems
+                assert "no key ring" in problems
+                jwks = await client.get("/.well-known/salve/jwks.json")
+                assert jwks.status_code == 503
+                assert jwks.json()["error"] == "unavailable"
+
+    asyncio.run(scenario())

@@ -51,13 +51,17 @@ def test_filters_limit_and_order(store: Store) -> None:
     assert store.count_audit("auth_failure") == 3
 
 
-def test_listing_pages_through_more_entries_than_one_page(store: Store) -> None:
+def test_listing_pages_through_more_entries_than_one_page() -> None:
+    # Paging is plain SQL on the id column; one backend is enough, and memory is quick.
+    store = Store.open("sqlite://")
+    store.migrate()
     total = 1005  # more than one page of 1000
     for n in range(total):
         store.append_audit("slir", detail={"n": n}, at=T0)
     assert [e.detail["n"] for e in store.list_audit()] == list(range(total))
     backwards = [e.detail["n"] for e in store.list_audit(newest_first=True, limit=1002)]
     assert backwards == list(range(total - 1, total - 1003, -1))
+    store.close()
 
 
 @pytest.mark.parametrize(
@@ -71,7 +75,7 @@ def test_listing_pages_through_more_entries_than_one_page(store: Store) -> None:
         ({"result": "0"}, TypeError),
         ({"result": True}, TypeError),
         ({"detail": {"x": {1, 2}}}, ValueError),
-        ({"source": "s" * 129}, ValueError),
+        ({"source": 7}, TypeError),
         ({"at": datetime(2026, 1, 1)}, ValueError),  # naive on purpose
     ],
 )
@@ -103,3 +107,22 @@ def test_concurrent_appends_are_all_kept(store: Store) -> None:
     for worker in range(threads):
         mine = [e.detail["n"] for e in entries if e.client_id == f"w{worker}"]
         assert mine == list(range(per_thread)), "one writer's entries keep their order"
+
+
+def test_overlong_request_values_are_cut_and_the_cut_is_recorded(store: Store) -> None:
+    store.append_audit("auth_failure", client_id="c" * 5000, source="s" * 300, detail={"x": 1})
+    (entry,) = store.list_audit()
+    assert entry.client_id == "c" * 255 and entry.source == "s" * 255
+    assert entry.detail == {"x": 1, "truncated": {"client_id": 5000, "source": 300}}
+
+
+def test_nul_characters_from_requests_are_stored_visibly_replaced(store: Store) -> None:
+    store.append_audit(
+        "auth_failure", client_id="we\x00b", targets=["4179\x00"], detail={"k\x00": ["v\x00"]}
+    )
+    (entry,) = store.list_audit()
+    assert entry.client_id == "we\ufffdb"
+    assert entry.targets == ["4179\ufffd"]
+    assert entry.detail == {"k\ufffd": ["v\ufffd"]}
+    assert store.get_client("we\x00b") is None
+    assert store.get_appliance("a\x00") is None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given, settings
@@ -128,6 +130,18 @@ def test_cell_record_names_the_bad_field(changes: dict[str, object], field: str)
     assert raised.value.field == field
 
 
+@pytest.fixture(scope="module")
+def geometry_store() -> Iterator[Store]:
+    """One in-memory store for the property test; each example uses its own area."""
+    store = Store.open("sqlite://")
+    store.migrate()
+    yield store
+    store.close()
+
+
+_areas = itertools.count(1)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     points=st.lists(
@@ -136,15 +150,18 @@ def test_cell_record_names_the_bad_field(changes: dict[str, object], field: str)
         max_size=6,
     ).filter(lambda pts: max(p[1] for p in pts) - min(p[1] for p in pts) < 90)
 )
-def test_area_radius_reaches_every_cell(points: list[tuple[float, float]]) -> None:
-    # Pure geometry, so one in-memory store is enough for all examples.
-    with Store.open("sqlite://") as store:
-        store.migrate()
-        store.upsert_cells(_cell(n, lat, lon, range_m=0) for n, (lat, lon) in enumerate(points))
-        estimate = store.area_estimate("LTE", 228, 1, 1234)
+def test_area_radius_reaches_every_cell(
+    geometry_store: Store, points: list[tuple[float, float]]
+) -> None:
+    area = next(_areas)
+    geometry_store.upsert_cells(
+        _cell(n, lat, lon, area=area, range_m=0) for n, (lat, lon) in enumerate(points)
+    )
+    estimate = geometry_store.area_estimate("LTE", 228, 1, area)
     assert estimate is not None
     lat, lon, radius, n = estimate
     assert n == len(points)
+    assert -90 <= lat <= 90 and -180 <= lon <= 180
     for plat, plon in points:
         assert _haversine(lat, lon, plat, plon) <= radius + 1e-3
 
@@ -156,3 +173,19 @@ def _haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
     )
     return 2 * 6_371_008.8 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def test_lookups_with_impossible_values_find_nothing_instead_of_failing(store: Store) -> None:
+    store.upsert_cells([_cell(1, 47.0, 8.0)])
+    impossible: list[tuple[object, ...]] = [
+        ("LTE", 228, 1, 1234, 2**70),
+        ("LTE", "228", 1, 1234, 1),
+        ("LTE", 228, 1, -(2**64), 1),
+        ("LTE", True, 1, 1234, 1),
+        ("X" * 100, 228, 1, 1234, 1),
+        ("LTE", 228, 1),
+    ]
+    found = store.find_cells([*impossible, ("LTE", 228, 1, 1234, 1)])  # type: ignore[list-item]
+    assert list(found) == [("LTE", 228, 1, 1234, 1)]
+    assert store.find_cell("LTE", 228, 1, 1234, 2**70) is None
+    assert store.area_estimate("LTE", 228, 1, 2**80) is None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -199,3 +201,33 @@ def test_injected_clock_sets_creation_time(store_url: str) -> None:
         assert store.add_client("web-1", "h").created_at == moment
         client = store.get_client("web-1")
         assert client is not None and client.created_at == moment
+
+
+def test_concurrent_enrolments_of_one_sim_leave_exactly_one_appliance(store: Store) -> None:
+    threads = 8
+    start = threading.Barrier(threads)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def enrol(n: int) -> None:
+        start.wait()
+        try:
+            store.add_appliance(
+                f"app-{n}",
+                public_key=_public_key(),
+                imsi="228019999999999",
+                iccid=f"894100000000000{n:04d}",
+                msisdn=None,
+                site="zrh-dc1",
+            )
+            outcome = "enrolled"
+        except DuplicateError:
+            outcome = "refused"
+        with lock:
+            outcomes.append(outcome)
+
+    with ThreadPoolExecutor(threads) as pool:
+        for future in [pool.submit(enrol, n) for n in range(threads)]:
+            future.result()
+    assert sorted(outcomes) == ["enrolled"] + ["refused"] * (threads - 1)
+    assert len(store.list_appliances()) == 1

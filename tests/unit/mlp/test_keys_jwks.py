@@ -186,6 +186,10 @@ def _small_rsa_jwk() -> dict[str, Any]:
         ),
         ({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "AAAA", "kid": "x"}]}, "32 bytes"),
         ({"keys": [{"kty": "RSA", "n": "AAEB", "e": "AQAB", "kid": "x"}]}, "minimal"),
+        (
+            {"keys": [{"kty": "RSA", "n": b64url_encode(b"\xff" * 1025), "e": "AQAB", "kid": "x"}]},
+            "above 8192 bits",
+        ),
         ('{"keys": [], "keys": []}', "duplicate"),
     ],
     ids=lambda value: repr(value)[:50],

@@ -308,6 +308,15 @@ def test_at_most_32_neighbours() -> None:
         verify_observation(sign_claims(claims), APPLIANCE_KEY.public_key())
 
 
+def test_constructors_refuse_non_sequences() -> None:
+    with pytest.raises(ObservationMalformedError, match="neighbours"):
+        make_report(neighbours=None)
+    with pytest.raises(ObservationMalformedError, match="domains"):
+        ReportRegistration(state="home", domains=None)  # type: ignore[arg-type]
+    with pytest.raises(ObservationMalformedError, match="serving"):
+        make_report(serving={"rat": "LTE"})
+
+
 def test_non_finite_numbers_are_rejected() -> None:
     with pytest.raises(ObservationMalformedError, match="finite"):
         ReportSignal(rsrp=float("nan"))
@@ -476,3 +485,68 @@ def test_errors_belong_to_the_mlp_tree() -> None:
     assert issubclass(ObservationMalformedError, ObservationError)
     assert issubclass(ObservationSignatureError, ObservationError)
     assert issubclass(ObservationError, MlpError)
+
+
+# --------------------------------------------------------------------------- property
+
+
+def _optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.none() | strategy
+
+
+_IDENT = st.integers(min_value=0, max_value=2**53 - 1)
+_LEVEL = st.floats(min_value=-200, max_value=50, allow_nan=False) | st.integers(-200, 50)
+_RAT = st.sampled_from(["GSM", "UMTS", "LTE", "LTE-M", "NB-IoT", "NR"])
+_TEXT = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1)
+
+_CELLS = st.builds(
+    ReportCell,
+    rat=_optional(_RAT),
+    mcc=_optional(st.from_regex(r"[0-9]{3}", fullmatch=True)),
+    mnc=_optional(st.from_regex(r"[0-9]{2,3}", fullmatch=True)),
+    lac=_optional(_IDENT),
+    tac=_optional(_IDENT),
+    ci=_optional(_IDENT),
+    pci=_optional(_IDENT),
+    earfcn=_optional(_IDENT),
+    rsrp=_optional(_LEVEL),
+    sinr=_optional(_LEVEL),
+)
+_REPORTS = st.builds(
+    ObservationReport,
+    appliance=st.from_regex(r"[A-Za-z0-9._-]{1,64}", fullmatch=True),
+    seq=st.integers(min_value=1, max_value=2**53 - 1),
+    observed_at=st.integers(min_value=0, max_value=2**40),
+    sim=st.builds(
+        ReportSim,
+        imsi=st.from_regex(r"[0-9]{6,15}", fullmatch=True),
+        iccid=st.from_regex(r"[0-9]{18,22}", fullmatch=True),
+        msisdn=_optional(_TEXT.map(lambda text: text[:128])),
+    ),
+    modem=st.builds(ReportModem, model=_optional(_TEXT.map(lambda text: text[:128]))),
+    registration=st.builds(
+        ReportRegistration.from_domains,
+        st.lists(
+            st.builds(
+                ReportDomain,
+                domain=st.sampled_from(["CREG", "CGREG", "CEREG", "C5GREG"]),
+                stat=_optional(st.integers(0, 11)),
+                ci=_optional(_IDENT),
+            ),
+            max_size=4,
+        ),
+        rat=_optional(_RAT),
+    ),
+    serving=_optional(_CELLS),
+    neighbours=st.lists(_CELLS, max_size=MAX_NEIGHBOURS).map(tuple),
+    signal=st.builds(ReportSignal, rssi=_optional(_LEVEL), rsrq=_optional(_LEVEL)),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_REPORTS)
+def test_any_valid_report_survives_signing_and_verification(report: ObservationReport) -> None:
+    token = sign_observation(report, APPLIANCE_KEY)
+
+    assert peek_appliance_id(token) == report.appliance
+    assert verify_observation(token, APPLIANCE_KEY.public_key()) == report

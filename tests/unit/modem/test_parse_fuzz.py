@@ -126,7 +126,7 @@ def test_parse_dump_never_raises(command: str, text: str) -> None:
 FIELD = st.text(alphabet=st.characters(blacklist_characters=',"\r\n\x00'), max_size=8)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(fields=st.lists(FIELD, min_size=1, max_size=8), quoted=st.booleans())
 def test_split_fields_round_trip(fields: list[str], quoted: bool) -> None:
     from modem.at.common import clean, split_fields
@@ -136,7 +136,7 @@ def test_split_fields_round_trip(fields: list[str], quoted: bool) -> None:
     assert [clean(p) for p in parts] == [f.strip() for f in fields]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     lines=st.lists(FIELD.filter(lambda s: s.strip()), max_size=6),
     ending=st.sampled_from(["\r\n", "\n", "\r", "\r\r\n", "\r\n\r\n"]),

@@ -26,6 +26,8 @@ from modem.errors import ParseError
         ("+COPS: 0", 0, None, None, None, None, None),  # not registered
         ('+COPS: 0,2,"00320031003400300037",7', 0, 2, "21407", "214", "07", 7),  # UCS2
         ("+COPS:0,2,26201", 0, 2, "26201", "262", "01", None),  # unquoted, no space
+        ('+COPS: 0,0,"005300770069007300730063006F006D",7', 0, 0, "Swisscom", None, None, 7),
+        ('+COPS: 0,1,"BEEF",7', 0, 1, "BEEF", None, None, 7),
     ],
 )
 def test_cops_read(

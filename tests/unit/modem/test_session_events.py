@@ -282,7 +282,7 @@ def test_second_command_while_busy_is_refused() -> None:
         session.send("AT+CSQ")
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "AT\rAT", "AT\n", "AT\x00"])
+@pytest.mark.parametrize("bad", ["", "   ", "AT\rAT", "AT\n", "AT\x00", 'AT+COPS=1,0,"Zürich"'])
 def test_bad_command_lines_are_refused_and_change_nothing(bad: str) -> None:
     session = AtSession()
     with pytest.raises(ValueError):

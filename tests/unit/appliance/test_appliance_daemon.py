@@ -1,0 +1,249 @@
+"""The daemon in-process on an in-process simulated modem: alerts by webhook and SMS.
+
+The daemon runs in a thread (so no signal handlers) and is stopped with request_stop();
+the modem is ``sim://`` with a control socket, the webhook a loopback HTTP server.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from appliance.config import load_config
+from appliance.daemon import Daemon
+from appliance.sdnotify import SystemdNotifier
+from appliance.state import create_key, ensure_state_dir
+
+
+def wait_for(what: str, condition: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)  # polling interval
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/alerts", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def control(path: Path, **command: Any) -> None:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5)
+        sock.connect(str(path))
+        sock.sendall(json.dumps(command).encode() + b"\n")
+        answer = b""
+        while not answer.endswith(b"\n"):
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    assert json.loads(answer)["ok"] is True, answer
+
+
+def test_sim_swap_raises_webhook_and_sms_alerts(
+    tmp_path: Path, webhook: tuple[str, list[dict[str, Any]]]
+) -> None:
+    url, received = webhook
+    with tempfile.TemporaryDirectory(prefix="dmn") as short:
+        control_path = Path(short) / "sim.sock"
+        config_path = tmp_path / "appliance.toml"
+        config_path.write_text(
+            "[appliance]\n"
+            'id = "dc1-alerts"\n'
+            'site = "lab"\n'
+            f'state_dir = "{tmp_path / "state"}"\n'
+            "interval_s = 1\n"
+            f'status_socket = "{Path(short) / "status.sock"}"\n'
+            "[modem]\n"
+            f'port = "sim://quectel-ec25?scenario=demo&seed=3&control={control_path}"\n'
+            "[gmlc]\n"
+            'url = "http://127.0.0.1:9"\n'
+            "timeout_s = 1\n"
+            "[alerts]\n"
+            f'webhook_url = "{url}"\n'
+            'sms_numbers = ["+41790000001"]\n'
+            "min_interval_s = 3600\n"
+        )
+        config = load_config(config_path, environ={})
+        ensure_state_dir(config.appliance.state_dir)
+        create_key(config.appliance.key_path)
+        daemon = Daemon(config, notifier=SystemdNotifier({}))
+        thread = threading.Thread(target=daemon.run, daemon=True)
+        thread.start()
+        try:
+            wait_for("the first report", lambda: daemon.status()["last_report"])
+            control(
+                control_path,
+                cmd="swap_sim",
+                imsi="228019999999999",
+                iccid="8941019999999999997",
+            )
+            wait_for(
+                "the sim_swapped webhook",
+                lambda: any(body["kind"] == "sim_swapped" for body in received),
+            )
+            status = wait_for(
+                "the SMS alert",
+                lambda: (s := daemon.status())["counters"].get("alerts_sms_sent", 0) >= 1 and s,
+            )
+        finally:
+            daemon.request_stop()
+            thread.join(15)
+        assert not thread.is_alive()
+        first_run = [body["kind"] for body in received]
+        # A restart finds the scenario's original SIM again: that differs from the SIM
+        # remembered by the last run, which is a swap too.
+        remembered = json.loads((config.appliance.state_dir / "sim.json").read_text())
+        assert remembered == {"imsi": "228019999999999", "iccid": "8941019999999999997"}
+        restarted = Daemon(config, notifier=SystemdNotifier({}))
+        thread = threading.Thread(target=restarted.run, daemon=True)
+        thread.start()
+        try:
+            again = wait_for(
+                "a swap detected at start-up",
+                lambda: (s := restarted.status())["counters"]["sim_swapped"] >= 1 and s,
+            )
+        finally:
+            restarted.request_stop()
+            thread.join(15)
+        assert again["sim"]["imsi"] == "228011234567890"
+    swap = next(body for body in received if body["kind"] == "sim_swapped")
+    assert swap["appliance"] == "dc1-alerts"
+    assert swap["severity"] == "critical"
+    assert swap["details"]["new_imsi"] == "228019999999999"
+    # The GMLC is unreachable in this test: that is an alert of its own, once.
+    assert first_run.count("gmlc_unreachable") == 1
+    assert status["counters"]["sim_swapped"] == 1
+
+
+def test_start_up_refuses_a_missing_key(tmp_path: Path) -> None:
+    config_path = tmp_path / "appliance.toml"
+    config_path.write_text(
+        "[appliance]\n"
+        f'state_dir = "{tmp_path / "state"}"\n'
+        "[modem]\n"
+        'port = "sim://generic"\n'
+        "[gmlc]\n"
+        'url = "http://127.0.0.1:9"\n'
+    )
+    config = load_config(config_path, environ={}, hostname=lambda: "box")
+    from appliance.errors import StateError
+
+    with pytest.raises(StateError, match="salve-appliance init"):
+        Daemon(config, notifier=SystemdNotifier({})).run()
+
+
+def test_missing_modem_at_start_is_reported_and_stop_still_works(tmp_path: Path) -> None:
+    with tempfile.TemporaryDirectory(prefix="dmn") as short:
+        config_path = tmp_path / "appliance.toml"
+        config_path.write_text(
+            "[appliance]\n"
+            'id = "dc1-nomodem"\n'
+            f'state_dir = "{tmp_path / "state"}"\n'
+            f'status_socket = "{Path(short) / "status.sock"}"\n'
+            "[modem]\n"
+            f'port = "{tmp_path / "ttyUSB-missing"}"\n'
+            "[gmlc]\n"
+            'url = "http://127.0.0.1:9"\n'
+        )
+        config = load_config(config_path, environ={})
+        ensure_state_dir(config.appliance.state_dir)
+        create_key(config.appliance.key_path)
+        daemon = Daemon(config, notifier=SystemdNotifier({}))
+        thread = threading.Thread(target=daemon.run, daemon=True)
+        thread.start()
+        try:
+            status = wait_for(
+                "modem_lost", lambda: (s := daemon.status())["counters"]["modem_lost"] and s
+            )
+        finally:
+            started = time.monotonic()
+            daemon.request_stop()
+            thread.join(15)
+        assert not thread.is_alive()
+        assert time.monotonic() - started < 5
+    assert status["state"] == "no_modem"
+    assert "ttyUSB-missing" in status["status"]
+    assert status["modem"]["present"] is False
+
+
+@pytest.mark.parametrize(("pin", "unlocked"), [("4321", True), ("1111", False)])
+def test_configured_pin_is_tried_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, pin: str, unlocked: bool
+) -> None:
+    with tempfile.TemporaryDirectory(prefix="dmn") as short:
+        config_path = tmp_path / "appliance.toml"
+        config_path.write_text(
+            "[appliance]\n"
+            'id = "dc1-pin"\n'
+            f'state_dir = "{tmp_path / "state"}"\n'
+            "interval_s = 1\n"
+            f'status_socket = "{Path(short) / "status.sock"}"\n'
+            "[modem]\n"
+            'port = "sim://quectel-ec25?scenario=pin-locked&seed=5"\n'
+            f'pin = "{pin}"\n'
+            "[gmlc]\n"
+            'url = "http://127.0.0.1:9"\n'
+        )
+        config = load_config(config_path, environ={})
+        ensure_state_dir(config.appliance.state_dir)
+        create_key(config.appliance.key_path)
+        daemon = Daemon(config, notifier=SystemdNotifier({}))
+        thread = threading.Thread(target=daemon.run, daemon=True)
+        thread.start()
+        try:
+            if unlocked:
+                status = wait_for(
+                    "observing", lambda: (s := daemon.status())["state"] == "observing" and s
+                )
+                assert status["counters"]["pin_required"] == 0
+            else:
+                first = wait_for(
+                    "a locked SIM", lambda: (s := daemon.status())["state"] == "sim_locked" and s
+                )
+                # Several more cycles: the wrong PIN is not tried again.
+                status = wait_for(
+                    "more cycles",
+                    lambda: (
+                        (s := daemon.status())["counters"]["cycles"]
+                        >= first["counters"]["cycles"] + 3
+                        and s
+                    ),
+                )
+                assert status["state"] == "sim_locked"
+                assert status["counters"]["pin_required"] == 1
+        finally:
+            daemon.request_stop()
+            thread.join(15)
+    assert caplog.text.count("event=pin_rejected") == (0 if unlocked else 1)
