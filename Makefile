@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest test-hw bench loadtest clean
+.PHONY: demo test lint typecheck pytest test-hw bench loadtest profile clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -36,6 +36,9 @@ bench: $(STAMP)
 
 loadtest: $(STAMP)
 	$(BIN)/python -m bench.loadtest
+
+profile: $(STAMP)
+	$(BIN)/python -m bench.profile
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -246,10 +246,10 @@ class Gmlc:
 
 
 @contextmanager
-def running_gmlc(
-    *, workers: int, appliances: int = 1, extra_env: dict[str, str] | None = None
+def prepared_gmlc(
+    *, workers: int = 1, appliances: int = 1, extra_env: dict[str, str] | None = None
 ) -> Iterator[Gmlc]:
-    """A GMLC prepared with the demo cells, one web client and enrolled appliances."""
+    """A GMLC state directory with the demo cells, one web client and enrolled appliances."""
     state_dir = Path(tempfile.mkdtemp(prefix="salve-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SALVE_")}
     port = free_port()
@@ -267,7 +267,7 @@ def running_gmlc(
             "--state-dir",
             str(gmlc.state_dir),
             "--issuer",
-            "gmlc.bench.invalid",
+            "gmlc.example.net",
             "--dev",
             env=env,
         )
@@ -275,22 +275,32 @@ def running_gmlc(
         added = json.loads(gmlc.cli("client", "add", CLIENT_ID, "--msisdn", MSISDN, "--json"))
         gmlc.password = added["password"]
         gmlc.enroll_appliances(appliances)
+        yield gmlc
+    finally:
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@contextmanager
+def running_gmlc(
+    *, workers: int, appliances: int = 1, extra_env: dict[str, str] | None = None
+) -> Iterator[Gmlc]:
+    """A prepared GMLC served by ``salve-gmlc serve`` with one observation delivered."""
+    with prepared_gmlc(workers=workers, appliances=appliances, extra_env=extra_env) as gmlc:
         executable = shutil.which("salve-gmlc", path=str(Path(sys.executable).parent))
         gmlc.process = subprocess.Popen(
             [executable or "salve-gmlc", "serve", "--config", str(gmlc.config)],
-            env=env,
+            env=gmlc.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        wait_http(f"{gmlc.url}/readyz")
-        gmlc.post_observation(gmlc.appliances[0])
-        yield gmlc
-    finally:
-        if gmlc.process is not None:
+        try:
+            wait_http(f"{gmlc.url}/readyz")
+            gmlc.post_observation(gmlc.appliances[0])
+            yield gmlc
+        finally:
             os.killpg(gmlc.process.pid, signal.SIGTERM)
             gmlc.process.wait(timeout=20)
-        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 @contextmanager

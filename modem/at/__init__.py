@@ -25,6 +25,7 @@ from modem.at.cells import (
     parse_ucged,
 )
 from modem.at.identity import (
+    luhn_check_digit,
     luhn_valid,
     parse_cgmi,
     parse_cgmm,
@@ -53,6 +54,7 @@ __all__ = [
     "cme",
     "fix_mnc_width",
     "fix_report_mnc_width",
+    "luhn_check_digit",
     "luhn_valid",
     "parse_cesq",
     "parse_cfun",
