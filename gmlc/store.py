@@ -443,16 +443,39 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
-def _target_condition(msisdn: str | None, imsi: str | None) -> sa.ColumnElement[bool] | None:
-    """The appliance row condition for a target, None for a value no SIM can have."""
+def _target_lookup(msisdn: str | None, imsi: str | None) -> tuple[sa.Select[Any], str] | None:
+    """The prebuilt query and normalised value for a target, None for an impossible value."""
     if (msisdn is None) == (imsi is None):
         raise ValueError("give exactly one of msisdn and imsi")
     try:
         if msisdn is not None:
-            return APPLIANCES.c.msisdn == _msisdn(msisdn)
-        return APPLIANCES.c.imsi == _imsi(imsi)
+            return _ENABLED_BY_MSISDN, _msisdn(msisdn)
+        return _ENABLED_BY_IMSI, _imsi(imsi)
     except ValueError:
         return None
+
+
+# Statements on every SLIR's path, built once: constructing a Core statement per call
+# costs more than executing it (the compiled form is cached either way).
+_CLIENT_WITH_TARGETS = (
+    sa.select(CLIENTS, CLIENT_TARGETS.c.msid_type, CLIENT_TARGETS.c.value)
+    .select_from(
+        CLIENTS.outerjoin(CLIENT_TARGETS, CLIENT_TARGETS.c.client_id == CLIENTS.c.client_id)
+    )
+    .where(CLIENTS.c.client_id == sa.bindparam("client_id"))
+)
+_ENABLED_BY_MSISDN = APPLIANCES.select().where(
+    APPLIANCES.c.msisdn == sa.bindparam("value"), APPLIANCES.c.enabled.is_(True)
+)
+_ENABLED_BY_IMSI = APPLIANCES.select().where(
+    APPLIANCES.c.imsi == sa.bindparam("value"), APPLIANCES.c.enabled.is_(True)
+)
+_LATEST_OBSERVATION = (
+    OBSERVATIONS.select()
+    .where(OBSERVATIONS.c.appliance_id == sa.bindparam("appliance_id"))
+    .order_by(OBSERVATIONS.c.seq.desc())
+    .limit(1)
+)
 
 
 def _install_sqlite_hooks(engine: Engine, *, memory: bool) -> None:
@@ -694,15 +717,11 @@ class Store:
         if "\x00" in client_id:  # cannot be stored, so cannot match; PostgreSQL would refuse it
             return None
         with self._read("reading a client") as conn:
-            row = conn.execute(
-                CLIENTS.select().where(CLIENTS.c.client_id == client_id)
-            ).one_or_none()
-            if row is None:
-                return None
-            targets = conn.execute(
-                CLIENT_TARGETS.select().where(CLIENT_TARGETS.c.client_id == client_id)
-            ).all()
-        return _client_record(row, targets)
+            rows = conn.execute(_CLIENT_WITH_TARGETS, {"client_id": client_id}).all()
+        if not rows:
+            return None
+        # One row per authorized target (one row with NULL target fields when none).
+        return _client_record(rows[0], [r for r in rows if r.msid_type is not None])
 
     def list_clients(self) -> list[ClientRecord]:
         """Every client, ordered by id."""
@@ -872,13 +891,12 @@ class Store:
         Raises:
             ValueError: neither or both were given.
         """
-        condition = _target_condition(msisdn, imsi)
-        if condition is None:
+        lookup = _target_lookup(msisdn, imsi)
+        if lookup is None:
             return None
+        statement, value = lookup
         with self._read("finding an appliance") as conn:
-            row = conn.execute(
-                APPLIANCES.select().where(condition, APPLIANCES.c.enabled.is_(True))
-            ).first()
+            row = conn.execute(statement, {"value": value}).first()
         return None if row is None else _appliance_record(row)
 
     def target_snapshot(
@@ -892,21 +910,15 @@ class Store:
         Raises:
             ValueError: neither or both of ``msisdn`` and ``imsi`` were given.
         """
-        condition = _target_condition(msisdn, imsi)
-        if condition is None:
+        lookup = _target_lookup(msisdn, imsi)
+        if lookup is None:
             return None
+        statement, value = lookup
         with self._read("finding an appliance") as conn:
-            row = conn.execute(
-                APPLIANCES.select().where(condition, APPLIANCES.c.enabled.is_(True))
-            ).first()
+            row = conn.execute(statement, {"value": value}).first()
             if row is None:
                 return None
-            latest = conn.execute(
-                OBSERVATIONS.select()
-                .where(OBSERVATIONS.c.appliance_id == row.appliance_id)
-                .order_by(OBSERVATIONS.c.seq.desc())
-                .limit(1)
-            ).first()
+            latest = conn.execute(_LATEST_OBSERVATION, {"appliance_id": row.appliance_id}).first()
         return _appliance_record(row), None if latest is None else _observation_record(latest)
 
     # ---- observations ----------------------------------------------------------------
@@ -963,12 +975,7 @@ class Store:
         if "\x00" in appliance_id:  # cannot be stored, so cannot match; PostgreSQL would refuse it
             return None
         with self._read("reading an observation") as conn:
-            row = conn.execute(
-                OBSERVATIONS.select()
-                .where(OBSERVATIONS.c.appliance_id == appliance_id)
-                .order_by(OBSERVATIONS.c.seq.desc())
-                .limit(1)
-            ).first()
+            row = conn.execute(_LATEST_OBSERVATION, {"appliance_id": appliance_id}).first()
         return None if row is None else _observation_record(row)
 
     def list_observations(
