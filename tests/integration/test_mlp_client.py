@@ -106,6 +106,14 @@ class LoopbackServer:
 class QuietServer(ThreadingHTTPServer):
     """Clients here drop connections on purpose; resets are expected, not printed."""
 
+    state: LoopbackServer
+
+    def shutdown_request(self, request: Any) -> None:
+        # Counted only once the socket is really shut, so a test that waits for the
+        # count knows the client can see the close.
+        super().shutdown_request(request)
+        self.state.note_closed()
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
@@ -121,10 +129,6 @@ def _handler_for(state: LoopbackServer) -> type[BaseHTTPRequestHandler]:
         def setup(self) -> None:
             super().setup()
             self.connection_number = state.open_connection()
-
-        def finish(self) -> None:
-            super().finish()
-            state.note_closed()
 
         def do_GET(self) -> None:
             self._answer()
@@ -163,6 +167,7 @@ def serve() -> Iterator[Callable[..., tuple[str, LoopbackServer]]]:
     def start(respond: Responder, tls: ssl.SSLContext | None = None) -> tuple[str, LoopbackServer]:
         state = LoopbackServer(respond)
         server = QuietServer(("127.0.0.1", 0), _handler_for(state))
+        server.state = state
         server.daemon_threads = True
         scheme = "http"
         if tls is not None:

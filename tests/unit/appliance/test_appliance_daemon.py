@@ -6,6 +6,7 @@ the modem is ``sim://`` with a control socket, the webhook a loopback HTTP serve
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import tempfile
@@ -18,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from appliance.config import load_config
+from appliance.config import ApplianceConfig, load_config
 from appliance.daemon import Daemon
 from appliance.sdnotify import SystemdNotifier
 from appliance.state import create_key, ensure_state_dir
@@ -71,6 +72,28 @@ def control(path: Path, **command: Any) -> None:
     assert json.loads(answer)["ok"] is True, answer
 
 
+def prepared(config_path: Path) -> ApplianceConfig:
+    """Loads the config and creates the state directory and key, as `init` would."""
+    config = load_config(config_path, environ={})
+    ensure_state_dir(config.appliance.state_dir)
+    create_key(config.appliance.key_path)
+    return config
+
+
+@contextlib.contextmanager
+def running(config: ApplianceConfig) -> Iterator[Daemon]:
+    """Runs the daemon in a thread; on exit asks it to stop and checks that it did."""
+    daemon = Daemon(config, notifier=SystemdNotifier({}))
+    thread = threading.Thread(target=daemon.run, daemon=True)
+    thread.start()
+    try:
+        yield daemon
+    finally:
+        daemon.request_stop()
+        thread.join(15)
+    assert not thread.is_alive()
+
+
 def test_sim_swap_raises_webhook_and_sms_alerts(
     tmp_path: Path, webhook: tuple[str, list[dict[str, Any]]]
 ) -> None:
@@ -95,13 +118,8 @@ def test_sim_swap_raises_webhook_and_sms_alerts(
             'sms_numbers = ["+41790000001"]\n'
             "min_interval_s = 3600\n"
         )
-        config = load_config(config_path, environ={})
-        ensure_state_dir(config.appliance.state_dir)
-        create_key(config.appliance.key_path)
-        daemon = Daemon(config, notifier=SystemdNotifier({}))
-        thread = threading.Thread(target=daemon.run, daemon=True)
-        thread.start()
-        try:
+        config = prepared(config_path)
+        with running(config) as daemon:
             wait_for("the first report", lambda: daemon.status()["last_report"])
             control(
                 control_path,
@@ -117,26 +135,16 @@ def test_sim_swap_raises_webhook_and_sms_alerts(
                 "the SMS alert",
                 lambda: (s := daemon.status())["counters"].get("alerts_sms_sent", 0) >= 1 and s,
             )
-        finally:
-            daemon.request_stop()
-            thread.join(15)
-        assert not thread.is_alive()
         first_run = [body["kind"] for body in received]
         # A restart finds the scenario's original SIM again: that differs from the SIM
         # remembered by the last run, which is a swap too.
         remembered = json.loads((config.appliance.state_dir / "sim.json").read_text())
         assert remembered == {"imsi": "228019999999999", "iccid": "8941019999999999997"}
-        restarted = Daemon(config, notifier=SystemdNotifier({}))
-        thread = threading.Thread(target=restarted.run, daemon=True)
-        thread.start()
-        try:
+        with running(config) as restarted:
             again = wait_for(
                 "a swap detected at start-up",
                 lambda: (s := restarted.status())["counters"]["sim_swapped"] >= 1 and s,
             )
-        finally:
-            restarted.request_stop()
-            thread.join(15)
         assert again["sim"]["imsi"] == "228011234567890"
     swap = next(body for body in received if body["kind"] == "sim_swapped")
     assert swap["appliance"] == "dc1-alerts"
@@ -177,21 +185,12 @@ def test_missing_modem_at_start_is_reported_and_stop_still_works(tmp_path: Path)
             "[gmlc]\n"
             'url = "http://127.0.0.1:9"\n'
         )
-        config = load_config(config_path, environ={})
-        ensure_state_dir(config.appliance.state_dir)
-        create_key(config.appliance.key_path)
-        daemon = Daemon(config, notifier=SystemdNotifier({}))
-        thread = threading.Thread(target=daemon.run, daemon=True)
-        thread.start()
-        try:
+        config = prepared(config_path)
+        with running(config) as daemon:
             status = wait_for(
                 "modem_lost", lambda: (s := daemon.status())["counters"]["modem_lost"] and s
             )
-        finally:
-            started = time.monotonic()
-            daemon.request_stop()
-            thread.join(15)
-        assert not thread.is_alive()
+            started = time.monotonic()  # the stop happens as the block ends
         assert time.monotonic() - started < 5
     assert status["state"] == "no_modem"
     assert "ttyUSB-missing" in status["status"]
@@ -216,13 +215,8 @@ def test_configured_pin_is_tried_once(
             "[gmlc]\n"
             'url = "http://127.0.0.1:9"\n'
         )
-        config = load_config(config_path, environ={})
-        ensure_state_dir(config.appliance.state_dir)
-        create_key(config.appliance.key_path)
-        daemon = Daemon(config, notifier=SystemdNotifier({}))
-        thread = threading.Thread(target=daemon.run, daemon=True)
-        thread.start()
-        try:
+        config = prepared(config_path)
+        with running(config) as daemon:
             if unlocked:
                 status = wait_for(
                     "observing", lambda: (s := daemon.status())["state"] == "observing" and s
@@ -243,7 +237,4 @@ def test_configured_pin_is_tried_once(
                 )
                 assert status["state"] == "sim_locked"
                 assert status["counters"]["pin_required"] == 1
-        finally:
-            daemon.request_stop()
-            thread.join(15)
     assert caplog.text.count("event=pin_rejected") == (0 if unlocked else 1)
