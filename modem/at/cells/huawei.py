@@ -1,5 +1,5 @@
 """Huawei ``AT^MONSC`` (serving cell) and ``AT^MONNC`` (neighbours), field order and radix
-from Huawei's module AT command interface specification.
+from Huawei's module AT command interface specification, as layout tables.
 
 ::
 
@@ -21,145 +21,205 @@ prints the MNC with its real width.
 
 from __future__ import annotations
 
-from modem.at.cells.report import CellReport, require_report
-from modem.at.common import clean, dbm, dec, digits, hex_id, iter_payloads, split_fields
-from modem.errors import ParseError
-from modem.models import NeighbourCell, Rat, ServingCell
+from modem.at.cells.layout import (
+    CommandLayouts,
+    Const,
+    Dec,
+    Digits,
+    Field,
+    Hex,
+    Layout,
+    Level,
+    Role,
+    Word,
+    read_cells,
+)
+from modem.at.cells.report import CellReport
+from modem.models import Rat
 
-__all__ = ["parse_monnc", "parse_monsc"]
+__all__ = ["MONNC_LAYOUTS", "MONSC_LAYOUTS", "parse_monnc", "parse_monsc"]
 
-# Minimum field count per RAT rat_word, including the rat_word itself.
-_MONSC_SIZES = {"GSM": 9, "WCDMA": 10, "TD_SCDMA": 9, "LTE": 10, "NR": 11}
-_MONNC_SIZES = {"GSM": 7, "WCDMA": 5, "LTE": 6, "NR": 6}
+_DEC = Dec(missing="")
+_DBM = Level(missing="")
+_MCC = Field("mcc", 1, Digits())
+_MNC = Field("mnc", 2, Digits())
 
 
-def _monsc_row(fields: list[str], line: str) -> ServingCell | None:
-    rat_word = clean(fields[0]).upper()
-    if rat_word == "NONE":
-        return None
-    if rat_word not in _MONSC_SIZES:
-        raise ParseError(f"unknown ^MONSC RAT {rat_word!r}", line)
-    if len(fields) < _MONSC_SIZES[rat_word]:
-        raise ParseError(f"^MONSC {rat_word} row is too short", line)
-    mcc, mnc = digits(fields[1]), digits(fields[2])
-    if rat_word == "GSM":
-        return ServingCell(
-            rat=Rat.GSM,
-            mcc=mcc,
-            mnc=mnc,
-            arfcn=dec(fields[4], "ARFCN"),
-            ci=hex_id(fields[6], "cell id"),
-            lac=hex_id(fields[7], "LAC"),
-            rssi=dbm(fields[8], "RSSI"),
-        )
-    if rat_word == "WCDMA":
-        return ServingCell(
-            rat=Rat.UMTS,
-            mcc=mcc,
-            mnc=mnc,
-            uarfcn=dec(fields[3], "UARFCN"),
-            psc=dec(fields[4], "PSC"),
-            ci=hex_id(fields[5], "cell id"),
-            lac=hex_id(fields[6], "LAC"),
-            rscp=dbm(fields[7], "RSCP"),
-            rssi=dbm(fields[8], "RSSI"),
-            ecio=dbm(fields[9], "Ec/N0"),
-        )
-    if rat_word == "TD_SCDMA":
-        return ServingCell(
-            rat=Rat.UMTS,
-            mcc=mcc,
-            mnc=mnc,
-            uarfcn=dec(fields[3], "UARFCN"),
-            ci=hex_id(fields[6], "cell id"),
-            lac=hex_id(fields[7], "LAC"),
-            rscp=dbm(fields[8], "RSCP"),
-        )
-    if rat_word == "LTE":
-        return ServingCell(
-            rat=Rat.LTE,
-            mcc=mcc,
-            mnc=mnc,
-            earfcn=dec(fields[3], "EARFCN"),
-            ci=hex_id(fields[4], "cell id"),
-            pci=hex_id(fields[5], "PCI"),
-            tac=hex_id(fields[6], "TAC"),
-            rsrp=dbm(fields[7], "RSRP"),
-            rsrq=dbm(fields[8], "RSRQ"),
-            rssi=dbm(fields[9], "RSSI"),
-        )
-    return ServingCell(
+def _word(word: str) -> Field:
+    return Field(None, 0, Word((word,)))
+
+
+#: ``^MONSC:`` rows, by RAT.
+MONSC_LAYOUTS: dict[str, Layout] = {
+    "GSM": Layout(
+        "Huawei GSM serving cell",
+        Role.SERVING,
+        (
+            _word("GSM"),
+            _MCC,
+            _MNC,
+            Field(None, 3, Const("1")),  # band code
+            Field("arfcn", 4, _DEC),
+            Field("bsic", 5, _DEC, read=False),
+            Field("ci", 6, Hex(width=4, missing="")),
+            Field("lac", 7, Hex(width=4, missing="")),
+            Field("rssi", 8, _DBM),
+            Field(None, 9, Const("")),  # RxQuality: invalid in idle
+            Field(None, 10, Const("")),  # TA
+        ),
+        rat=Rat.GSM,
+        sizes=range(9, 40),
+    ),
+    "UMTS": Layout(
+        "Huawei WCDMA serving cell",
+        Role.SERVING,
+        (
+            _word("WCDMA"),
+            _MCC,
+            _MNC,
+            Field("uarfcn", 3, _DEC),
+            Field("psc", 4, _DEC),
+            Field("ci", 5, Hex(width=7, missing="")),
+            Field("lac", 6, Hex(width=4, missing="")),
+            Field("rscp", 7, _DBM),
+            Field("rssi", 8, _DBM),
+            Field("ecio", 9, _DBM),
+            Field(None, 10, Const("6")),  # DRX
+            Field(None, 11, Const("")),  # URA
+        ),
+        rat=Rat.UMTS,
+        sizes=range(10, 40),
+    ),
+    "TD-SCDMA": Layout(
+        "Huawei TD-SCDMA serving cell",
+        Role.SERVING,
+        (
+            _word("TD_SCDMA"),
+            _MCC,
+            _MNC,
+            Field("uarfcn", 3, _DEC),
+            Field("ci", 6, Hex(width=7, missing="")),
+            Field("lac", 7, Hex(width=4, missing="")),
+            Field("rscp", 8, _DBM),
+        ),
+        rat=Rat.UMTS,
+        sizes=range(9, 40),
+    ),
+    "LTE": Layout(
+        "Huawei LTE serving cell",
+        Role.SERVING,
+        (
+            _word("LTE"),
+            _MCC,
+            _MNC,
+            Field("earfcn", 3, _DEC),
+            Field("ci", 4, Hex(width=7, missing="")),
+            Field("pci", 5, Hex(missing="")),
+            Field("tac", 6, Hex(width=4, missing="")),
+            Field("rsrp", 7, _DBM),
+            Field("rsrq", 8, _DBM),
+            Field("rssi", 9, _DBM),
+        ),
+        rat=Rat.LTE,
+        sizes=range(10, 40),
+    ),
+    "NR": Layout(
+        "Huawei NR serving cell",
+        Role.SERVING,
+        (
+            _word("NR"),
+            _MCC,
+            _MNC,
+            Field("arfcn", 3, _DEC),
+            Field(None, 4, Const("1")),  # SCS code 1 = 30 kHz
+            Field("ci", 5, Hex(width=9, missing="")),
+            Field("pci", 6, Hex(missing="")),
+            Field("tac", 7, Hex(width=6, missing="")),
+            Field("rsrp", 8, _DBM),
+            Field("rsrq", 9, _DBM),
+            Field("sinr", 10, _DBM),
+        ),
         rat=Rat.NR,
-        mcc=mcc,
-        mnc=mnc,
-        arfcn=dec(fields[3], "NR-ARFCN"),
-        ci=hex_id(fields[5], "NR cell id"),
-        pci=hex_id(fields[6], "PCI"),
-        tac=hex_id(fields[7], "TAC"),
-        rsrp=dbm(fields[8], "RSRP"),
-        rsrq=dbm(fields[9], "RSRQ"),
-        sinr=dbm(fields[10], "SINR"),
-    )
+        sizes=range(11, 40),
+    ),
+    "NONE": Layout("Huawei no serving cell", Role.NO_CELL, (Field("state", 0, Word(("NONE",))),)),
+}
+
+#: ``^MONNC:`` rows, by RAT (one line per neighbour).
+MONNC_LAYOUTS: dict[str, Layout] = {
+    "GSM": Layout(
+        "Huawei GSM neighbour",
+        Role.NEIGHBOUR,
+        (
+            _word("GSM"),
+            Field(None, 1, Const("1")),  # band code
+            Field("arfcn", 2, _DEC),
+            Field("bsic", 3, _DEC, read=False),
+            Field("ci", 4, Hex(width=4, missing="")),
+            Field("lac", 5, Hex(width=4, missing="")),
+            Field("rssi", 6, _DBM),
+        ),
+        rat=Rat.GSM,
+        sizes=range(7, 40),
+    ),
+    "UMTS": Layout(
+        "Huawei WCDMA neighbour",
+        Role.NEIGHBOUR,
+        (
+            _word("WCDMA"),
+            Field("uarfcn", 1, _DEC),
+            Field("psc", 2, _DEC),
+            Field("rscp", 3, _DBM),
+            Field("ecio", 4, _DBM),
+        ),
+        rat=Rat.UMTS,
+        sizes=range(5, 40),
+    ),
+    "LTE": Layout(
+        "Huawei LTE neighbour",
+        Role.NEIGHBOUR,
+        (
+            _word("LTE"),
+            Field("earfcn", 1, _DEC),
+            Field("pci", 2, Hex(missing="")),
+            Field("rsrp", 3, _DBM),
+            Field("rsrq", 4, _DBM),
+            Field("rssi", 5, _DBM),
+        ),
+        rat=Rat.LTE,
+        sizes=range(6, 40),
+    ),
+    "NR": Layout(
+        "Huawei NR neighbour",
+        Role.NEIGHBOUR,
+        (
+            _word("NR"),
+            Field("arfcn", 1, _DEC),
+            Field("pci", 2, Hex(missing="")),
+            Field("rsrp", 3, _DBM),
+            Field("rsrq", 4, _DBM),
+            Field("sinr", 5, _DBM),
+        ),
+        rat=Rat.NR,
+        sizes=range(6, 40),
+    ),
+    "NONE": Layout("Huawei no neighbours", Role.IGNORE, (_word("NONE"),)),
+}
+
+_MONSC = CommandLayouts("^MONSC", tuple(MONSC_LAYOUTS.values()))
+_MONNC = CommandLayouts("^MONNC", tuple(MONNC_LAYOUTS.values()))
 
 
 def parse_monsc(text: str) -> CellReport:
     """Parse the answer to ``AT^MONSC``.
 
     Returns:
-        The serving cell, None for ``^MONSC: NONE``.
+        The serving cell; ``no_cell`` for ``^MONSC: NONE``.
 
     Raises:
         ParseError: no ``^MONSC:`` line, an unknown RAT, or unreadable fields.
     """
-    serving: ServingCell | None = None
-    seen = False
-    for line, body in iter_payloads(text, ("^MONSC",)):
-        seen = True
-        serving = _monsc_row(split_fields(body), line)
-    return require_report(CellReport(serving=serving), seen, "^MONSC", text)
-
-
-def _monnc_row(fields: list[str], line: str) -> NeighbourCell | None:
-    rat_word = clean(fields[0]).upper()
-    if rat_word == "NONE":
-        return None
-    if rat_word not in _MONNC_SIZES:
-        raise ParseError(f"unknown ^MONNC RAT {rat_word!r}", line)
-    if len(fields) < _MONNC_SIZES[rat_word]:
-        raise ParseError(f"^MONNC {rat_word} row is too short", line)
-    if rat_word == "GSM":
-        return NeighbourCell(
-            rat=Rat.GSM,
-            arfcn=dec(fields[2], "ARFCN"),
-            ci=hex_id(fields[4], "cell id"),
-            lac=hex_id(fields[5], "LAC"),
-            rssi=dbm(fields[6], "RSSI"),
-        )
-    if rat_word == "WCDMA":
-        return NeighbourCell(
-            rat=Rat.UMTS,
-            uarfcn=dec(fields[1], "UARFCN"),
-            psc=dec(fields[2], "PSC"),
-            rscp=dbm(fields[3], "RSCP"),
-            ecio=dbm(fields[4], "Ec/N0"),
-        )
-    if rat_word == "LTE":
-        return NeighbourCell(
-            rat=Rat.LTE,
-            earfcn=dec(fields[1], "EARFCN"),
-            pci=hex_id(fields[2], "PCI"),
-            rsrp=dbm(fields[3], "RSRP"),
-            rsrq=dbm(fields[4], "RSRQ"),
-            rssi=dbm(fields[5], "RSSI"),
-        )
-    return NeighbourCell(
-        rat=Rat.NR,
-        arfcn=dec(fields[1], "NR-ARFCN"),
-        pci=hex_id(fields[2], "PCI"),
-        rsrp=dbm(fields[3], "RSRP"),
-        rsrq=dbm(fields[4], "RSRQ"),
-        sinr=dbm(fields[5], "SINR"),
-    )
+    return read_cells(_MONSC, text)
 
 
 def parse_monnc(text: str) -> CellReport:
@@ -168,11 +228,4 @@ def parse_monnc(text: str) -> CellReport:
     Raises:
         ParseError: no ``^MONNC:`` line, an unknown RAT, or unreadable fields.
     """
-    neighbours: list[NeighbourCell] = []
-    seen = False
-    for line, body in iter_payloads(text, ("^MONNC",)):
-        seen = True
-        row = _monnc_row(split_fields(body), line)
-        if row is not None:
-            neighbours.append(row)
-    return require_report(CellReport(neighbours=tuple(neighbours)), seen, "^MONNC", text)
+    return read_cells(_MONNC, text)

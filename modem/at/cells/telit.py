@@ -1,12 +1,12 @@
-"""Telit ``AT#SERVINFO``, ``AT#RFSTS`` and ``AT#MONI`` (Telit "AT Commands Reference Guide",
-LE910/LM960/ME910 families).
+"""Telit ``AT#SERVINFO``, ``AT#RFSTS``, ``AT#MONI`` and ``AT#CSURVC`` (Telit "AT Commands
+Reference Guide", LE910/LM960/ME910 families), as layout tables.
 
 * ``#SERVINFO``: GSM ``<B-ARFCN>,<dBm>,<NetName>,<NetCode>,<BSIC>,<LAC>,<TA>,<GPRS>[,…]``
-  (no cell id); UMTS ``<UARFCN>,<dBm>,<NetName>,<NetCode>,<PSC>,<LAC>,<DRX>,<SD>,<RSCP>,…``;
-  LTE ``<EARFCN>,<dBm>,<NetName>,<NetCode>,<cell id>,<TAC>,<DRX>,<SD>,<RSRP>``. The manual
-  names the fifth LTE field "PhysicalCellId"; on real modules it is the hex cell id, and it
-  is read as such. The fifth field is a cell id when it has four or more characters (a
-  BSIC has two digits, a PSC at most three).
+  (no cell id); UMTS ``<UARFCN>,<dBm>,<NetName>,<NetCode>,<PSC>,<LAC>,<DRX>,<SD>,<RSCP>,
+  <NOM>,<RAC>``; LTE ``<EARFCN>,<dBm>,<NetName>,<NetCode>,<cell id>,<TAC>,<DRX>,<SD>,
+  <RSRP>``. The manual names the fifth LTE field "PhysicalCellId"; on real modules it is
+  the hex cell id, and it is read as such. The fifth field is a cell id when it has four
+  or more characters (a BSIC has two digits, a PSC at most three).
 * ``#RFSTS``: ``"<MCC> <MNC>"`` first (the MNC width is explicit), then per RAT: GSM (14
   fields) ARFCN, RSSI, LAC, RAC, TXPWR, MM, RR, NOM, CID, IMSI, …; LTE (15-17 fields)
   EARFCN, RSRP, RSSI, RSRQ, TAC, RAC, TXPWR, DRX, MM, RRC, CID, IMSI, NetName, SD, ABND;
@@ -16,39 +16,370 @@ LE910/LM960/ME910 families).
   with a ``TAC:`` (LTE) or the first GSM/UMTS row is the serving cell; other LTE rows are
   neighbours whose ``Id:`` is the PCI in hex. The old table form
   ``#MONI: S <bsic> <lac> <id> <arfcn> <pwr>dbm …`` is read too.
+* ``#CSURVC`` (network survey, numeric): one line per carrier, usually **without** a
+  prefix, between ``Network survey started…`` and ``Network survey ended``. Cell ids,
+  LAC and TAC are **decimal** here (``#CSURVF=0``, the numeric format). Rows: GSM
+  ``<arfcn>,<bsic>,<rxLev>,<ber>,<mcc>,<mnc>,<lac>,<cellId>,<cellStatus>,…``; UMTS
+  ``<uarfcn>,<rxLev>,<mcc>,<mnc>,<scrcode>,<cellId>,<lac>,<cellStatus>,<rscp>,<ecio>``;
+  LTE ``<earfcn>,<rxLev>,<mcc>,<mnc>,<cellId>,<tac>,<pci>,<cellStatus>,<rsrp>,<rsrq>,…``;
+  carriers without a decoded BCCH print ``<arfcn>,<rxLev>`` only. Every surveyed cell is
+  reported as a neighbour (the survey does not say which one serves).
 """
 
 from __future__ import annotations
 
 import re
 
-from modem.at.cells.report import CellReport, as_neighbour, as_serving, require_report
-from modem.at.common import clean, dbm, dec, digits, hex_id, iter_payloads, split_fields
-from modem.at.network import split_operator_id
-from modem.errors import ParseError
-from modem.models import Cell, NeighbourCell, Rat, ServingCell
+from modem.at.cells.layout import (
+    CommandLayouts,
+    Const,
+    Dec,
+    Digits,
+    Field,
+    Hex,
+    Layout,
+    Level,
+    Plmn,
+    Role,
+    Row,
+    Text,
+    Word,
+    read_cells,
+)
+from modem.at.cells.report import CellReport
+from modem.models import Rat
 
-__all__ = ["parse_moni", "parse_rfsts", "parse_servinfo"]
+__all__ = [
+    "CSURVC_LAYOUTS",
+    "MONI_LAYOUTS",
+    "RFSTS_LAYOUTS",
+    "SERVINFO_LAYOUTS",
+    "parse_csurvc",
+    "parse_moni",
+    "parse_rfsts",
+    "parse_servinfo",
+]
 
-_KEY_VALUE_RE = re.compile(r"([A-Za-z][A-Za-z0-9/]*):\s*(\S+)")
+_DEC = Dec()
+_DBM = Level()
+_PRESENT = r".+"
+_NAME = Field("operator", 2, Text(quoted=True))
+_NET_CODE = Field(("mcc", "mnc"), 3, Plmn(separator="", quoted=True))
+
+#: ``#SERVINFO:`` rows.
+SERVINFO_LAYOUTS: dict[str, Layout] = {
+    "LTE": Layout(
+        "Telit #SERVINFO LTE",
+        Role.SERVING,
+        (
+            Field("earfcn", 0, _DEC),
+            Field("rssi", 1, _DBM),
+            _NAME,
+            _NET_CODE,
+            Field("ci", 4, Hex(), match=r"[0-9A-Fa-f]{4,}"),
+            Field("tac", 5, Hex(width=4)),
+            Field(None, 6, Const("128")),  # DRX
+            Field(None, 7, Const("3")),  # service domain
+            Field("rsrp", 8, _DBM),
+        ),
+        rat=Rat.LTE,
+        sizes=range(8, 40),
+    ),
+    "UMTS": Layout(
+        "Telit #SERVINFO UMTS",
+        Role.SERVING,
+        (
+            Field("uarfcn", 0, _DEC),
+            Field("rssi", 1, _DBM),
+            _NAME,
+            _NET_CODE,
+            Field("psc", 4, _DEC),
+            Field("lac", 5, Hex(width=4)),
+            Field(None, 6, Const("7")),  # DRX
+            Field(None, 7, Const("3")),
+            Field("rscp", 8, _DBM),
+            Field(None, 9, Const('"II"')),  # network operation mode
+            Field(None, 10, Const("01")),  # RAC
+        ),
+        rat=Rat.UMTS,
+        sizes=range(11, 12),
+    ),
+    "GSM": Layout(
+        "Telit #SERVINFO GSM",
+        Role.SERVING,
+        (
+            Field("arfcn", 0, _DEC),
+            Field("rssi", 1, _DBM),
+            _NAME,
+            _NET_CODE,
+            Field("bsic", 4, _DEC, read=False),
+            Field("lac", 5, Hex(width=4)),
+            Field(None, 6, Const("00")),  # timing advance
+            Field(None, 7, Const("1")),  # GPRS
+        ),
+        rat=Rat.GSM,
+        sizes=range(8, 40),
+    ),
+}
+
+_RFSTS_PLMN = Field(("mcc", "mnc"), 0, Plmn(separator=" ", quoted=True))
+
+#: ``#RFSTS:`` rows, told apart by their field count.
+RFSTS_LAYOUTS: dict[str, Layout] = {
+    "GSM": Layout(
+        "Telit #RFSTS GSM",
+        Role.SERVING,
+        (
+            _RFSTS_PLMN,
+            Field("arfcn", 1, _DEC),
+            Field("rssi", 2, _DBM),
+            Field("lac", 3, Hex(width=4)),
+            Field(None, 4, Const("FF")),  # RAC
+            Field(None, 5, Const("")),  # TX power
+            Field(None, 6, Const("19")),  # MM state
+            Field(None, 7, Const("0")),  # RR state
+            Field(None, 8, Const("1")),  # NOM
+            Field("ci", 9, Hex(width=4)),
+            Field("imsi", 10, Text(quoted=True), read=False),
+            Field("operator", 11, Text(quoted=True), read=False),
+            Field(None, 12, Const("3")),
+            Field(None, 13, Const("2")),
+        ),
+        rat=Rat.GSM,
+        sizes=range(14, 15),
+    ),
+    "LTE": Layout(
+        "Telit #RFSTS LTE",
+        Role.SERVING,
+        (
+            _RFSTS_PLMN,
+            Field("earfcn", 1, _DEC),
+            Field("rsrp", 2, _DBM),
+            Field("rssi", 3, _DBM),
+            Field("rsrq", 4, _DBM),
+            Field("tac", 5, Hex(width=4)),
+            Field(None, 6, Const("FF")),
+            Field(None, 7, Const("")),
+            Field(None, 8, Const("128")),
+            Field(None, 9, Const("19")),
+            Field(None, 10, Const("0")),
+            Field("ci", 11, Hex(width=7)),
+            Field("imsi", 12, Text(quoted=True), read=False),
+            Field("operator", 13, Text(quoted=True), read=False),
+            Field(None, 14, Const("3")),
+            Field("band", 15, _DEC),
+        ),
+        rat=Rat.LTE,
+        sizes=range(15, 18),
+    ),
+    "UMTS": Layout(
+        "Telit #RFSTS WCDMA",
+        Role.SERVING,
+        (
+            _RFSTS_PLMN,
+            Field("uarfcn", 1, _DEC),
+            Field("psc", 2, _DEC),
+            Field("ecio", 3, _DBM),
+            Field("rscp", 4, _DBM),
+            Field("rssi", 5, _DBM),
+            Field("lac", 6, Hex(width=4)),
+            Field(None, 7, Const("FF")),
+            Field(None, 8, Const("")),
+            Field(None, 9, Const("7")),
+            Field(None, 10, Const("19")),
+            Field(None, 11, Const("0")),
+            Field(None, 12, Const("1")),
+            Field(None, 13, Const("0")),
+            Field("ci", 14, Hex(width=7)),
+            Field("imsi", 15, Text(quoted=True), read=False),
+            Field("operator", 16, Text(quoted=True), read=False),
+            Field(None, 17, Const("3")),
+            Field(None, 18, Const("1")),
+        ),
+        rat=Rat.UMTS,
+        sizes=range(18, 40),
+    ),
+}
+
+_KEY_VALUE = re.compile(r"([A-Za-z][A-Za-z0-9/]*):\s*(\S+)")
+_TABLE_ROW = re.compile(r"S|N[1-6]", re.IGNORECASE)
+_PWR = Field("rssi", "PWR", Level(suffix="dbm"))
 
 
-def _net_code(field: str) -> tuple[str | None, str | None]:
-    value = clean(field).replace(" ", "")
-    if not value:
-        return None, None
-    split = split_operator_id(value)
-    if split is None:
-        raise ParseError(f"Telit network code {field!r} is not MCC+MNC", field)
-    return split
+def split_moni(body: str) -> Row:
+    """A ``#MONI`` row: the table form as tokens, the ``key:value`` form by upper-case key
+    (the operator name before the first key is kept under ``NAME``)."""
+    tokens = body.split()
+    if tokens and _TABLE_ROW.fullmatch(tokens[0]) and ":" not in body:
+        return tokens
+    row = {key.upper(): value for key, value in _KEY_VALUE.findall(body)}
+    first = _KEY_VALUE.search(body)
+    name = body[: first.start()].strip() if first else body.strip()
+    if name:
+        row["NAME"] = name
+    return row
 
 
-def _plmn(field: str) -> tuple[str | None, str | None]:
-    value = clean(field)
-    if " " in value:
-        mcc, _, mnc = value.partition(" ")
-        return digits(mcc), digits(mnc.strip())
-    return _net_code(value)
+#: ``#MONI`` rows (any ``#MONI=<n>`` mode).
+MONI_LAYOUTS: dict[str, Layout] = {
+    "LTE": Layout(
+        "Telit #MONI LTE serving cell",
+        Role.SERVING,
+        (
+            Field("operator", "NAME", Text()),
+            Field("rsrp", "RSRP", _DBM),
+            Field("rsrq", "RSRQ", _DBM),
+            Field("tac", "TAC", Hex(width=4), match=_PRESENT),
+            Field("ci", "Id", Hex(width=7)),
+            Field("earfcn", "EARFCN", _DEC),
+            _PWR,
+            Field(None, "DRX", Const("128")),
+            Field("pci", "pci", _DEC),
+            Field(None, "QRxLevMin", Const("-140")),
+        ),
+        rat=Rat.LTE,
+    ),
+    "LTE-NEIGHBOUR": Layout(
+        "Telit #MONI LTE neighbour",
+        Role.NEIGHBOUR,
+        (
+            Field("rsrp", "RSRP", _DBM, match=_PRESENT),
+            Field("rsrq", "RSRQ", _DBM),
+            Field("pci", "Id", Hex(width=7)),
+            Field("earfcn", "EARFCN", _DEC),
+            _PWR,
+        ),
+        rat=Rat.LTE,
+    ),
+    "UMTS": Layout(
+        "Telit #MONI UMTS cell",
+        Role.FIRST_SERVING,
+        (
+            Field("operator", "NAME", Text()),
+            Field("psc", "PSC", _DEC),
+            Field("rscp", "RSCP", _DBM),
+            Field("lac", "LAC", Hex(width=4)),
+            Field("ci", "Id", Hex(width=7)),
+            Field("ecio", "EcIo", Level(decimals=1)),
+            Field("uarfcn", "UARFCN", _DEC, match=_PRESENT),
+            _PWR,
+            Field(None, "DRX", Const("7")),
+        ),
+        rat=Rat.UMTS,
+    ),
+    "GSM": Layout(
+        "Telit #MONI GSM cell",
+        Role.FIRST_SERVING,
+        (
+            Field("operator", "NAME", Text()),
+            Field("mcc", "Cc", Digits()),
+            Field("mnc", "Nc", Digits()),
+            Field("bsic", "BSIC", _DEC, read=False),
+            Field(None, "RxQual", Const("0")),
+            Field("lac", "LAC", Hex(width=4), match=_PRESENT),
+            Field("ci", "Id", Hex(width=4)),
+            Field("arfcn", "ARFCN", _DEC),
+            _PWR,
+            Field(None, "TA", Const("0")),
+        ),
+        rat=Rat.GSM,
+    ),
+    "TABLE-SERVING": Layout(
+        "Telit #MONI table serving cell",
+        Role.SERVING,
+        (
+            Field(None, 0, Word(("S",))),
+            Field("bsic", 1, _DEC, read=False),
+            Field("lac", 2, Hex(width=4)),
+            Field("ci", 3, Hex(width=4)),
+            Field("arfcn", 4, _DEC),
+            Field("rssi", 5, Level(suffix="dbm")),
+        ),
+        rat=Rat.GSM,
+        sizes=range(6, 40),
+    ),
+    "TABLE-NEIGHBOUR": Layout(
+        "Telit #MONI table neighbour",
+        Role.NEIGHBOUR,
+        (
+            Field(None, 0, Text(), match=r"N[1-6]"),
+            Field("bsic", 1, _DEC, read=False),
+            Field("lac", 2, Hex(width=4)),
+            Field("ci", 3, Hex(width=4)),
+            Field("arfcn", 4, _DEC),
+            Field("rssi", 5, Level(suffix="dbm")),
+        ),
+        rat=Rat.GSM,
+        sizes=range(6, 40),
+    ),
+    # An operator name alone (printed while searching) or "NO SERVICE".
+    "NAME-ONLY": Layout("Telit #MONI without a cell", Role.IGNORE, ()),
+}
+
+#: ``#CSURVC`` survey rows.
+CSURVC_LAYOUTS: dict[str, Layout] = {
+    "GSM": Layout(
+        "Telit #CSURVC GSM carrier",
+        Role.NEIGHBOUR,
+        (
+            Field("arfcn", 0, _DEC),
+            Field("bsic", 1, _DEC, read=False),
+            Field("rssi", 2, _DBM, match=r"-\d+"),
+            Field(None, 3, Const("0")),  # BER
+            Field("mcc", 4, Digits()),
+            Field("mnc", 5, Digits()),
+            Field("lac", 6, _DEC),
+            Field("ci", 7, _DEC),
+            Field(None, 8, Const("0")),  # cell status: suitable
+            Field(None, 9, Const("0")),  # number of channels
+        ),
+        rat=Rat.GSM,
+        sizes=range(9, 200),
+    ),
+    "LTE": Layout(
+        "Telit #CSURVC LTE carrier",
+        Role.NEIGHBOUR,
+        (
+            Field("earfcn", 0, _DEC),
+            Field("rssi", 1, _DBM, match=r"-\d+"),
+            Field("mcc", 2, Digits()),
+            Field("mnc", 3, Digits()),
+            Field("ci", 4, _DEC, match=r"\d{4,}"),
+            Field("tac", 5, _DEC),
+            Field("pci", 6, _DEC),
+            Field(None, 7, Const("0")),
+            Field("rsrp", 8, _DBM),
+            Field("rsrq", 9, _DBM),
+        ),
+        rat=Rat.LTE,
+        sizes=range(10, 40),
+    ),
+    "UMTS": Layout(
+        "Telit #CSURVC UMTS carrier",
+        Role.NEIGHBOUR,
+        (
+            Field("uarfcn", 0, _DEC),
+            Field("rssi", 1, _DBM, match=r"-\d+"),
+            Field("mcc", 2, Digits()),
+            Field("mnc", 3, Digits()),
+            Field("psc", 4, _DEC, match=r"\d{1,3}"),
+            Field("ci", 5, _DEC),
+            Field("lac", 6, _DEC),
+            Field(None, 7, Const("0")),
+            Field("rscp", 8, _DBM),
+            Field("ecio", 9, Level(decimals=1)),
+        ),
+        rat=Rat.UMTS,
+        sizes=range(10, 40),
+    ),
+    # A carrier whose BCCH was not decoded: channel and level, no identity.
+    "CARRIER": Layout("Telit #CSURVC carrier", Role.IGNORE, (), sizes=range(2, 3)),
+}
+
+_SERVINFO = CommandLayouts("#SERVINFO", tuple(SERVINFO_LAYOUTS.values()))
+_RFSTS = CommandLayouts("#RFSTS", tuple(RFSTS_LAYOUTS.values()))
+_MONI = CommandLayouts("#MONI", tuple(MONI_LAYOUTS.values()), split=split_moni)
+_CSURVC = CommandLayouts("#CSURVC", tuple(CSURVC_LAYOUTS.values()), bare_rows=True)
 
 
 def parse_servinfo(text: str) -> CellReport:
@@ -57,46 +388,7 @@ def parse_servinfo(text: str) -> CellReport:
     Raises:
         ParseError: no ``#SERVINFO:`` line, an unknown layout, or unreadable fields.
     """
-    serving: ServingCell | None = None
-    seen = False
-    for line, body in iter_payloads(text, ("#SERVINFO",)):
-        seen = True
-        fields = split_fields(body)
-        if len(fields) < 8:
-            raise ParseError("#SERVINFO has too few fields", line)
-        mcc, mnc = _net_code(fields[3])
-        if len(clean(fields[4])) >= 4:
-            serving = ServingCell(
-                rat=Rat.LTE,
-                mcc=mcc,
-                mnc=mnc,
-                earfcn=dec(fields[0], "EARFCN"),
-                rssi=dbm(fields[1], "power"),
-                ci=hex_id(fields[4], "cell id"),
-                tac=hex_id(fields[5], "TAC"),
-                rsrp=dbm(fields[8], "RSRP") if len(fields) > 8 else None,
-            )
-        elif len(fields) == 11:
-            serving = ServingCell(
-                rat=Rat.UMTS,
-                mcc=mcc,
-                mnc=mnc,
-                uarfcn=dec(fields[0], "UARFCN"),
-                rssi=dbm(fields[1], "power"),
-                psc=dec(fields[4], "PSC"),
-                lac=hex_id(fields[5], "LAC"),
-                rscp=dbm(fields[8], "RSCP"),
-            )
-        else:
-            serving = ServingCell(
-                rat=Rat.GSM,
-                mcc=mcc,
-                mnc=mnc,
-                arfcn=dec(fields[0], "ARFCN"),
-                rssi=dbm(fields[1], "power"),
-                lac=hex_id(fields[5], "LAC"),
-            )
-    return require_report(CellReport(serving=serving), seen, "#SERVINFO", text)
+    return read_cells(_SERVINFO, text)
 
 
 def parse_rfsts(text: str) -> CellReport:
@@ -105,66 +397,7 @@ def parse_rfsts(text: str) -> CellReport:
     Raises:
         ParseError: no ``#RFSTS:`` line, an unknown layout, or unreadable fields.
     """
-    serving: ServingCell | None = None
-    seen = False
-    for line, body in iter_payloads(text, ("#RFSTS",)):
-        seen = True
-        fields = split_fields(body)
-        mcc, mnc = _plmn(fields[0])
-        count = len(fields)
-        if count == 14:
-            serving = ServingCell(
-                rat=Rat.GSM,
-                mcc=mcc,
-                mnc=mnc,
-                arfcn=dec(fields[1], "ARFCN"),
-                rssi=dbm(fields[2], "RSSI"),
-                lac=hex_id(fields[3], "LAC"),
-                ci=hex_id(fields[9], "cell id"),
-            )
-        elif 15 <= count <= 17:
-            serving = ServingCell(
-                rat=Rat.LTE,
-                mcc=mcc,
-                mnc=mnc,
-                earfcn=dec(fields[1], "EARFCN"),
-                rsrp=dbm(fields[2], "RSRP"),
-                rssi=dbm(fields[3], "RSSI"),
-                rsrq=dbm(fields[4], "RSRQ"),
-                tac=hex_id(fields[5], "TAC"),
-                ci=hex_id(fields[11], "cell id"),
-                band=dec(fields[15], "band") if count > 15 else None,
-            )
-        elif count >= 18:
-            serving = ServingCell(
-                rat=Rat.UMTS,
-                mcc=mcc,
-                mnc=mnc,
-                uarfcn=dec(fields[1], "UARFCN"),
-                psc=dec(fields[2], "PSC"),
-                ecio=dbm(fields[3], "Ec/Io"),
-                rscp=dbm(fields[4], "RSCP"),
-                rssi=dbm(fields[5], "RSSI"),
-                lac=hex_id(fields[6], "LAC"),
-                ci=hex_id(fields[14], "cell id"),
-            )
-        else:
-            raise ParseError(f"#RFSTS with {count} fields is not a known layout", line)
-    return require_report(CellReport(serving=serving), seen, "#RFSTS", text)
-
-
-def _moni_table_row(tokens: list[str], line: str) -> tuple[bool, Cell]:
-    """Old GSM table form: ``S|N1..N6 <bsic> <lac> <id> <arfcn> <pwr>dbm …``."""
-    if len(tokens) < 6:
-        raise ParseError("#MONI table row is too short", line)
-    cell = Cell(
-        rat=Rat.GSM,
-        lac=hex_id(tokens[2], "LAC"),
-        ci=hex_id(tokens[3], "cell id"),
-        arfcn=dec(tokens[4], "ARFCN"),
-        rssi=dbm(tokens[5], "power"),
-    )
-    return tokens[0].upper() == "S", cell
+    return read_cells(_RFSTS, text)
 
 
 def parse_moni(text: str) -> CellReport:
@@ -173,71 +406,16 @@ def parse_moni(text: str) -> CellReport:
     Raises:
         ParseError: no ``#MONI:`` line, or a row whose values cannot be read.
     """
-    serving: ServingCell | None = None
-    neighbours: list[NeighbourCell] = []
-    seen = False
-    for line, body in iter_payloads(text, ("#MONI",)):
-        seen = True
-        tokens = body.split()
-        if tokens and re.fullmatch(r"S|N[1-6]", tokens[0], re.IGNORECASE) and ":" not in body:
-            is_serving, cell = _moni_table_row(tokens, line)
-            if is_serving:
-                serving = as_serving(cell)
-            else:
-                neighbours.append(as_neighbour(cell))
-            continue
-        pairs = {key.upper(): value for key, value in _KEY_VALUE_RE.findall(body)}
-        if not pairs:
-            continue  # an operator name alone, printed while searching
-        mcc = digits(pairs["CC"]) if "CC" in pairs else None
-        mnc = digits(pairs["NC"]) if "NC" in pairs else None
-        power = dbm(pairs.get("PWR", ""), "power")
-        if {"EARFCN", "TAC", "RSRP"} & pairs.keys():
-            if "TAC" in pairs and serving is None:
-                serving = ServingCell(
-                    rat=Rat.LTE,
-                    mcc=mcc,
-                    mnc=mnc,
-                    tac=hex_id(pairs["TAC"], "TAC"),
-                    ci=hex_id(pairs.get("ID", ""), "cell id"),
-                    pci=dec(pairs.get("PCI", ""), "PCI"),
-                    earfcn=dec(pairs.get("EARFCN", ""), "EARFCN"),
-                    rsrp=dbm(pairs.get("RSRP", ""), "RSRP"),
-                    rsrq=dbm(pairs.get("RSRQ", ""), "RSRQ"),
-                    rssi=power,
-                )
-            else:
-                neighbours.append(
-                    NeighbourCell(
-                        rat=Rat.LTE,
-                        pci=hex_id(pairs.get("ID", ""), "PCI")
-                        if "PCI" not in pairs
-                        else dec(pairs["PCI"], "PCI"),
-                        earfcn=dec(pairs.get("EARFCN", ""), "EARFCN"),
-                        rsrp=dbm(pairs.get("RSRP", ""), "RSRP"),
-                        rsrq=dbm(pairs.get("RSRQ", ""), "RSRQ"),
-                        rssi=power,
-                    )
-                )
-            continue
-        umts = bool({"UARFCN", "PSC", "RSCP"} & pairs.keys())
-        cell = Cell(
-            rat=Rat.UMTS if umts else Rat.GSM,
-            mcc=mcc,
-            mnc=mnc,
-            lac=hex_id(pairs.get("LAC", ""), "LAC"),
-            ci=hex_id(pairs.get("ID", ""), "cell id"),
-            rssi=power,
-            arfcn=None if umts else dec(pairs.get("ARFCN", ""), "ARFCN"),
-            uarfcn=dec(pairs.get("UARFCN", ""), "UARFCN") if umts else None,
-            psc=dec(pairs.get("PSC", ""), "PSC") if umts else None,
-            rscp=dbm(pairs.get("RSCP", ""), "RSCP") if umts else None,
-            ecio=dbm(pairs.get("ECIO", ""), "Ec/Io") if umts else None,
-        )
-        if serving is None:
-            serving = as_serving(cell)
-        else:
-            neighbours.append(as_neighbour(cell))
-    return require_report(
-        CellReport(serving=serving, neighbours=tuple(neighbours)), seen, "#MONI", text
-    )
+    return read_cells(_MONI, text)
+
+
+def parse_csurvc(text: str) -> CellReport:
+    """Parse the answer to ``AT#CSURVC`` (a network survey; rows with or without prefix).
+
+    Returns:
+        Every surveyed cell with an identity, as neighbours.
+
+    Raises:
+        ParseError: no survey row at all, or a row that cannot be read.
+    """
+    return read_cells(_CSURVC, text)

@@ -156,5 +156,7 @@ def test_public_parsers_are_exported() -> None:
 
     for module in (modem.at.cells, modem.at.identity, modem.at.network, modem.at.registration):
         for name in module.__all__:
+            if not name.startswith("parse_"):
+                continue
             assert name in at.__all__, name
             assert getattr(at, name) is getattr(module, name)

@@ -1,0 +1,688 @@
+"""Answer layouts as data, and the one reader (and writer) that walks them.
+
+Theory of operation
+-------------------
+Vendor cell commands answer with rows: comma-separated fields after a prefix
+(``+QENG: "servingcell","NOCONN","LTE",…``), ``Label: value`` blocks (Sierra
+``!GSTATUS``), ``key:value`` tokens (Telit ``#MONI``) or column tables (Sierra
+``!LTEINFO``). Every such row is turned into a *row*: a list of fields, or a mapping
+from a label to its text. A :class:`Layout` then says, per vendor and RAT, which
+field holds what: a :class:`Field` names the attribute (``ci``, ``rsrp``…), its
+position (an index or a label) and a :class:`Codec`, which converts text to a value
+(radix, unit, "not known" markers) and a value back to the vendor's text.
+
+:func:`read_row` walks a layout over a row and returns the values;
+:func:`render_row` walks the same layout the other way, which is how the simulated
+modems print their answers, so the parser and the simulator cannot drift apart.
+:func:`read_cells` applies a :class:`CommandLayouts` (all layouts of one command) to a
+module's whole answer and builds the :class:`~modem.at.cells.report.CellReport`.
+
+A layout is chosen by its *keys*: fields whose codec is a :class:`Word` or a
+:class:`Choice` (the RAT word, ``"servingcell"``), or that carry a ``match`` pattern,
+must all fit, and the row must have a field count the layout allows. The first layout
+that fits reads the row (all that fit, for block answers such as ``!GSTATUS``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from modem.at.cells.report import CellReport, NoCell
+from modem.at.common import (
+    UNKNOWN_MARKERS,
+    clean,
+    dbm,
+    dec,
+    digits,
+    hex_id,
+    payload,
+    split_fields,
+    split_lines,
+)
+from modem.errors import ParseError
+from modem.models import Cell, NeighbourCell, Rat, ServingCell
+
+__all__ = [
+    "Band",
+    "Choice",
+    "Codec",
+    "CommandLayouts",
+    "Const",
+    "Dec",
+    "Digits",
+    "Field",
+    "Hex",
+    "HexDec",
+    "Index",
+    "Layout",
+    "Leading",
+    "Level",
+    "Plmn",
+    "Role",
+    "Row",
+    "Text",
+    "Word",
+    "cell_values",
+    "iter_rows",
+    "read_cells",
+    "read_row",
+    "read_rows",
+    "render_row",
+    "select_layout",
+]
+
+#: A split row: positional fields, or text by upper-case label.
+Row = Sequence[str] | Mapping[str, str]
+
+
+class Role(enum.Enum):
+    """What a row reports."""
+
+    SERVING = "serving"
+    NEIGHBOUR = "neighbour"
+    NR_LEG = "nr_leg"  # the NR secondary cell of an EN-DC (5G NSA) connection
+    FIRST_SERVING = "first_serving"  # the first such row is the serving cell, later ones neighbours
+    NO_CELL = "no_cell"  # the module says it has no serving cell (searching, no service)
+    IGNORE = "ignore"  # a row with nothing we keep (survey carriers without identity)
+
+
+# --------------------------------------------------------------------------- codecs
+
+
+class Codec(Protocol):
+    """Converts one field between the module's text and a value."""
+
+    def read(self, text: str, what: str) -> Any:
+        """The value of ``text`` (None for "not known"); raises ``ParseError``."""
+        ...
+
+    def render(self, value: Any) -> str:
+        """The module's text for ``value`` (its "not known" marker for None)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Hex:
+    """A hexadecimal identifier (LAC, TAC, cell id, Huawei PCI).
+
+    Reading accepts a ``0x`` prefix, stray spaces inside the digits and the vendors'
+    all-``F`` "not known" markers (see :func:`~modem.at.common.hex_id`).
+    """
+
+    width: int = 1
+    lower: bool = False
+    missing: str = "-"
+    prefix: str = ""
+    zero_unknown: bool = False
+    quoted: bool = False
+
+    def read(self, text: str, what: str) -> int | None:
+        return hex_id(clean(text).replace(" ", ""), what, zero_is_unknown=self.zero_unknown)
+
+    def render(self, value: Any) -> str:
+        if value is None:
+            return self.missing
+        body = f"{self.prefix}{int(value):0{self.width}X}"
+        body = body.lower() if self.lower else body
+        return f'"{body}"' if self.quoted else body
+
+
+@dataclass(frozen=True, slots=True)
+class HexDec:
+    """Hex followed by the same number in decimal, cross-checked: ``550d (21773)``."""
+
+    width: int = 1
+    lower: bool = True
+    missing: str = "--"
+
+    _PAIR = re.compile(r"([0-9A-Fa-f]+)\s*\((\d+)\)")
+
+    def read(self, text: str, what: str) -> int | None:
+        value = text.strip()
+        match = self._PAIR.fullmatch(value)
+        if match is None:
+            return hex_id(value, what)
+        number = int(match.group(1), 16)
+        if number != int(match.group(2)):
+            raise ParseError(
+                f"{what}: hex {match.group(1)} and decimal {match.group(2)} differ", value
+            )
+        return number
+
+    def render(self, value: Any) -> str:
+        if value is None:
+            return self.missing
+        text = f"{int(value):0{self.width}X}"
+        return f"{text.lower() if self.lower else text} ({int(value)})"
+
+
+@dataclass(frozen=True, slots=True)
+class Dec:
+    """A decimal integer (channel, PCI, decimal cell id); a ``0x`` value is read as hex.
+
+    ``width`` zero-pads the rendered number (u-blox prints ``001``).
+    """
+
+    missing: str = "-"
+    width: int = 1
+    quoted: bool = False
+
+    def read(self, text: str, what: str) -> int | None:
+        if clean(text).lower().startswith("0x"):
+            return hex_id(text, what)
+        return dec(text, what)
+
+    def render(self, value: Any) -> str:
+        if value is None:
+            return self.missing
+        body = f"{int(value):0{self.width}d}"
+        return f'"{body}"' if self.quoted else body
+
+
+@dataclass(frozen=True, slots=True)
+class Digits:
+    """A digit string whose width matters (MCC, MNC); ``unpadded`` prints ``1`` for ``01``."""
+
+    missing: str = "-"
+    unpadded: bool = False
+    quoted: bool = False
+
+    def read(self, text: str, what: str) -> str | None:
+        return digits(text)
+
+    def render(self, value: Any) -> str:
+        if value is None:
+            return self.missing
+        body = str(int(value)) if self.unpadded else str(value)
+        return f'"{body}"' if self.quoted else body
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """A signal level in dBm or dB, printed as ``value * scale`` (SIMCom prints tenths).
+
+    ``decimals`` digits after the point are rendered, zero-padded to ``width`` characters
+    (u-blox prints ``-076.50``); ``suffix`` (``dbm``) is accepted when reading and added
+    when rendering; ``signless`` prints the magnitude only (SIMCom's WCDMA RSCP).
+    """
+
+    scale: float = 1.0
+    decimals: int = 0
+    missing: str = "-"
+    suffix: str = ""
+    width: int = 0
+    quoted: bool = False
+    signless: bool = False
+
+    def read(self, text: str, what: str) -> float | None:
+        value = dbm(text, what)
+        return None if value is None else value / self.scale
+
+    def render(self, value: Any) -> str:
+        if value is None:
+            return self.missing
+        scaled = float(value) * self.scale
+        scaled = abs(scaled) if self.signless else scaled
+        if self.decimals:
+            body = f"{scaled:0{self.width}.{self.decimals}f}"
+        else:
+            body = f"{round(scaled):0{self.width}d}"
+        body += self.suffix
+        return f'"{body}"' if self.quoted else body
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    """A report index mapped linearly to dBm/dB: ``base + step * index`` (36.133, 38.133).
+
+    ``unknown`` is the index meaning "not known"; values above ``top`` are an error.
+    """
+
+    base: float
+    step: float
+    top: int
+    unknown: int | None = 255
+    missing: str = "255"
+
+    def read(self, text: str, what: str) -> float | None:
+        value = dec(text, what)
+        if value is None or value == self.unknown:
+            return None
+        if not 0 <= value <= self.top:
+            raise ParseError(f"{what} index {value} out of range 0..{self.top}", text)
+        # Rounded so that -20.2 + 0.2 * 66 prints as -7.0, not -6.999999999999998.
+        return round(self.base + self.step * value, 3)
+
+    def render(self, value: Any) -> str:
+        if value is None:
+            return self.missing
+        index = round((float(value) - self.base) / self.step)
+        return str(max(0, min(self.top, index)))
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """A band number inside text (``EUTRAN-BAND20``, ``B66``, ``n41``) or offset by a code
+    (Fibocom prints LTE band 3 as ``103`` and NR n78 as ``5078``)."""
+
+    prefix: str = ""
+    offset: int = 0
+    missing: str = "-"
+
+    _DIGITS = re.compile(r"(\d+)\s*$")
+
+    def read(self, text: str, what: str) -> int | None:
+        value = clean(text)
+        if value.upper() in UNKNOWN_MARKERS:
+            return None
+        match = self._DIGITS.search(value)
+        if match is None:
+            raise ParseError(f"{what}: cannot read {text!r}", text)
+        number = int(match.group(1))
+        return number - self.offset if self.offset and number >= self.offset else number
+
+    def render(self, value: Any) -> str:
+        if value is None:
+            return self.missing
+        return f"{self.prefix}{int(value) + self.offset}"
+
+
+@dataclass(frozen=True, slots=True)
+class Leading:
+    """A number followed by words in one field: SIMCom's ``79 EGSM 900`` is ARFCN 79."""
+
+    suffix: str = ""
+    missing: str = "-"
+
+    _DIGITS = re.compile(r"\s*(\d+)")
+
+    def read(self, text: str, what: str) -> int | None:
+        value = clean(text)
+        if value.upper() in UNKNOWN_MARKERS:
+            return None
+        match = self._DIGITS.match(value)
+        if match is None:
+            raise ParseError(f"{what}: cannot read {text!r}", text)
+        return int(match.group(1))
+
+    def render(self, value: Any) -> str:
+        return self.missing if value is None else f"{int(value)}{self.suffix}"
+
+
+@dataclass(frozen=True, slots=True)
+class Plmn:
+    """MCC and MNC in one field: ``228-02`` (SIMCom), ``"310 260"`` (Telit), ``310260``.
+
+    Read into the pair ``(mcc, mnc)``; without a separator, 5 digits are MCC + 2-digit MNC
+    and 6 digits MCC + 3-digit MNC.
+    """
+
+    separator: str = "-"
+    quoted: bool = False
+    missing: str = ""
+
+    def read(self, text: str, what: str) -> tuple[str | None, str | None]:
+        value = clean(text)
+        if value.upper() in UNKNOWN_MARKERS:
+            return None, None
+        for separator in ("-", " "):
+            if separator in value:
+                mcc, _, mnc = value.partition(separator)
+                return digits(mcc), digits(mnc.strip())
+        if value.isdigit() and len(value) in (5, 6) and value[:3] != "000":
+            return value[:3], value[3:]
+        raise ParseError(f"{what}: {text!r} is not MCC and MNC", text)
+
+    def render(self, value: Any) -> str:
+        mcc, mnc = value if value is not None else (None, None)
+        if mcc is None or mnc is None:
+            return self.missing
+        body = f"{mcc}{self.separator}{mnc}"
+        return f'"{body}"' if self.quoted else body
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """Free text (the vendor's state word, an operator name); empty is None."""
+
+    quoted: bool = False
+    missing: str = ""
+
+    def read(self, text: str, what: str) -> str | None:
+        value = clean(text)
+        return value or None
+
+    def render(self, value: Any) -> str:
+        if value is None:
+            return self.missing
+        return f'"{value}"' if self.quoted else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """A fixed word that selects the layout (``"servingcell"``); the first one is printed."""
+
+    words: tuple[str, ...]
+    quoted: bool = False
+
+    def accepts(self, text: str) -> bool:
+        """True when ``text`` is one of the words (case and quotes ignored)."""
+        return " ".join(clean(text).upper().split()) in {w.upper() for w in self.words}
+
+    def read(self, text: str, what: str) -> str:
+        return self.words[0]
+
+    def render(self, value: Any) -> str:
+        return f'"{self.words[0]}"' if self.quoted else self.words[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A word that selects the layout and stands for a value (``"CAT-M"`` is LTE-M).
+
+    Rendering prints the first word that stands for the value.
+    """
+
+    words: Mapping[str, Any]
+    quoted: bool = False
+
+    def accepts(self, text: str) -> bool:
+        """True when ``text`` is one of the words (case, quotes and extra spaces ignored)."""
+        return self._key(text) in self._table()
+
+    def _table(self) -> dict[str, Any]:
+        return {word.upper(): value for word, value in self.words.items()}
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return " ".join(clean(text).upper().split())
+
+    def read(self, text: str, what: str) -> Any:
+        table = self._table()
+        key = self._key(text)
+        if key not in table:
+            raise ParseError(f"{what}: unknown word {text!r}", text)
+        return table[key]
+
+    def render(self, value: Any) -> str:
+        for word, meaning in self.words.items():
+            if meaning == value:
+                return f'"{word}"' if self.quoted else word
+        raise ValueError(f"no word stands for {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    """A field printed with a fixed text and not read (bandwidth codes, reserved fields)."""
+
+    text: str
+
+    def read(self, text: str, what: str) -> None:
+        return None
+
+    def render(self, value: Any) -> str:
+        return self.text
+
+
+# --------------------------------------------------------------------------- layouts
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One field of a row.
+
+    Attributes:
+        attr: the attribute it holds (a :class:`~modem.models.Cell` field, ``state``, or
+            a pair such as ``("mcc", "mnc")`` for a :class:`Plmn`); None for fields that
+            only select the layout or are printed with a constant.
+        at: the index in a positional row (negative: counted from the end, read only),
+            or the label in a labelled row as the module prints it (matched ignoring case;
+            labelled rows are mappings from upper-case labels).
+        codec: how the text converts.
+        match: a pattern the field's cleaned text must match for the layout to apply.
+        read: False for fields only the simulator prints (derived values such as Srxlev).
+    """
+
+    attr: str | tuple[str, ...] | None
+    at: int | str
+    codec: Codec
+    match: str | None = None
+    read: bool = True
+
+    @property
+    def is_key(self) -> bool:
+        """True when the field takes part in choosing the layout."""
+        return self.match is not None or isinstance(self.codec, Word | Choice)
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How one vendor prints one kind of row (one RAT, serving or neighbour).
+
+    Attributes:
+        name: for messages (``Quectel LTE serving cell``).
+        role: what the row reports.
+        fields: the fields, in any order.
+        rat: the RAT when no field carries ``rat``.
+        sizes: the field counts a positional row may have (``None``: any).
+        finish: a vendor rule applied to the values read (units decided per row).
+    """
+
+    name: str
+    role: Role
+    fields: tuple[Field, ...]
+    rat: Rat | None = None
+    sizes: range | None = None
+    finish: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+    @property
+    def width(self) -> int:
+        """How many positional fields the layout prints."""
+        positions = [f.at for f in self.fields if isinstance(f.at, int)]
+        return max(positions, default=-1) + 1
+
+
+def _get(row: Row, at: int | str) -> str | None:
+    if isinstance(row, Mapping):
+        return row.get(at.upper()) if isinstance(at, str) else None
+    if isinstance(at, int) and -len(row) <= at < len(row):
+        return row[at]
+    return None
+
+
+def _fits(layout: Layout, row: Row) -> bool:
+    """True when the row's keys fit the layout (its length is checked by the reader)."""
+    for item in layout.fields:
+        if not item.is_key:
+            continue
+        text = _get(row, item.at)
+        if text is None:
+            return False
+        codec = item.codec
+        if isinstance(codec, Word | Choice) and not codec.accepts(text):
+            return False
+        if item.match is not None and not re.fullmatch(item.match, clean(text), re.IGNORECASE):
+            return False
+    if layout.sizes is not None and not isinstance(row, Mapping):
+        return len(row) in layout.sizes
+    return True
+
+
+def select_layout(layouts: Iterable[Layout], row: Row) -> Layout | None:
+    """The first layout whose keys fit ``row``, or None."""
+    for layout in layouts:
+        if _fits(layout, row):
+            return layout
+    return None
+
+
+def read_row(layout: Layout, row: Row, line: str = "") -> dict[str, Any]:
+    """Read ``row`` with ``layout`` into ``{attribute: value}``.
+
+    A field past the end of the row (or a label not printed) reads as "not known". When
+    several fields hold one attribute, the first with a value wins.
+
+    Raises:
+        ParseError: the row has a field count the layout does not allow, or a field is
+            unreadable.
+    """
+    if layout.sizes is not None and not isinstance(row, Mapping) and len(row) not in layout.sizes:
+        raise ParseError(f"{layout.name} row has {len(row)} fields", line or ",".join(row))
+    values: dict[str, Any] = {}
+    if layout.rat is not None:
+        values["rat"] = layout.rat
+    for item in layout.fields:
+        if item.attr is None or not item.read:
+            continue
+        text = _get(row, item.at)
+        value = item.codec.read("" if text is None else text, f"{layout.name} {item.attr}")
+        pairs = (
+            zip(item.attr, value, strict=True)
+            if isinstance(item.attr, tuple)
+            else ((item.attr, value),)
+        )
+        for name, found in pairs:
+            # Several fields may hold one attribute (alternative labels): the first
+            # one with a value wins.
+            if values.get(name) is None:
+                values[name] = found
+    return layout.finish(values) if layout.finish is not None else values
+
+
+def render_row(layout: Layout, values: Mapping[str, Any]) -> list[str]:
+    """Print ``values`` the way the vendor does: one text per position (labelled layouts
+    give the texts in field order)."""
+    texts: dict[int | str, str] = {}
+    for item in layout.fields:
+        if isinstance(item.at, int) and item.at < 0:
+            continue  # read from the end of a row; the printed position says the same
+        if isinstance(item.attr, tuple):
+            value: Any = tuple(values.get(name) for name in item.attr)
+        elif item.attr is not None:
+            value = values.get(item.attr)
+            if item.attr == "rat" and value is None:
+                value = layout.rat
+        else:
+            value = None
+        texts[item.at] = item.codec.render(value)
+    if all(isinstance(at, int) for at in texts):
+        return [texts.get(index, "") for index in range(layout.width)]
+    return [texts[item.at] for item in layout.fields]
+
+
+_CELL_FIELDS = frozenset(f.name for f in dataclasses.fields(Cell))
+
+
+def cell_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values that are :class:`~modem.models.Cell` attributes."""
+    return {name: value for name, value in values.items() if name in _CELL_FIELDS}
+
+
+# --------------------------------------------------------------------------- whole answers
+
+
+@dataclass(frozen=True, slots=True)
+class CommandLayouts:
+    """Every layout one command answers with, and how its answer is cut into rows.
+
+    Attributes:
+        prefix: the answer prefix without the colon (``+QENG``).
+        layouts: tried in order; the first that fits reads a row.
+        bare_rows: lines without the prefix that start with a digit are rows too
+            (Fibocom ``+GTCCINFO`` rows, Telit ``#CSURVC`` survey lines).
+        split: turns a row's text (after the prefix) into a row.
+        every_layout: apply every layout that fits, not only the first (one block holds
+            several cells, e.g. the LTE anchor and the NR leg of ``!GSTATUS``).
+    """
+
+    prefix: str
+    layouts: tuple[Layout, ...]
+    bare_rows: bool = False
+    split: Callable[[str], Row] = split_fields
+    every_layout: bool = False
+
+
+@dataclass
+class _Collected:
+    serving: ServingCell | None = None
+    neighbours: list[NeighbourCell] = field(default_factory=list)
+    nr_leg: ServingCell | None = None
+    no_cell: NoCell | None = None
+
+    def add(self, layout: Layout, values: dict[str, Any]) -> None:
+        cell = cell_values(values)
+        state = values.get("state")
+        role = layout.role
+        if role is Role.FIRST_SERVING:
+            role = Role.SERVING if self.serving is None else Role.NEIGHBOUR
+        if role is Role.SERVING:
+            self.serving = ServingCell(**cell, state=state)
+        elif role is Role.NR_LEG:
+            self.nr_leg = ServingCell(**cell, state=state, nsa_leg=True)
+        elif role is Role.NEIGHBOUR:
+            self.neighbours.append(NeighbourCell(**cell))
+        elif role is Role.NO_CELL:
+            self.no_cell = NoCell(rat=values.get("rat", layout.rat), state=state)
+
+    def report(self) -> CellReport:
+        return CellReport(
+            serving=self.serving,
+            neighbours=tuple(self.neighbours),
+            nr_leg=self.nr_leg,
+            no_cell=self.no_cell if self.serving is None else None,
+        )
+
+
+def read_rows(
+    spec: CommandLayouts, rows: Iterable[tuple[str, Row]], *, seen: bool = False
+) -> CellReport:
+    """Read ``(line, row)`` pairs with ``spec`` into a report.
+
+    Args:
+        spec: the command's layouts.
+        rows: the rows with the line each came from (for messages).
+        seen: the answer held the command's prefix even if no row follows (a bare
+            ``+GTCCINFO:`` header), so an empty report is an answer, not an error.
+
+    Raises:
+        ParseError: no row and no prefix, a row no layout fits, or an unreadable field.
+    """
+    collected = _Collected()
+    for line, row in rows:
+        seen = True
+        layouts = [lay for lay in spec.layouts if _fits(lay, row)]
+        if not layouts:
+            raise ParseError(f"{spec.prefix} row not understood", line)
+        for layout in layouts if spec.every_layout else layouts[:1]:
+            collected.add(layout, read_row(layout, row, line))
+    if not seen:
+        raise ParseError(f"no {spec.prefix} line in the answer", spec.prefix)
+    return collected.report()
+
+
+def iter_rows(spec: CommandLayouts, text: str) -> Iterable[tuple[str, Row]]:
+    """The rows of a module's answer: prefixed lines, and bare digit rows if allowed."""
+    wanted = (spec.prefix,)
+    for line in split_lines(text):
+        body = payload(line, wanted)
+        if body is not None:
+            if body:
+                yield line, spec.split(body)
+        elif spec.bare_rows and line[:1].isdigit() and "," in line:
+            yield line, spec.split(line)
+
+
+def read_cells(spec: CommandLayouts, text: str) -> CellReport:
+    """Read a module's whole answer with ``spec``.
+
+    Raises:
+        ParseError: no row at all, a row no layout fits, or an unreadable field.
+    """
+    wanted = (spec.prefix,)
+    seen = any(payload(line, wanted) is not None for line in split_lines(text))
+    return read_rows(spec, iter_rows(spec, text), seen=seen)
