@@ -296,8 +296,11 @@ def _parser_for(name: str, rest: str) -> Parser | None:
     if name == "URC":
         return _urcs
     if name == "^SPIC":
-        # Cinterion: AT^SPIC="SC",1 asks for the PUK counter, the other forms for the PIN.
+        # Cinterion: AT^SPIC="SC",1 counts PUK attempts, AT^SPIC="SC" PIN attempts, and
+        # the bare AT^SPIC those for the password the SIM asks for now.
         queries = pin.PIN_COUNTER_QUERIES["cinterion"]
+        if not rest:
+            return _pin_counters(pin.CURRENT_COUNTER_QUERIES["cinterion"])
         return _pin_counters(queries[1] if re.search(r",\s*1\s*$", rest) else queries[0])
     plus = "+" + name.lstrip("+^#!$%")
     if plus == "+COPS":

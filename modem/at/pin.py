@@ -32,6 +32,7 @@ from modem.at.common import payload, split_fields, split_lines
 from modem.errors import ParseError
 
 __all__ = [
+    "CURRENT_COUNTER_QUERIES",
     "PIN_COUNTER_QUERIES",
     "PinCounterQuery",
     "PinCounters",
@@ -183,6 +184,14 @@ PIN_COUNTER_QUERIES: dict[str, tuple[PinCounterQuery, ...]] = {
                 _counters("+CPINR other code", Field(None, 0, Text())),
             ),
         ),
+    ),
+}
+
+#: Queries whose single counter is for the password the SIM asks for now, by family.
+CURRENT_COUNTER_QUERIES: dict[str, PinCounterQuery] = {
+    "telit": PIN_COUNTER_QUERIES["telit"][0],
+    "cinterion": PinCounterQuery(
+        "AT^SPIC", "^SPIC", (_counters("Cinterion ^SPIC", Field("current", 0, _DEC)),)
     ),
 }
 
