@@ -126,7 +126,7 @@ def _open(config: ApplianceConfig) -> tuple[AtEngine, Modem]:
 
 def _ready_sim(config: ApplianceConfig, modem: Modem, wait_s: float) -> SimIdentity:
     """Reads the SIM, entering the configured PIN once and waiting while it initialises."""
-    from modem.errors import CmeError, ModemStateError
+    from modem.errors import CommandError, ModemStateError
     from modem.models import SimState
 
     deadline = time.monotonic() + wait_s
@@ -138,7 +138,7 @@ def _ready_sim(config: ApplianceConfig, modem: Modem, wait_s: float) -> SimIdent
             pin_tried = True
             try:
                 modem.enter_pin(config.modem.pin)
-            except CmeError as error:
+            except CommandError as error:
                 raise CommandFailedError(
                     f"the SIM refused the configured PIN ({error.result}); check [modem] pin "
                     "before trying again: a few wrong PINs lock the SIM",

@@ -60,7 +60,7 @@ from appliance.state import SequenceCounter, ensure_state_dir, load_key, write_f
 from mlp.observation import sign_observation
 from modem.driver import Modem
 from modem.engine import AtEngine
-from modem.errors import CmeError, ModemError, ModemStateError, ModemUnavailableError
+from modem.errors import CommandError, ModemError, ModemStateError, ModemUnavailableError
 from modem.models import (
     CellObservation,
     ModemIdentity,
@@ -429,7 +429,7 @@ class Daemon:
         self._pin_attempted = True
         try:
             unlocked = self._modem.enter_pin(pin)
-        except CmeError as error:
+        except CommandError as error:
             log_event(
                 _log,
                 logging.ERROR,

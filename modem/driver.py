@@ -284,7 +284,8 @@ class Modem:
             ValueError: the PIN is not 4 to 8 digits.
             ModemStateError: the SIM does not ask for its PIN (PUK, PIN2, no SIM…), or
                 only one attempt is left and ``use_last_try`` is not set.
-            CmeError: the SIM refused the PIN (code 16, "incorrect password").
+            CommandError: the SIM refused the PIN: ``CmeError`` code 16 ("incorrect
+                password") with ``+CMEE`` 1 or 2, a plain ``ERROR`` otherwise.
             ModemTimeoutError, ModemUnavailableError: port trouble.
         """
         if not isinstance(pin, str) or not _PIN.fullmatch(pin):
@@ -309,7 +310,7 @@ class Modem:
                 self._engine.command(
                     f'AT+CPIN="{pin}"', expect=(), timeout=self._timeout, sensitive=True
                 )
-            except CmeError as exc:
+            except CommandError as exc:
                 logger.warning("the SIM refused the PIN: %s", exc.result)
                 raise
             logger.info("the SIM accepted its PIN")

@@ -251,7 +251,7 @@ def _key_values(body: str) -> Row:
 
 
 _SCELL = Word(("SCELL",))
-_NCELL = Field(None, "CELL", Text(), match=r"NCELL\d*")
+_NCELL = Field(None, "CELL", Const("NCell"), match=r"NCELL\d*")
 _RXLEV = Level(suffix="dbm")
 
 

@@ -302,7 +302,7 @@ MONI_LAYOUTS: dict[str, Layout] = {
         "Telit #MONI table neighbour",
         Role.NEIGHBOUR,
         (
-            Field(None, 0, Text(), match=r"N[1-6]"),
+            Field(None, 0, Const("N1"), match=r"N[1-6]"),
             Field("bsic", 1, _DEC, read=False),
             Field("lac", 2, Hex(width=4)),
             Field("ci", 3, Hex(width=4)),

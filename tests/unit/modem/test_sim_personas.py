@@ -321,3 +321,22 @@ def test_registration_urcs_parse_as_urcs() -> None:
     assert urc is not None
     assert (urc.stat, urc.tac, urc.ci, urc.unsolicited) == (
         RegistrationStatus.ROAMING, 0x6A1B, 0x2BD1E01, True)  # fmt: skip
+
+
+MULTI_RAT = [
+    p for p in PERSONA_NAMES if {"GSM", "UMTS", "LTE"} <= get_persona(p).rats and p != "generic"
+]
+
+
+@pytest.mark.parametrize("persona", MULTI_RAT)
+def test_multi_rat_scenario_hands_over_on_every_profile(persona: str) -> None:
+    modem = ready(persona, "multi-rat")
+    rules = NEIGHBOUR_RATS.get(family(persona), {})
+    for step, rat in (("lte", "LTE"), ("umts", "UMTS"), ("gsm", "GSM")):
+        modem.goto(step, 0.0)
+        modem.output(0.0)
+        serving_reports, neighbour_reports = reports(modem)
+        assert any(r.serving is not None and r.serving.rat is Rat(rat) for r in serving_reports)
+        neighbours = [n for r in serving_reports + neighbour_reports for n in r.neighbours]
+        if rules.get(rat, rules.get("*")):
+            assert neighbours, (persona, step)
