@@ -41,6 +41,7 @@ from modem.at.cells.layout import (
     Row,
     Text,
     Word,
+    constants,
     read_cells,
     read_rows,
 )
@@ -91,8 +92,8 @@ SMONI_LAYOUTS: dict[str, Layout] = {
             Field("mnc", 4, Digits()),
             Field("lac", 5, Hex(width=4)),
             Field("ci", 6, Hex(width=4)),
-            Field(None, 7, Const("33")),  # C1
-            Field(None, 8, Const("33")),  # C2
+            # C1, C2
+            *constants(7, "33", "33"),
             Field("bsic", 9, _ColourCode(3), read=False),
             Field("bsic", 10, _ColourCode(0), read=False),
             Field(None, 11, Const("G")),  # GPRS
@@ -115,8 +116,8 @@ SMONI_LAYOUTS: dict[str, Layout] = {
             Field("mnc", 6, Digits()),
             Field("lac", 7, Hex(width=4)),
             Field("ci", 8, Hex(width=7)),
-            Field(None, 9, Const("-92")),  # SQual
-            Field(None, 10, Const("-78")),  # SRxLev
+            # SQual, SRxLev
+            *constants(9, "-92", "-78"),
             Field("state", 11, Text(), read=False),
             Field("state", -1, Text(), match=_STATE_WORD),
         ),
@@ -130,9 +131,8 @@ SMONI_LAYOUTS: dict[str, Layout] = {
             _word("4G"),
             Field("earfcn", 1, _DEC),
             Field("band", 2, _DEC),
-            Field(None, 3, Const("20")),  # DL bandwidth, MHz
-            Field(None, 4, Const("20")),  # UL bandwidth, MHz
-            Field(None, 5, Const("FDD")),
+            # DL bandwidth, MHz, UL bandwidth, MHz
+            *constants(3, "20", "20", "FDD"),
             Field("mcc", 6, Digits()),
             Field("mnc", 7, Digits()),
             Field("tac", 8, Hex(width=4)),
@@ -174,12 +174,11 @@ SMONP_LAYOUTS: dict[str, Layout] = {
             Field("mnc", 5, Digits()),
             Field("bsic", 6, _ColourCode(3), read=False),
             Field("bsic", 7, _ColourCode(0), read=False),
-            Field(None, 8, Const("20")),  # C1
-            Field(None, 9, Const("20")),  # C2
+            # C1, C2
+            *constants(8, "20", "20"),
             Field("lac", 10, Hex(width=4)),
             Field("ci", 11, Hex(width=4)),
-            Field(None, 12, Const("0")),
-            Field(None, 13, Const("0")),
+            *constants(12, "0", "0"),
         ),
         rat=Rat.GSM,
         sizes=range(12, 40),

@@ -32,6 +32,7 @@ from modem.at.cells.layout import (
     Level,
     Role,
     Word,
+    constants,
     read_cells,
 )
 from modem.at.cells.report import CellReport
@@ -64,8 +65,8 @@ MONSC_LAYOUTS: dict[str, Layout] = {
             Field("ci", 6, Hex(width=4, missing="")),
             Field("lac", 7, Hex(width=4, missing="")),
             Field("rssi", 8, _DBM),
-            Field(None, 9, Const("")),  # RxQuality: invalid in idle
-            Field(None, 10, Const("")),  # TA
+            # RxQuality: invalid in idle, TA
+            *constants(9, "", ""),
         ),
         rat=Rat.GSM,
         sizes=range(9, 40),
@@ -84,8 +85,8 @@ MONSC_LAYOUTS: dict[str, Layout] = {
             Field("rscp", 7, _DBM),
             Field("rssi", 8, _DBM),
             Field("ecio", 9, _DBM),
-            Field(None, 10, Const("6")),  # DRX
-            Field(None, 11, Const("")),  # URA
+            # DRX, URA
+            *constants(10, "6", ""),
         ),
         rat=Rat.UMTS,
         sizes=range(10, 40),

@@ -68,6 +68,7 @@ __all__ = [
     "Text",
     "Word",
     "cell_values",
+    "constants",
     "iter_rows",
     "read_cells",
     "read_row",
@@ -485,6 +486,11 @@ class Layout:
         """How many positional fields the layout prints."""
         positions = [f.at for f in self.fields if isinstance(f.at, int)]
         return max(positions, default=-1) + 1
+
+
+def constants(start: int, *texts: str) -> tuple[Field, ...]:
+    """Fields printed with fixed texts at ``start``, ``start + 1``…, and not read."""
+    return tuple(Field(None, start + index, Const(text)) for index, text in enumerate(texts))
 
 
 def _get(row: Row, at: int | str) -> str | None:

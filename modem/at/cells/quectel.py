@@ -34,6 +34,7 @@ from modem.at.cells.layout import (
     Row,
     Text,
     Word,
+    constants,
     iter_rows,
     read_rows,
 )
@@ -108,8 +109,8 @@ def _lte_fields(*tail: Field) -> tuple[Field, ...]:
         Field("pci", 7, _DEC),
         Field("earfcn", 8, _DEC),
         Field("band", 9, _DEC),
-        Field(None, 10, Const("5")),  # UL bandwidth code 5 = 20 MHz
-        Field(None, 11, Const("5")),  # DL bandwidth code
+        # UL bandwidth code 5 = 20 MHz, DL bandwidth code
+        *constants(10, "5", "5"),
         Field("tac", 12, _HEX),
         Field("rsrp", 13, _DBM),
         Field("rsrq", 14, _DBM),
@@ -131,8 +132,8 @@ SERVING_LAYOUTS: dict[str, Layout] = {
         "Quectel LTE serving cell",
         Role.SERVING,
         _lte_fields(
-            Field(None, 17, Const("15")),  # CQI
-            Field(None, 18, Const("-")),  # TX power
+            # CQI, TX power
+            *constants(17, "15", "-"),
             Field("rsrp", 19, _SRXLEV, read=False),
         ),
         sizes=range(17, 40),
@@ -177,8 +178,7 @@ SERVING_LAYOUTS: dict[str, Layout] = {
             Field("rsrq", 8, _DBM),
             Field("arfcn", 9, _DEC),
             Field("band", 10, _DEC),
-            Field(None, 11, Const("12")),
-            Field(None, 12, Const("1")),
+            *constants(11, "12", "1"),
         ),
         rat=Rat.NR,
         sizes=range(10, 40),
@@ -220,10 +220,7 @@ SERVING_LAYOUTS: dict[str, Layout] = {
             Field(None, 9, Const("0")),  # band code
             Field("rssi", 10, _DBM),
             *(Field(None, i, Const("-")) for i in (11, 12)),
-            Field(None, 13, Const("0")),
-            Field(None, 14, Const("30")),
-            Field(None, 15, Const("30")),
-            Field(None, 16, Const("1")),
+            *constants(13, "0", "30", "30", "1"),
             *(Field(None, i, Const("-")) for i in range(17, 27)),
         ),
         rat=Rat.GSM,
@@ -278,9 +275,8 @@ NEIGHBOUR_LAYOUTS: dict[str, Layout] = {
             Field(None, 0, _NEIGHBOUR),
             Field(None, 1, Word(("WCDMA",), quoted=True)),
             Field("uarfcn", 2, _DEC),
-            Field(None, 3, Const("3")),  # cell reselection priority
-            Field(None, 4, Const("6")),
-            Field(None, 5, Const("6")),
+            # cell reselection priority
+            *constants(3, "3", "6", "6"),
             Field("psc", 6, _DEC),
             Field("rscp", 7, _DBM),
             Field("ecio", 8, _DBM),
@@ -302,10 +298,7 @@ NEIGHBOUR_LAYOUTS: dict[str, Layout] = {
             Field("bsic", 6, _DEC, read=False),
             Field("arfcn", 7, _DEC),
             Field("rssi", 8, _DBM),
-            Field(None, 9, Const("30")),
-            Field(None, 10, Const("30")),
-            Field(None, 11, Const("-")),
-            Field(None, 12, Const("-")),
+            *constants(9, "30", "30", "-", "-"),
         ),
         rat=Rat.GSM,
         sizes=range(9, 40),

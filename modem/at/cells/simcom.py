@@ -38,6 +38,7 @@ from modem.at.cells.layout import (
     Row,
     Text,
     Word,
+    constants,
     iter_rows,
     read_cells,
     read_rows,
@@ -109,8 +110,8 @@ CPSI_LAYOUTS: dict[str, Layout] = {
             Field("pci", 5, _DEC),
             Field("band", 6, Band("EUTRAN-BAND")),
             Field("earfcn", 7, _DEC),
-            Field(None, 8, Const("5")),  # DL bandwidth code
-            Field(None, 9, Const("5")),  # UL bandwidth code
+            # DL bandwidth code, UL bandwidth code
+            *constants(8, "5", "5"),
             Field("rsrq", 10, _TENTHS),
             Field("rsrp", 11, _TENTHS),
             Field("rssi", 12, _TENTHS),
@@ -150,8 +151,8 @@ CPSI_LAYOUTS: dict[str, Layout] = {
             Field("rsrp", 4, _TENTHS),
             Field("rsrq", 5, _TENTHS),
             Field("sinr", 6, _TENTHS),
-            Field(None, 7, Const("1")),  # SCS
-            Field(None, 8, Const("12")),  # NR DL bandwidth
+            # SCS, NR DL bandwidth
+            *constants(7, "1", "12"),
         ),
         rat=Rat.NR,
         sizes=range(7, 40),
@@ -206,8 +207,8 @@ CPSI_LAYOUTS: dict[str, Layout] = {
             Field("ci", 4, _DEC),
             Field("arfcn", 5, Leading(" EGSM 900")),
             Field("rssi", 6, _DBM),
-            Field(None, 7, Const("0")),  # track LO adjust
-            Field(None, 8, Const("30-30")),  # C1-C2
+            # track LO adjust, C1-C2
+            *constants(7, "0", "30-30"),
         ),
         rat=Rat.GSM,
         sizes=range(7, 40),

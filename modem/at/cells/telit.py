@@ -44,6 +44,7 @@ from modem.at.cells.layout import (
     Row,
     Text,
     Word,
+    constants,
     read_cells,
 )
 from modem.at.cells.report import CellReport
@@ -78,8 +79,8 @@ SERVINFO_LAYOUTS: dict[str, Layout] = {
             _NET_CODE,
             Field("ci", 4, Hex(), match=r"[0-9A-Fa-f]{4,}"),
             Field("tac", 5, Hex(width=4)),
-            Field(None, 6, Const("128")),  # DRX
-            Field(None, 7, Const("3")),  # service domain
+            # DRX, service domain
+            *constants(6, "128", "3"),
             Field("rsrp", 8, _DBM),
         ),
         rat=Rat.LTE,
@@ -95,11 +96,11 @@ SERVINFO_LAYOUTS: dict[str, Layout] = {
             _NET_CODE,
             Field("psc", 4, _DEC),
             Field("lac", 5, Hex(width=4)),
-            Field(None, 6, Const("7")),  # DRX
-            Field(None, 7, Const("3")),
+            # DRX
+            *constants(6, "7", "3"),
             Field("rscp", 8, _DBM),
-            Field(None, 9, Const('"II"')),  # network operation mode
-            Field(None, 10, Const("01")),  # RAC
+            # network operation mode, RAC
+            *constants(9, '"II"', "01"),
         ),
         rat=Rat.UMTS,
         sizes=range(11, 12),
@@ -114,8 +115,8 @@ SERVINFO_LAYOUTS: dict[str, Layout] = {
             _NET_CODE,
             Field("bsic", 4, _DEC, read=False),
             Field("lac", 5, Hex(width=4)),
-            Field(None, 6, Const("00")),  # timing advance
-            Field(None, 7, Const("1")),  # GPRS
+            # timing advance, GPRS
+            *constants(6, "00", "1"),
         ),
         rat=Rat.GSM,
         sizes=range(8, 40),
@@ -134,16 +135,12 @@ RFSTS_LAYOUTS: dict[str, Layout] = {
             Field("arfcn", 1, _DEC),
             Field("rssi", 2, _DBM),
             Field("lac", 3, Hex(width=4)),
-            Field(None, 4, Const("FF")),  # RAC
-            Field(None, 5, Const("")),  # TX power
-            Field(None, 6, Const("19")),  # MM state
-            Field(None, 7, Const("0")),  # RR state
-            Field(None, 8, Const("1")),  # NOM
+            # RAC, TX power, MM state, RR state, NOM
+            *constants(4, "FF", "", "19", "0", "1"),
             Field("ci", 9, Hex(width=4)),
             Field("imsi", 10, Text(quoted=True), read=False),
             Field("operator", 11, Text(quoted=True), read=False),
-            Field(None, 12, Const("3")),
-            Field(None, 13, Const("2")),
+            *constants(12, "3", "2"),
         ),
         rat=Rat.GSM,
         sizes=range(14, 15),
@@ -158,11 +155,7 @@ RFSTS_LAYOUTS: dict[str, Layout] = {
             Field("rssi", 3, _DBM),
             Field("rsrq", 4, _DBM),
             Field("tac", 5, Hex(width=4)),
-            Field(None, 6, Const("FF")),
-            Field(None, 7, Const("")),
-            Field(None, 8, Const("128")),
-            Field(None, 9, Const("19")),
-            Field(None, 10, Const("0")),
+            *constants(6, "FF", "", "128", "19", "0"),
             Field("ci", 11, Hex(width=7)),
             Field("imsi", 12, Text(quoted=True), read=False),
             Field("operator", 13, Text(quoted=True), read=False),
@@ -183,18 +176,11 @@ RFSTS_LAYOUTS: dict[str, Layout] = {
             Field("rscp", 4, _DBM),
             Field("rssi", 5, _DBM),
             Field("lac", 6, Hex(width=4)),
-            Field(None, 7, Const("FF")),
-            Field(None, 8, Const("")),
-            Field(None, 9, Const("7")),
-            Field(None, 10, Const("19")),
-            Field(None, 11, Const("0")),
-            Field(None, 12, Const("1")),
-            Field(None, 13, Const("0")),
+            *constants(7, "FF", "", "7", "19", "0", "1", "0"),
             Field("ci", 14, Hex(width=7)),
             Field("imsi", 15, Text(quoted=True), read=False),
             Field("operator", 16, Text(quoted=True), read=False),
-            Field(None, 17, Const("3")),
-            Field(None, 18, Const("1")),
+            *constants(17, "3", "1"),
         ),
         rat=Rat.UMTS,
         sizes=range(18, 40),
@@ -330,8 +316,8 @@ CSURVC_LAYOUTS: dict[str, Layout] = {
             Field("mnc", 5, Digits()),
             Field("lac", 6, _DEC),
             Field("ci", 7, _DEC),
-            Field(None, 8, Const("0")),  # cell status: suitable
-            Field(None, 9, Const("0")),  # number of channels
+            # cell status: suitable, number of channels
+            *constants(8, "0", "0"),
         ),
         rat=Rat.GSM,
         sizes=range(9, 200),

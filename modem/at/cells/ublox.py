@@ -40,6 +40,7 @@ from modem.at.cells.layout import (
     Role,
     Row,
     Word,
+    constants,
     read_row,
     read_rows,
 )
@@ -82,9 +83,8 @@ UCGED_LAYOUTS: dict[str, Layout] = {
                 5,
                 Field("ci", 10, _CI),
                 Field("pci", 11, _DEC),
-                Field(None, 12, Const("d60814d1")),  # mTMSI
-                Field(None, 13, Const("8001")),  # MME group
-                Field(None, 14, Const("01")),  # MME code
+                # mTMSI, MME group, MME code
+                *constants(12, "d60814d1", "8001", "01"),
                 Field("rsrp", 15, Index(-141.0, 1.0, 97)),
                 Field("rsrq", 16, Index(-20.0, 0.5, 34)),
                 Field("sinr", 17, Level(decimals=2, missing="255")),
