@@ -7,7 +7,7 @@ ModemManager does; "not known" codes (99, 255) become ``None``.
 
 from __future__ import annotations
 
-from modem.at.cells.layout import Field, Index, Layout, Role, Word, read_row, select_layout
+from modem.at.cells.layout import Index, Layout, Role, fields, read_row, select_layout
 from modem.at.common import clean, dec, field_at, payload, split_fields, split_lines
 from modem.errors import ParseError
 from modem.models import Operator, Signal
@@ -261,38 +261,23 @@ def parse_cfun(text: str) -> int:
     return fun
 
 
-def _hcsq_word(text: str) -> Field:
-    return Field(None, 0, Word((text,), quoted=True))
-
-
-_HCSQ_RSSI = Field("rssi", 1, Index(-121.0, 1.0, 96))
+_HCSQ_CODECS = {
+    "rssi": Index(-121.0, 1.0, 96),
+    "ecio": Index(-32.5, 0.5, 65),
+    "rsrp": Index(-141.0, 1.0, 97),
+    "sinr": Index(-20.2, 0.2, 251),
+    "rsrq": Index(-20.0, 0.5, 34),
+}
 
 #: Huawei ``^HCSQ`` rows by system mode; the values are indexes.
 HCSQ_LAYOUTS: dict[str, Layout] = {
-    "GSM": Layout("Huawei ^HCSQ GSM", Role.IGNORE, (_hcsq_word("GSM"), _HCSQ_RSSI)),
-    "WCDMA": Layout(
-        "Huawei ^HCSQ WCDMA",
-        Role.IGNORE,
-        (
-            _hcsq_word("WCDMA"),
-            _HCSQ_RSSI,
-            Field("rscp", 2, Index(-121.0, 1.0, 96)),
-            Field("ecno", 3, Index(-32.5, 0.5, 65)),
-        ),
-    ),
-    "LTE": Layout(
-        "Huawei ^HCSQ LTE",
-        Role.IGNORE,
-        (
-            _hcsq_word("LTE"),
-            _HCSQ_RSSI,
-            Field("rsrp", 2, Index(-141.0, 1.0, 97)),
-            Field("sinr", 3, Index(-20.2, 0.2, 251)),
-            Field("rsrq", 4, Index(-20.0, 0.5, 34)),
-        ),
-    ),
-    "NOSERVICE": Layout("Huawei ^HCSQ no service", Role.IGNORE, (_hcsq_word("NOSERVICE"),)),
-}
+    "GSM": Layout("Huawei ^HCSQ GSM", Role.IGNORE, fields('"GSM",rssi:rssi', _HCSQ_CODECS)),
+    "WCDMA": Layout("Huawei ^HCSQ WCDMA", Role.IGNORE,
+                    fields('"WCDMA",rssi:rssi,rscp:rssi,ecno:ecio', _HCSQ_CODECS)),
+    "LTE": Layout("Huawei ^HCSQ LTE", Role.IGNORE,
+                  fields('"LTE",rssi:rssi,rsrp:rsrp,sinr:sinr,rsrq:rsrq', _HCSQ_CODECS)),
+    "NOSERVICE": Layout("Huawei ^HCSQ no service", Role.IGNORE, fields('"NOSERVICE"')),
+}  # fmt: skip
 
 
 def parse_hcsq(text: str) -> Signal:

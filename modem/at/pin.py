@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modem.at.cells.layout import Dec, Field, Layout, Role, Text, Word, read_row, select_layout
+from modem.at.cells.layout import Layout, Role, fields, read_row, select_layout
 from modem.at.common import payload, split_fields, split_lines
 from modem.errors import ParseError
 
@@ -39,8 +39,6 @@ __all__ = [
     "pin_counter_queries",
     "read_pin_counters",
 ]
-
-_DEC = Dec()
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,114 +73,37 @@ class PinCounterQuery:
     layouts: tuple[Layout, ...]
 
 
-def _counters(name: str, *fields: Field) -> Layout:
-    return Layout(name, Role.IGNORE, fields)
-
-
-def _four(name: str, order: tuple[str, ...]) -> Layout:
-    """A layout of four counters in the given order; PIN2/PUK2 are printed, not kept."""
-    return _counters(
-        name,
-        *(
-            Field(attr, index, _DEC, read=attr in ("pin", "puk"))
-            for index, attr in enumerate(order)
-        ),
+def _query(command: str, prefix: str, name: str, *specs: str) -> PinCounterQuery:
+    """A query whose answer lines each fit one of ``specs`` (layout specs, see
+    :func:`~modem.at.cells.layout.fields`); PIN2/PUK2 and the like are printed, not kept."""
+    return PinCounterQuery(
+        command, prefix, tuple(Layout(name, Role.IGNORE, fields(spec)) for spec in specs)
     )
 
 
-_SIMCOM = PinCounterQuery(
-    "AT+SPIC",
-    "+SPIC",
-    (_four("SIMCom +SPIC", ("pin", "puk", "pin2", "puk2")),),
-)
-_SIMCOM_2G = PinCounterQuery(
-    "AT+SPIC",
-    "+SPIC",
-    (_four("SIMCom 2G +SPIC", ("pin", "pin2", "puk", "puk2")),),
-)
-
 #: The retry-counter queries of each module family (several for Cinterion).
 PIN_COUNTER_QUERIES: dict[str, tuple[PinCounterQuery, ...]] = {
-    "quectel": (
-        PinCounterQuery(
-            'AT+QPINC="SC"',
-            "+QPINC",
-            (
-                _counters(
-                    "Quectel +QPINC",
-                    Field(None, 0, Word(("SC",), quoted=True)),
-                    Field("pin", 1, _DEC),
-                    Field("puk", 2, _DEC),
-                ),
-            ),
-        ),
-    ),
-    "simcom": (_SIMCOM,),
-    "simcom-2g": (_SIMCOM_2G,),
-    "huawei": (
-        PinCounterQuery(
-            "AT^CPIN?",
-            "^CPIN",
-            (
-                _counters(
-                    "Huawei ^CPIN",
-                    Field("state", 0, Text(), read=False),
-                    Field("current", 1, _DEC),
-                    Field("puk", 2, _DEC),
-                    Field("pin", 3, _DEC),
-                    Field("puk2", 4, _DEC, read=False),
-                    Field("pin2", 5, _DEC, read=False),
-                ),
-            ),
-        ),
-    ),
-    "sierra": (
-        PinCounterQuery(
-            "AT+CPINC?", "+CPINC", (_four("Sierra +CPINC", ("pin", "pin2", "puk", "puk2")),)
-        ),
-    ),
-    "ublox": (
-        PinCounterQuery(
-            "AT+UPINCNT", "+UPINCNT", (_four("u-blox +UPINCNT", ("pin", "pin2", "puk", "puk2")),)
-        ),
-    ),
-    "telit": (
-        PinCounterQuery("AT#PCT", "#PCT", (_counters("Telit #PCT", Field("current", 0, _DEC)),)),
-    ),
-    "fibocom": (
-        PinCounterQuery(
-            "AT+GTPINCNT",
-            "+GTPINCNT",
-            (_four("Fibocom +GTPINCNT", ("pin", "pin2", "puk", "puk2")),),
-        ),
-    ),
+    "quectel": (_query('AT+QPINC="SC"', "+QPINC", "Quectel +QPINC", '"SC",pin,puk'),),
+    "simcom": (_query("AT+SPIC", "+SPIC", "SIMCom +SPIC", "pin,puk,pin2*,puk2*"),),
+    "simcom-2g": (_query("AT+SPIC", "+SPIC", "SIMCom 2G +SPIC", "pin,pin2*,puk,puk2*"),),
+    "huawei": (_query("AT^CPIN?", "^CPIN", "Huawei ^CPIN", "state*,current,puk,pin,puk2*,pin2*"),),
+    "sierra": (_query("AT+CPINC?", "+CPINC", "Sierra +CPINC", "pin,pin2*,puk,puk2*"),),
+    "ublox": (_query("AT+UPINCNT", "+UPINCNT", "u-blox +UPINCNT", "pin,pin2*,puk,puk2*"),),
+    "telit": (_query("AT#PCT", "#PCT", "Telit #PCT", "current"),),
+    "fibocom": (_query("AT+GTPINCNT", "+GTPINCNT", "Fibocom +GTPINCNT", "pin,pin2*,puk,puk2*"),),
     "cinterion": (
-        PinCounterQuery(
-            'AT^SPIC="SC"', "^SPIC", (_counters("Cinterion ^SPIC", Field("pin", 0, _DEC)),)
-        ),
-        PinCounterQuery(
-            'AT^SPIC="SC",1', "^SPIC", (_counters("Cinterion ^SPIC PUK", Field("puk", 0, _DEC)),)
-        ),
+        _query('AT^SPIC="SC"', "^SPIC", "Cinterion ^SPIC", "pin"),
+        _query('AT^SPIC="SC",1', "^SPIC", "Cinterion ^SPIC PUK", "puk"),
     ),
+    # 27.007 §8.65: one line per code; other codes (SIM PIN2…) are skipped.
     "generic": (
-        PinCounterQuery(
+        _query(
             'AT+CPINR="SIM*"',
             "+CPINR",
-            (
-                _counters(
-                    "+CPINR SIM PIN",
-                    Field(None, 0, Word(("SIM PIN",))),
-                    Field("pin", 1, _DEC),
-                    Field(None, 2, Dec(), read=False),
-                ),
-                _counters(
-                    "+CPINR SIM PUK",
-                    Field(None, 0, Word(("SIM PUK",))),
-                    Field("puk", 1, _DEC),
-                    Field(None, 2, Dec(), read=False),
-                ),
-                _counters("+CPINR other code", Field(None, 0, Text())),
-            ),
+            "+CPINR",
+            "@SIM PIN,pin,pin2*",
+            "@SIM PUK,puk,puk2*",
+            "state",
         ),
     ),
 }
@@ -190,9 +111,7 @@ PIN_COUNTER_QUERIES: dict[str, tuple[PinCounterQuery, ...]] = {
 #: Queries whose single counter is for the password the SIM asks for now, by family.
 CURRENT_COUNTER_QUERIES: dict[str, PinCounterQuery] = {
     "telit": PIN_COUNTER_QUERIES["telit"][0],
-    "cinterion": PinCounterQuery(
-        "AT^SPIC", "^SPIC", (_counters("Cinterion ^SPIC", Field("current", 0, _DEC)),)
-    ),
+    "cinterion": _query("AT^SPIC", "^SPIC", "Cinterion ^SPIC", "current"),
 }
 
 # SIMCom's 2G modules print PIN2 before PUK1; their model names start like this.

@@ -30,9 +30,6 @@ from typing import Any
 from modem.at.cells.layout import (
     Choice,
     CommandLayouts,
-    Const,
-    Dec,
-    Digits,
     Field,
     Hex,
     Layout,
@@ -41,7 +38,7 @@ from modem.at.cells.layout import (
     Row,
     Text,
     Word,
-    constants,
+    fields,
     read_cells,
     read_rows,
 )
@@ -52,8 +49,6 @@ from modem.models import Rat
 __all__ = ["SMONI_LAYOUTS", "SMONP_LAYOUTS", "parse_smoni", "parse_smonp"]
 
 _RATS = {"2G": Rat.GSM, "3G": Rat.UMTS, "4G": Rat.LTE}
-_DEC = Dec()
-_DBM = Level()
 _STATE_WORD = r"NOCONN|LIMSRV|CONN|SEARCH"
 
 
@@ -70,83 +65,36 @@ class _ColourCode:
         return "-" if value is None else str((int(value) >> self.shift) & 7)
 
 
-def _word(word: str) -> Field:
-    return Field(None, 0, Word((word,)))
-
+_CODECS = {
+    "rat": Choice(_RATS),
+    "search": Word(("SEARCH",)),
+    "ncc": _ColourCode(3),
+    "bcc": _ColourCode(0),
+    "hex4": Hex(width=4),
+    "hex7": Hex(width=7),
+    "tenth": Level(decimals=1),
+    "state": _STATE_WORD,
+}
+_S = Role.SERVING
+_N = Role.NEIGHBOUR
 
 #: ``^SMONI:`` rows (idle layouts; dedicated-mode rows are read by the same positions).
+#: The idle state is the last field; the fixed values are C1/C2, GPRS, bandwidth (MHz),
+#: duplex mode and SQual/SRxLev/Srxlev, which the simulator prints as a camped module.
 SMONI_LAYOUTS: dict[str, Layout] = {
-    "SEARCH": Layout(
-        "Cinterion serving cell search",
-        Role.NO_CELL,
-        (Field("rat", 0, Choice(_RATS)), Field("state", 1, Word(("SEARCH",)))),
-    ),
-    "GSM": Layout(
-        "Cinterion 2G serving cell",
-        Role.SERVING,
-        (
-            _word("2G"),
-            Field("arfcn", 1, _DEC),
-            Field("rssi", 2, _DBM),
-            Field("mcc", 3, Digits()),
-            Field("mnc", 4, Digits()),
-            Field("lac", 5, Hex(width=4)),
-            Field("ci", 6, Hex(width=4)),
-            # C1, C2
-            *constants(7, "33", "33"),
-            Field("bsic", 9, _ColourCode(3), read=False),
-            Field("bsic", 10, _ColourCode(0), read=False),
-            Field(None, 11, Const("G")),  # GPRS
-            Field("state", 12, Text(), read=False),
-            Field("state", -1, Text(), match=_STATE_WORD),
-        ),
-        rat=Rat.GSM,
-        sizes=range(7, 40),
-    ),
-    "UMTS": Layout(
-        "Cinterion 3G serving cell",
-        Role.SERVING,
-        (
-            _word("3G"),
-            Field("uarfcn", 1, _DEC),
-            Field("psc", 2, _DEC),
-            Field("ecio", 3, Level(decimals=1)),
-            Field("rscp", 4, _DBM),
-            Field("mcc", 5, Digits()),
-            Field("mnc", 6, Digits()),
-            Field("lac", 7, Hex(width=4)),
-            Field("ci", 8, Hex(width=7)),
-            # SQual, SRxLev
-            *constants(9, "-92", "-78"),
-            Field("state", 11, Text(), read=False),
-            Field("state", -1, Text(), match=_STATE_WORD),
-        ),
-        rat=Rat.UMTS,
-        sizes=range(9, 40),
-    ),
-    "LTE": Layout(
-        "Cinterion 4G serving cell",
-        Role.SERVING,
-        (
-            _word("4G"),
-            Field("earfcn", 1, _DEC),
-            Field("band", 2, _DEC),
-            # DL bandwidth, MHz, UL bandwidth, MHz
-            *constants(3, "20", "20", "FDD"),
-            Field("mcc", 6, Digits()),
-            Field("mnc", 7, Digits()),
-            Field("tac", 8, Hex(width=4)),
-            Field("ci", 9, Hex(width=7)),
-            Field("pci", 10, _DEC),
-            Field(None, 11, Const("33")),  # Srxlev
-            Field("rsrp", 12, _DBM),
-            Field("rsrq", 13, _DBM),
-            Field("state", 14, Text()),
-        ),
-        rat=Rat.LTE,
-        sizes=range(14, 40),
-    ),
-}
+    "SEARCH": Layout("Cinterion serving cell search", Role.NO_CELL,
+                     fields("rat:rat,state:search", _CODECS)),
+    "GSM": Layout("Cinterion 2G serving cell", _S, (*fields(
+        "@2G,arfcn,rssi,mcc,mnc,lac:hex4,ci:hex4,=33,=33,bsic:ncc*,bsic:bcc*,=G,state*",
+        _CODECS), Field("state", -1, Text(), match=_STATE_WORD)),
+        rat=Rat.GSM, sizes=range(7, 40)),
+    "UMTS": Layout("Cinterion 3G serving cell", _S, (*fields(
+        "@3G,uarfcn,psc,ecio:tenth,rscp,mcc,mnc,lac:hex4,ci:hex7,=-92,=-78,state*", _CODECS),
+        Field("state", -1, Text(), match=_STATE_WORD)), rat=Rat.UMTS, sizes=range(9, 40)),
+    "LTE": Layout("Cinterion 4G serving cell", _S, fields(
+        "@4G,earfcn,band,=20,=20,=FDD,mcc,mnc,tac:hex4,ci:hex7,pci,=33,rsrp,rsrq,state",
+        _CODECS), rat=Rat.LTE, sizes=range(14, 40)),
+}  # fmt: skip
 
 
 def _plain(layout: Layout) -> Layout:
@@ -160,57 +108,17 @@ _SMONI = CommandLayouts(
     (*SMONI_LAYOUTS.values(), _plain(SMONI_LAYOUTS["GSM"]), _plain(SMONI_LAYOUTS["UMTS"])),
 )
 
-#: ``^SMONP`` rows, with their section caption (``2G``…) put in front as field 0.
+#: ``^SMONP`` rows, with their section caption (``2G``…) put in front as field 0. The
+#: fixed values are the RSSI index (rs), C1/C2, C31/C32 and Srxlev.
 SMONP_LAYOUTS: dict[str, Layout] = {
-    "GSM": Layout(
-        "Cinterion 2G neighbour",
-        Role.NEIGHBOUR,
-        (
-            _word("2G"),
-            Field("arfcn", 1, _DEC),
-            Field(None, 2, Const("30")),  # rs, the RSSI index
-            Field("rssi", 3, _DBM),
-            Field("mcc", 4, Digits()),
-            Field("mnc", 5, Digits()),
-            Field("bsic", 6, _ColourCode(3), read=False),
-            Field("bsic", 7, _ColourCode(0), read=False),
-            # C1, C2
-            *constants(8, "20", "20"),
-            Field("lac", 10, Hex(width=4)),
-            Field("ci", 11, Hex(width=4)),
-            *constants(12, "0", "0"),
-        ),
-        rat=Rat.GSM,
-        sizes=range(12, 40),
-    ),
-    "UMTS": Layout(
-        "Cinterion 3G neighbour",
-        Role.NEIGHBOUR,
-        (
-            _word("3G"),
-            Field("uarfcn", 1, _DEC),
-            Field("psc", 2, _DEC),
-            Field("ecio", 3, Level(decimals=1)),
-            Field("rscp", 4, _DBM),
-        ),
-        rat=Rat.UMTS,
-        sizes=range(5, 40),
-    ),
-    "LTE": Layout(
-        "Cinterion 4G neighbour",
-        Role.NEIGHBOUR,
-        (
-            _word("4G"),
-            Field("earfcn", 1, _DEC),
-            Field("rsrq", 2, Level(decimals=1)),
-            Field("rsrp", 3, _DBM),
-            Field(None, 4, Const("30")),  # Srxlev
-            Field("pci", 5, _DEC),
-        ),
-        rat=Rat.LTE,
-        sizes=range(6, 40),
-    ),
-}
+    "GSM": Layout("Cinterion 2G neighbour", _N, fields(
+        "@2G,arfcn,=30,rssi,mcc,mnc,bsic:ncc*,bsic:bcc*,=20,=20,lac:hex4,ci:hex4,=0,=0", _CODECS),
+        rat=Rat.GSM, sizes=range(12, 40)),
+    "UMTS": Layout("Cinterion 3G neighbour", _N, fields("@3G,uarfcn,psc,ecio:tenth,rscp", _CODECS),
+                   rat=Rat.UMTS, sizes=range(5, 40)),
+    "LTE": Layout("Cinterion 4G neighbour", _N, fields(
+        "@4G,earfcn,rsrq:tenth,rsrp,=30,pci", _CODECS), rat=Rat.LTE, sizes=range(6, 40)),
+}  # fmt: skip
 
 _SMONP = CommandLayouts("^SMONP", tuple(SMONP_LAYOUTS.values()))
 

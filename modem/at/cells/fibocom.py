@@ -22,15 +22,13 @@ from __future__ import annotations
 from modem.at.cells.layout import (
     Band,
     CommandLayouts,
-    Const,
     Dec,
     Digits,
-    Field,
     Hex,
     Index,
     Layout,
     Role,
-    Word,
+    fields,
     read_cells,
 )
 from modem.at.cells.report import CellReport
@@ -38,84 +36,51 @@ from modem.models import Rat
 
 __all__ = ["GTCCINFO_LAYOUTS", "parse_gtccinfo"]
 
-_DEC = Dec(missing="")
-_RXLEV = Index(-111.0, 1.0, 63, missing="")
-_LTE_RSRP = Index(-140.0, 1.0, 97, missing="")
-_LTE_RSRQ = Index(-19.5, 0.5, 34, missing="")
-_NR_RSRP = Index(-156.0, 1.0, 127, missing="")
-_NR_RSRQ = Index(-43.0, 0.5, 127, missing="")
-_NO_ID = r"0*F{7,}|"  # the unknown-cell-id marker, or an empty field
+_CODECS = {
+    "dec": Dec(missing=""),
+    "mcc": Digits(missing=""),
+    "mnc": Digits(missing="", unpadded=True),
+    "tac4": Hex(width=4, missing="FFFF"),
+    "tac6": Hex(width=6, missing="FFFF"),
+    "ci": Hex(width=9, missing="00FFFFFFF"),
+    "lte_band": Band(offset=100, missing=""),
+    "nr_band": Band(offset=5000, missing=""),
+    "rxlev": Index(-111.0, 1.0, 63, missing=""),
+    "lte_rsrp": Index(-140.0, 1.0, 97, missing=""),
+    "lte_rsrq": Index(-19.5, 0.5, 34, missing=""),
+    "nr_rsrp": Index(-156.0, 1.0, 127, missing=""),
+    "nr_rsrq": Index(-43.0, 0.5, 127, missing=""),
+    "no_id": r"0*F{7,}|",  # the unknown-cell-id marker, or an empty field
+}
 
 
-def _row(
-    flag: str,
-    rat_code: str,
-    *,
-    nr: bool,
-    serving: bool,
-    ci_match: str | None = None,
-) -> tuple[Field, ...]:
-    """The fields of a serving (14) or neighbour (12) row; signal columns shift by two."""
-    signal = 11 if serving else 9
+def _row(flag: str, rat_code: str, nr: bool, serving: bool, ci_match: str = "") -> str:
+    """A serving row (14 fields: bandwidth and RSSNR before the signal) or neighbour (12)."""
+    rat = "nr" if nr else "lte"
+    middle = f"={400 if nr else 100},sinr:dec*," if serving else ""
     return (
-        Field(None, 0, Word((flag,))),
-        Field(None, 1, Word((rat_code,))),
-        Field("mcc", 2, Digits(missing="")),
-        Field("mnc", 3, Digits(missing="", unpadded=True)),
-        Field("tac", 4, Hex(width=6 if nr else 4, missing="FFFF")),
-        Field("ci", 5, Hex(width=9, missing="00FFFFFFF"), match=ci_match),
-        Field("arfcn" if nr else "earfcn", 6, _DEC),
-        Field("pci", 7, _DEC),
-        Field("band", 8, Band(offset=5000 if nr else 100, missing="")),
-        *(
-            (Field(None, 9, Const("400" if nr else "100")), Field("sinr", 10, _DEC, read=False))
-            if serving
-            else ()
-        ),
-        Field("rssi", signal, _RXLEV),
-        Field("rsrp", signal + 1, _NR_RSRP if nr else _LTE_RSRP),
-        Field("rsrq", signal + 2, _NR_RSRQ if nr else _LTE_RSRQ),
+        f"@{flag},@{rat_code},mcc:mcc,mnc:mnc,tac:tac{6 if nr else 4},ci:ci{ci_match},"
+        f"{'arfcn' if nr else 'earfcn'}:dec,pci:dec,band:{rat}_band,{middle}"
+        f"rssi:rxlev,rsrp:{rat}_rsrp,rsrq:{rat}_rsrq"
     )
 
 
+_S = range(14, 40)
+_N = range(12, 40)
+
 #: ``+GTCCINFO`` rows.
 GTCCINFO_LAYOUTS: dict[str, Layout] = {
-    "LTE": Layout(
-        "Fibocom LTE serving cell",
-        Role.SERVING,
-        _row("1", "4", nr=False, serving=True),
-        rat=Rat.LTE,
-        sizes=range(14, 40),
-    ),
-    "NR-NSA": Layout(
-        "Fibocom NR EN-DC leg",
-        Role.NR_LEG,
-        _row("1", "9", nr=True, serving=True, ci_match=_NO_ID),
-        rat=Rat.NR,
-        sizes=range(14, 40),
-    ),
-    "NR": Layout(
-        "Fibocom NR serving cell",
-        Role.SERVING,
-        _row("1", "9", nr=True, serving=True),
-        rat=Rat.NR,
-        sizes=range(14, 40),
-    ),
-    "LTE-NEIGHBOUR": Layout(
-        "Fibocom LTE neighbour",
-        Role.NEIGHBOUR,
-        _row("2", "4", nr=False, serving=False),
-        rat=Rat.LTE,
-        sizes=range(12, 40),
-    ),
-    "NR-NEIGHBOUR": Layout(
-        "Fibocom NR neighbour",
-        Role.NEIGHBOUR,
-        _row("2", "9", nr=True, serving=False),
-        rat=Rat.NR,
-        sizes=range(12, 40),
-    ),
-}
+    "LTE": Layout("Fibocom LTE serving cell", Role.SERVING,
+                  fields(_row("1", "4", False, True), _CODECS), rat=Rat.LTE, sizes=_S),
+    "NR-NSA": Layout("Fibocom NR EN-DC leg", Role.NR_LEG,
+                     fields(_row("1", "9", True, True, "~no_id"), _CODECS), rat=Rat.NR, sizes=_S),
+    "NR": Layout("Fibocom NR serving cell", Role.SERVING,
+                 fields(_row("1", "9", True, True), _CODECS), rat=Rat.NR, sizes=_S),
+    "LTE-NEIGHBOUR": Layout("Fibocom LTE neighbour", Role.NEIGHBOUR,
+                            fields(_row("2", "4", False, False), _CODECS), rat=Rat.LTE, sizes=_N),
+    "NR-NEIGHBOUR": Layout("Fibocom NR neighbour", Role.NEIGHBOUR,
+                           fields(_row("2", "9", True, False), _CODECS), rat=Rat.NR, sizes=_N),
+}  # fmt: skip
 
 _GTCCINFO = CommandLayouts("+GTCCINFO", tuple(GTCCINFO_LAYOUTS.values()), bare_rows=True)
 

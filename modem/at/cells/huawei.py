@@ -23,16 +23,14 @@ from __future__ import annotations
 
 from modem.at.cells.layout import (
     CommandLayouts,
-    Const,
     Dec,
-    Digits,
     Field,
     Hex,
     Layout,
     Level,
     Role,
     Word,
-    constants,
+    fields,
     read_cells,
 )
 from modem.at.cells.report import CellReport
@@ -40,172 +38,54 @@ from modem.models import Rat
 
 __all__ = ["MONNC_LAYOUTS", "MONSC_LAYOUTS", "parse_monnc", "parse_monsc"]
 
-_DEC = Dec(missing="")
-_DBM = Level(missing="")
-_MCC = Field("mcc", 1, Digits())
-_MNC = Field("mnc", 2, Digits())
-
-
-def _word(word: str) -> Field:
-    return Field(None, 0, Word((word,)))
-
-
-#: ``^MONSC:`` rows, by RAT.
-MONSC_LAYOUTS: dict[str, Layout] = {
-    "GSM": Layout(
-        "Huawei GSM serving cell",
-        Role.SERVING,
-        (
-            _word("GSM"),
-            _MCC,
-            _MNC,
-            Field(None, 3, Const("1")),  # band code
-            Field("arfcn", 4, _DEC),
-            Field("bsic", 5, _DEC, read=False),
-            Field("ci", 6, Hex(width=4, missing="")),
-            Field("lac", 7, Hex(width=4, missing="")),
-            Field("rssi", 8, _DBM),
-            # RxQuality: invalid in idle, TA
-            *constants(9, "", ""),
-        ),
-        rat=Rat.GSM,
-        sizes=range(9, 40),
-    ),
-    "UMTS": Layout(
-        "Huawei WCDMA serving cell",
-        Role.SERVING,
-        (
-            _word("WCDMA"),
-            _MCC,
-            _MNC,
-            Field("uarfcn", 3, _DEC),
-            Field("psc", 4, _DEC),
-            Field("ci", 5, Hex(width=7, missing="")),
-            Field("lac", 6, Hex(width=4, missing="")),
-            Field("rscp", 7, _DBM),
-            Field("rssi", 8, _DBM),
-            Field("ecio", 9, _DBM),
-            # DRX, URA
-            *constants(10, "6", ""),
-        ),
-        rat=Rat.UMTS,
-        sizes=range(10, 40),
-    ),
-    "TD-SCDMA": Layout(
-        "Huawei TD-SCDMA serving cell",
-        Role.SERVING,
-        (
-            _word("TD_SCDMA"),
-            _MCC,
-            _MNC,
-            Field("uarfcn", 3, _DEC),
-            Field("ci", 6, Hex(width=7, missing="")),
-            Field("lac", 7, Hex(width=4, missing="")),
-            Field("rscp", 8, _DBM),
-        ),
-        rat=Rat.UMTS,
-        sizes=range(9, 40),
-    ),
-    "LTE": Layout(
-        "Huawei LTE serving cell",
-        Role.SERVING,
-        (
-            _word("LTE"),
-            _MCC,
-            _MNC,
-            Field("earfcn", 3, _DEC),
-            Field("ci", 4, Hex(width=7, missing="")),
-            Field("pci", 5, Hex(missing="")),
-            Field("tac", 6, Hex(width=4, missing="")),
-            Field("rsrp", 7, _DBM),
-            Field("rsrq", 8, _DBM),
-            Field("rssi", 9, _DBM),
-        ),
-        rat=Rat.LTE,
-        sizes=range(10, 40),
-    ),
-    "NR": Layout(
-        "Huawei NR serving cell",
-        Role.SERVING,
-        (
-            _word("NR"),
-            _MCC,
-            _MNC,
-            Field("arfcn", 3, _DEC),
-            Field(None, 4, Const("1")),  # SCS code 1 = 30 kHz
-            Field("ci", 5, Hex(width=9, missing="")),
-            Field("pci", 6, Hex(missing="")),
-            Field("tac", 7, Hex(width=6, missing="")),
-            Field("rsrp", 8, _DBM),
-            Field("rsrq", 9, _DBM),
-            Field("sinr", 10, _DBM),
-        ),
-        rat=Rat.NR,
-        sizes=range(11, 40),
-    ),
-    "NONE": Layout("Huawei no serving cell", Role.NO_CELL, (Field("state", 0, Word(("NONE",))),)),
+_CODECS = {
+    "dec": Dec(missing=""),
+    "dbm": Level(missing=""),
+    "hex": Hex(missing=""),
+    "hex4": Hex(width=4, missing=""),
+    "hex6": Hex(width=6, missing=""),
+    "hex7": Hex(width=7, missing=""),
+    "hex9": Hex(width=9, missing=""),
 }
+_S = Role.SERVING
+_N = Role.NEIGHBOUR
+
+#: ``^MONSC:`` rows, by RAT. GSM band code 1, WCDMA DRX 6, NR SCS code 1 (30 kHz).
+MONSC_LAYOUTS: dict[str, Layout] = {
+    "GSM": Layout("Huawei GSM serving cell", _S, fields(
+        "@GSM,mcc,mnc,=1,arfcn:dec,bsic:dec*,ci:hex4,lac:hex4,rssi:dbm,=,=", _CODECS),
+        rat=Rat.GSM, sizes=range(9, 40)),
+    "UMTS": Layout("Huawei WCDMA serving cell", _S, fields(
+        "@WCDMA,mcc,mnc,uarfcn:dec,psc:dec,ci:hex7,lac:hex4,rscp:dbm,rssi:dbm,ecio:dbm,=6,=",
+        _CODECS), rat=Rat.UMTS, sizes=range(10, 40)),
+    "TD-SCDMA": Layout("Huawei TD-SCDMA serving cell", _S, fields(
+        "@TD_SCDMA,mcc,mnc,uarfcn:dec,,,ci:hex7,lac:hex4,rscp:dbm", _CODECS),
+        rat=Rat.UMTS, sizes=range(9, 40)),
+    "LTE": Layout("Huawei LTE serving cell", _S, fields(
+        "@LTE,mcc,mnc,earfcn:dec,ci:hex7,pci:hex,tac:hex4,rsrp:dbm,rsrq:dbm,rssi:dbm", _CODECS),
+        rat=Rat.LTE, sizes=range(10, 40)),
+    "NR": Layout("Huawei NR serving cell", _S, fields(
+        "@NR,mcc,mnc,arfcn:dec,=1,ci:hex9,pci:hex,tac:hex6,rsrp:dbm,rsrq:dbm,sinr:dbm", _CODECS),
+        rat=Rat.NR, sizes=range(11, 40)),
+    "NONE": Layout("Huawei no serving cell", Role.NO_CELL,
+                   (Field("state", 0, Word(("NONE",))),)),
+}  # fmt: skip
 
 #: ``^MONNC:`` rows, by RAT (one line per neighbour).
 MONNC_LAYOUTS: dict[str, Layout] = {
-    "GSM": Layout(
-        "Huawei GSM neighbour",
-        Role.NEIGHBOUR,
-        (
-            _word("GSM"),
-            Field(None, 1, Const("1")),  # band code
-            Field("arfcn", 2, _DEC),
-            Field("bsic", 3, _DEC, read=False),
-            Field("ci", 4, Hex(width=4, missing="")),
-            Field("lac", 5, Hex(width=4, missing="")),
-            Field("rssi", 6, _DBM),
-        ),
-        rat=Rat.GSM,
-        sizes=range(7, 40),
-    ),
-    "UMTS": Layout(
-        "Huawei WCDMA neighbour",
-        Role.NEIGHBOUR,
-        (
-            _word("WCDMA"),
-            Field("uarfcn", 1, _DEC),
-            Field("psc", 2, _DEC),
-            Field("rscp", 3, _DBM),
-            Field("ecio", 4, _DBM),
-        ),
-        rat=Rat.UMTS,
-        sizes=range(5, 40),
-    ),
-    "LTE": Layout(
-        "Huawei LTE neighbour",
-        Role.NEIGHBOUR,
-        (
-            _word("LTE"),
-            Field("earfcn", 1, _DEC),
-            Field("pci", 2, Hex(missing="")),
-            Field("rsrp", 3, _DBM),
-            Field("rsrq", 4, _DBM),
-            Field("rssi", 5, _DBM),
-        ),
-        rat=Rat.LTE,
-        sizes=range(6, 40),
-    ),
-    "NR": Layout(
-        "Huawei NR neighbour",
-        Role.NEIGHBOUR,
-        (
-            _word("NR"),
-            Field("arfcn", 1, _DEC),
-            Field("pci", 2, Hex(missing="")),
-            Field("rsrp", 3, _DBM),
-            Field("rsrq", 4, _DBM),
-            Field("sinr", 5, _DBM),
-        ),
-        rat=Rat.NR,
-        sizes=range(6, 40),
-    ),
-    "NONE": Layout("Huawei no neighbours", Role.IGNORE, (_word("NONE"),)),
-}
+    "GSM": Layout("Huawei GSM neighbour", _N, fields(
+        "@GSM,=1,arfcn:dec,bsic:dec*,ci:hex4,lac:hex4,rssi:dbm", _CODECS),
+        rat=Rat.GSM, sizes=range(7, 40)),
+    "UMTS": Layout("Huawei WCDMA neighbour", _N, fields(
+        "@WCDMA,uarfcn:dec,psc:dec,rscp:dbm,ecio:dbm", _CODECS), rat=Rat.UMTS, sizes=range(5, 40)),
+    "LTE": Layout("Huawei LTE neighbour", _N, fields(
+        "@LTE,earfcn:dec,pci:hex,rsrp:dbm,rsrq:dbm,rssi:dbm", _CODECS),
+        rat=Rat.LTE, sizes=range(6, 40)),
+    "NR": Layout("Huawei NR neighbour", _N, fields(
+        "@NR,arfcn:dec,pci:hex,rsrp:dbm,rsrq:dbm,sinr:dbm", _CODECS),
+        rat=Rat.NR, sizes=range(6, 40)),
+    "NONE": Layout("Huawei no neighbours", Role.IGNORE, fields("@NONE")),
+}  # fmt: skip
 
 _MONSC = CommandLayouts("^MONSC", tuple(MONSC_LAYOUTS.values()))
 _MONNC = CommandLayouts("^MONNC", tuple(MONNC_LAYOUTS.values()))

@@ -17,6 +17,10 @@ modems print their answers, so the parser and the simulator cannot drift apart.
 :func:`read_cells` applies a :class:`CommandLayouts` (all layouts of one command) to a
 module's whole answer and builds the :class:`~modem.at.cells.report.CellReport`.
 
+Layouts are written as specs that read like the manuals' format lines (see
+:func:`fields`): ``'"servingcell",state:q,"GSM",mcc,mnc,lac,ci,bsic*,arfcn,=0,rssi'``
+is Quectel's GSM serving row, field by field, so a new layout is one table row.
+
 A layout is chosen by its *keys*: fields whose codec is a :class:`Word` or a
 :class:`Choice` (the RAT word, ``"servingcell"``), or that carry a ``match`` pattern,
 must all fit, and the row must have a field count the layout allows. The first layout
@@ -30,7 +34,7 @@ import enum
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from modem.at.cells.report import CellReport, NoCell
 from modem.at.common import (
@@ -69,6 +73,7 @@ __all__ = [
     "Word",
     "cell_values",
     "constants",
+    "fields",
     "iter_rows",
     "read_cells",
     "read_row",
@@ -486,6 +491,82 @@ class Layout:
         """How many positional fields the layout prints."""
         positions = [f.at for f in self.fields if isinstance(f.at, int)]
         return max(positions, default=-1) + 1
+
+
+# The codec of an attribute when a layout spec names none.
+_DEFAULT_CODECS: dict[str, Codec] = {
+    **dict.fromkeys(("mcc", "mnc"), Digits()),
+    **dict.fromkeys(("lac", "tac", "ci"), Hex()),
+    **dict.fromkeys(
+        ("pci", "psc", "bsic", "arfcn", "uarfcn", "earfcn", "band", "pin", "puk", "pin2",
+         "puk2", "current"),
+        Dec(),
+    ),
+    **dict.fromkeys(("rsrp", "rsrq", "rssi", "sinr", "rscp", "ecio", "ecno", "value"), Level()),
+    **dict.fromkeys(("state", "operator", "imsi", "mode"), Text()),
+}  # fmt: skip
+
+
+def fields(spec: str, codecs: Mapping[str, object] | None = None) -> tuple[Field, ...]:
+    """Build a layout's fields from a spec that reads like the manual's answer format.
+
+    The spec lists the row's fields separated by commas, in order (a positional row), or
+    as ``Label::item`` (a labelled row). Each item is one of:
+
+    * empty: a field nothing is read from and nothing printed into;
+    * ``=TEXT``: a field printed as ``TEXT`` and not read;
+    * ``"word"``: a quoted word the row must carry (``"servingcell"``); ``@word`` or
+      ``@one|other``: the same, unquoted;
+    * ``attr[:codec][~match][*]``: the attribute (``ci``, ``rsrp``; ``mcc+mnc`` for a
+      pair; ``_`` for none) read with the named codec (or the attribute's usual one:
+      hex LAC/TAC/cell id, decimal channels, dBm levels, digit-string MCC/MNC), which
+      must fit the named pattern for the layout to apply; ``*`` marks a field only
+      printed, never read (values derived for the simulator).
+
+    Codec and pattern names are looked up in ``codecs`` (codecs, and patterns as strings).
+
+    Raises:
+        ValueError: an item that names an unknown codec or pattern.
+    """
+    table = codecs or {}
+    built: list[Field] = []
+    for index, raw in enumerate(spec.split(",")):
+        item = raw.strip()
+        at: int | str = index
+        if "::" in item:
+            label, _, item = item.partition("::")
+            at = label.strip()
+            item = item.strip()
+        if not item:
+            continue
+        if item.startswith("="):
+            built.append(Field(None, at, Const(item[1:])))
+        elif len(item) >= 2 and item[0] == item[-1] == '"':
+            built.append(Field(None, at, Word((item[1:-1],), quoted=True)))
+        elif item.startswith("@"):
+            built.append(Field(None, at, Word(tuple(item[1:].split("|")))))
+        else:
+            built.append(_attribute_field(item, at, table))
+    return tuple(built)
+
+
+def _attribute_field(item: str, at: int | str, table: Mapping[str, object]) -> Field:
+    read = not item.endswith("*")
+    item = item.rstrip("*")
+    item, _, match_name = item.partition("~")
+    name, _, codec_name = item.partition(":")
+    attr: str | tuple[str, ...] | None = None
+    if name != "_":
+        attr = tuple(name.split("+")) if "+" in name else name
+    codec = table.get(codec_name) if codec_name else _DEFAULT_CODECS.get(name)
+    match = table.get(match_name) if match_name else None
+    if isinstance(codec, str) or not hasattr(codec, "render") or not hasattr(codec, "read"):
+        raise ValueError(f"layout spec item {item!r}: unknown codec {codec_name or name!r}")
+    if match_name and not isinstance(match, str):
+        raise ValueError(f"layout spec item {item!r}: unknown pattern {match_name!r}")
+    return Field(
+        attr, at, cast(Codec, codec), match=match if isinstance(match, str) else None, read=read
+    )
 
 
 def constants(start: int, *texts: str) -> tuple[Field, ...]:

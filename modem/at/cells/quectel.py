@@ -23,18 +23,11 @@ from typing import Any
 from modem.at.cells.layout import (
     Choice,
     CommandLayouts,
-    Const,
-    Dec,
-    Digits,
-    Field,
-    Hex,
     Layout,
-    Level,
     Role,
     Row,
     Text,
-    Word,
-    constants,
+    fields,
     iter_rows,
     read_rows,
 )
@@ -88,236 +81,64 @@ class _Srxlev:
         return "-" if value is None else str(round(float(value) + 140))
 
 
-_HEX = Hex()
-_DEC = Dec()
-_DIGITS = Digits()
-_DBM = Level()
-_SRXLEV = _Srxlev()
-_SERVING = Word(("servingcell",), quoted=True)
-_STATE = Field("state", 1, Text(quoted=True))
-
-
-def _lte_fields(*tail: Field) -> tuple[Field, ...]:
-    return (
-        Field(None, 0, _SERVING),
-        _STATE,
-        Field("rat", 2, Choice(LTE_WORDS, quoted=True)),
-        Field(None, 3, Const('"FDD"')),
-        Field("mcc", 4, _DIGITS),
-        Field("mnc", 5, _DIGITS),
-        Field("ci", 6, _HEX),
-        Field("pci", 7, _DEC),
-        Field("earfcn", 8, _DEC),
-        Field("band", 9, _DEC),
-        # UL bandwidth code 5 = 20 MHz, DL bandwidth code
-        *constants(10, "5", "5"),
-        Field("tac", 12, _HEX),
-        Field("rsrp", 13, _DBM),
-        Field("rsrq", 14, _DBM),
-        Field("rssi", 15, _DBM),
-        Field("sinr", 16, _Sinr()),
-        *tail,
-    )
-
+_CODECS = {
+    "q": Text(quoted=True),
+    "lte": Choice(LTE_WORDS, quoted=True),
+    "sinr": _Sinr(),
+    "srxlev": _Srxlev(),
+}
+_S = Role.SERVING
+_N = Role.NEIGHBOUR
+# The fields of an LTE serving row up to SINR; EC2x ends with Srxlev, RM5xx adds CQI and
+# TX power before it. UL/DL bandwidth code 5 is 20 MHz.
+_LTE = (
+    '"servingcell",state:q,rat:lte,="FDD",mcc,mnc,ci,pci,earfcn,band,=5,=5,tac,'
+    "rsrp,rsrq,rssi,sinr:sinr"
+)
+_NR_TAIL = "=12,rsrp,rsrq,sinr,=1,rsrp:srxlev*"  # NR DL bandwidth code, SCS code 1 = 30 kHz
+_GSM_TAIL = "=0,rssi,=-,=-,=0,=30,=30,=1" + ",=-" * 10  # band code, dedicated-mode fields
 
 #: ``AT+QENG="servingcell"`` rows; EC2x prints LTE with 18 fields, RM5xx with 20.
 SERVING_LAYOUTS: dict[str, Layout] = {
-    "LTE": Layout(
-        "Quectel LTE serving cell",
-        Role.SERVING,
-        _lte_fields(Field("rsrp", 17, _SRXLEV, read=False)),
-        sizes=range(17, 40),
-    ),
-    "LTE-RM5": Layout(
-        "Quectel LTE serving cell",
-        Role.SERVING,
-        _lte_fields(
-            # CQI, TX power
-            *constants(17, "15", "-"),
-            Field("rsrp", 19, _SRXLEV, read=False),
-        ),
-        sizes=range(17, 40),
-    ),
-    "NR": Layout(
-        "Quectel NR5G-SA serving cell",
-        Role.SERVING,
-        (
-            Field(None, 0, _SERVING),
-            _STATE,
-            Field(None, 2, Word(("NR5G-SA",), quoted=True)),
-            Field(None, 3, Const('"TDD"')),
-            Field("mcc", 4, _DIGITS),
-            Field("mnc", 5, _DIGITS),
-            Field("ci", 6, _HEX),
-            Field("pci", 7, _DEC),
-            Field("tac", 8, _HEX),
-            Field("arfcn", 9, _DEC),
-            Field("band", 10, _DEC),
-            Field(None, 11, Const("12")),  # NR DL bandwidth code
-            Field("rsrp", 12, _DBM),
-            Field("rsrq", 13, _DBM),
-            Field("sinr", 14, _DBM),
-            Field(None, 15, Const("1")),  # SCS code 1 = 30 kHz
-            Field("rsrp", 16, _SRXLEV, read=False),
-        ),
-        rat=Rat.NR,
-        sizes=range(15, 40),
-    ),
-    "NR-NSA": Layout(
-        "Quectel NR5G-NSA leg",
-        Role.NR_LEG,
-        (
-            Field(None, 0, _SERVING),
-            _STATE,
-            Field(None, 2, Word(("NR5G-NSA",), quoted=True)),
-            Field("mcc", 3, _DIGITS),
-            Field("mnc", 4, _DIGITS),
-            Field("pci", 5, _DEC),
-            Field("rsrp", 6, _DBM),
-            Field("sinr", 7, _DBM),
-            Field("rsrq", 8, _DBM),
-            Field("arfcn", 9, _DEC),
-            Field("band", 10, _DEC),
-            *constants(11, "12", "1"),
-        ),
-        rat=Rat.NR,
-        sizes=range(10, 40),
-    ),
-    "UMTS": Layout(
-        "Quectel WCDMA serving cell",
-        Role.SERVING,
-        (
-            Field(None, 0, _SERVING),
-            _STATE,
-            Field(None, 2, Word(("WCDMA",), quoted=True)),
-            Field("mcc", 3, _DIGITS),
-            Field("mnc", 4, _DIGITS),
-            Field("lac", 5, _HEX),
-            Field("ci", 6, _HEX),
-            Field("uarfcn", 7, _DEC),
-            Field("psc", 8, _DEC),
-            Field(None, 9, Const("1")),  # RAC
-            Field("rscp", 10, _DBM),
-            Field("ecio", 11, _DBM),
-            *(Field(None, i, Const("-")) for i in range(12, 17)),
-        ),
-        rat=Rat.UMTS,
-        sizes=range(12, 40),
-    ),
-    "GSM": Layout(
-        "Quectel GSM serving cell",
-        Role.SERVING,
-        (
-            Field(None, 0, _SERVING),
-            _STATE,
-            Field(None, 2, Word(("GSM",), quoted=True)),
-            Field("mcc", 3, _DIGITS),
-            Field("mnc", 4, _DIGITS),
-            Field("lac", 5, _HEX),
-            Field("ci", 6, _HEX),
-            Field("bsic", 7, _DEC, read=False),
-            Field("arfcn", 8, _DEC),
-            Field(None, 9, Const("0")),  # band code
-            Field("rssi", 10, _DBM),
-            *(Field(None, i, Const("-")) for i in (11, 12)),
-            *constants(13, "0", "30", "30", "1"),
-            *(Field(None, i, Const("-")) for i in range(17, 27)),
-        ),
-        rat=Rat.GSM,
-        sizes=range(11, 40),
-    ),
-    "SEARCH": Layout(
-        "Quectel serving cell state",
-        Role.NO_CELL,
-        (Field(None, 0, _SERVING), _STATE),
-        sizes=range(2, 3),
-    ),
-}
+    "LTE": Layout("Quectel LTE serving cell", _S, fields(f"{_LTE},rsrp:srxlev*", _CODECS),
+                  sizes=range(17, 40)),
+    "LTE-RM5": Layout("Quectel LTE serving cell", _S,
+                      fields(f"{_LTE},=15,=-,rsrp:srxlev*", _CODECS), sizes=range(17, 40)),
+    "NR": Layout("Quectel NR5G-SA serving cell", _S, fields(
+        f'"servingcell",state:q,"NR5G-SA",="TDD",mcc,mnc,ci,pci,tac,arfcn,band,{_NR_TAIL}',
+        _CODECS), rat=Rat.NR, sizes=range(15, 40)),
+    "NR-NSA": Layout("Quectel NR5G-NSA leg", Role.NR_LEG, fields(
+        '"servingcell",state:q,"NR5G-NSA",mcc,mnc,pci,rsrp,sinr,rsrq,arfcn,band,=12,=1',
+        _CODECS), rat=Rat.NR, sizes=range(10, 40)),
+    "UMTS": Layout("Quectel WCDMA serving cell", _S, fields(
+        '"servingcell",state:q,"WCDMA",mcc,mnc,lac,ci,uarfcn,psc,=1,rscp,ecio,=-,=-,=-,=-,=-',
+        _CODECS), rat=Rat.UMTS, sizes=range(12, 40)),
+    "GSM": Layout("Quectel GSM serving cell", _S, fields(
+        f'"servingcell",state:q,"GSM",mcc,mnc,lac,ci,bsic*,arfcn,{_GSM_TAIL}', _CODECS),
+        rat=Rat.GSM, sizes=range(11, 40)),
+    "SEARCH": Layout("Quectel serving cell state", Role.NO_CELL,
+                     fields('"servingcell",state:q', _CODECS), sizes=range(2, 3)),
+}  # fmt: skip
 
-_NEIGHBOUR_INTRA = Word(("neighbourcell intra",), quoted=True)
-_NEIGHBOUR_INTER = Word(("neighbourcell inter",), quoted=True)
-_NEIGHBOUR = Word(("neighbourcell",), quoted=True)
-
-
-def _lte_neighbour(word: Word, tail: tuple[str, ...]) -> tuple[Field, ...]:
-    return (
-        Field(None, 0, word),
-        Field("rat", 1, Choice(LTE_WORDS, quoted=True)),
-        Field("earfcn", 2, _DEC),
-        Field("pci", 3, _DEC),
-        Field("rsrq", 4, _DBM),
-        Field("rsrp", 5, _DBM),
-        Field("rssi", 6, _DBM),
-        Field("sinr", 7, _Sinr()),
-        Field("rsrp", 8, _SRXLEV, read=False),
-        *(Field(None, 9 + i, Const(text)) for i, text in enumerate(tail)),
-    )
-
+# LTE neighbours print RSRQ before RSRP; the tails are reselection parameters.
+_LTE_NEIGHBOUR = "rat:lte,earfcn,pci,rsrq,rsrp,rssi,sinr:sinr,rsrp:srxlev*"
 
 #: ``AT+QENG="neighbourcell"`` rows.
 NEIGHBOUR_LAYOUTS: dict[str, Layout] = {
-    "LTE-INTRA": Layout(
-        "Quectel LTE intra-frequency neighbour",
-        Role.NEIGHBOUR,
-        _lte_neighbour(_NEIGHBOUR_INTRA, ("5", "8", "6", "30")),
-        sizes=range(6, 40),
-    ),
-    "LTE-INTER": Layout(
-        "Quectel LTE inter-frequency neighbour",
-        Role.NEIGHBOUR,
-        _lte_neighbour(_NEIGHBOUR_INTER, ("4", "6", "8")),
-        sizes=range(6, 40),
-    ),
-    "UMTS": Layout(
-        "Quectel WCDMA neighbour",
-        Role.NEIGHBOUR,
-        (
-            Field(None, 0, _NEIGHBOUR),
-            Field(None, 1, Word(("WCDMA",), quoted=True)),
-            Field("uarfcn", 2, _DEC),
-            # cell reselection priority
-            *constants(3, "3", "6", "6"),
-            Field("psc", 6, _DEC),
-            Field("rscp", 7, _DBM),
-            Field("ecio", 8, _DBM),
-            Field("rscp", 9, _SRXLEV, read=False),
-        ),
-        rat=Rat.UMTS,
-        sizes=range(9, 40),
-    ),
-    "GSM": Layout(
-        "Quectel GSM neighbour",
-        Role.NEIGHBOUR,
-        (
-            Field(None, 0, _NEIGHBOUR),
-            Field(None, 1, Word(("GSM",), quoted=True)),
-            Field("mcc", 2, _DIGITS),
-            Field("mnc", 3, _DIGITS),
-            Field("lac", 4, _HEX),
-            Field("ci", 5, _HEX),
-            Field("bsic", 6, _DEC, read=False),
-            Field("arfcn", 7, _DEC),
-            Field("rssi", 8, _DBM),
-            *constants(9, "30", "30", "-", "-"),
-        ),
-        rat=Rat.GSM,
-        sizes=range(9, 40),
-    ),
-    "LTE-IN-UMTS": Layout(
-        "Quectel LTE neighbour (in WCDMA service)",
-        Role.NEIGHBOUR,
-        (
-            Field(None, 0, _NEIGHBOUR),
-            Field("rat", 1, Choice(LTE_WORDS, quoted=True)),
-            Field("earfcn", 2, _DEC),
-            Field("pci", 3, _DEC),
-            Field("rsrp", 4, _DBM),
-            Field("rsrq", 5, _DBM),
-            Field("rsrp", 6, _SRXLEV, read=False),
-        ),
-        sizes=range(6, 40),
-    ),
-}
+    "LTE-INTRA": Layout("Quectel LTE intra-frequency neighbour", _N, fields(
+        f'"neighbourcell intra",{_LTE_NEIGHBOUR},=5,=8,=6,=30', _CODECS), sizes=range(6, 40)),
+    "LTE-INTER": Layout("Quectel LTE inter-frequency neighbour", _N, fields(
+        f'"neighbourcell inter",{_LTE_NEIGHBOUR},=4,=6,=8', _CODECS), sizes=range(6, 40)),
+    "UMTS": Layout("Quectel WCDMA neighbour", _N, fields(
+        '"neighbourcell","WCDMA",uarfcn,=3,=6,=6,psc,rscp,ecio,rscp:srxlev*', _CODECS),
+        rat=Rat.UMTS, sizes=range(9, 40)),
+    "GSM": Layout("Quectel GSM neighbour", _N, fields(
+        '"neighbourcell","GSM",mcc,mnc,lac,ci,bsic*,arfcn,rssi,=30,=30,=-,=-', _CODECS),
+        rat=Rat.GSM, sizes=range(9, 40)),
+    "LTE-IN-UMTS": Layout("Quectel LTE neighbour (in WCDMA service)", _N, fields(
+        '"neighbourcell",rat:lte,earfcn,pci,rsrp,rsrq,rsrp:srxlev*', _CODECS),
+        sizes=range(6, 40)),
+}  # fmt: skip
 
 _SERVING_SPEC = CommandLayouts(_PREFIX, tuple(SERVING_LAYOUTS.values()))
 _NEIGHBOUR_SPEC = CommandLayouts(_PREFIX, tuple(NEIGHBOUR_LAYOUTS.values()))

@@ -26,10 +26,7 @@ import re
 from modem.at.cells.layout import (
     Band,
     CommandLayouts,
-    Const,
     Dec,
-    Digits,
-    Field,
     Hex,
     HexDec,
     Layout,
@@ -37,8 +34,7 @@ from modem.at.cells.layout import (
     Plmn,
     Role,
     Row,
-    Text,
-    Word,
+    fields,
     read_rows,
 )
 from modem.at.cells.report import CellReport
@@ -51,100 +47,52 @@ __all__ = ["GSTATUS_LAYOUTS", "LTEINFO_LAYOUTS", "parse_gstatus", "parse_lteinfo
 # never holds two spaces in a row, so a padded value is not mistaken for one.
 _SEGMENT_SPLIT = re.compile(r"\t+|\s{2,}(?=[A-Za-z](?:[\w()/.-]| (?! ))*:)")
 _FINALS = frozenset({"OK", "ERROR"})
-_DEC = Dec(missing="--")
-_DBM = Level(missing="--")
-_TENTH = Level(decimals=1, missing="--")
-_LTE_MODE = r".*(LTE|ENDC).*"
-_NR_SA_MODE = r"(?!.*(LTE|ENDC)).*(NR|5G).*"
-_UMTS_MODE = r"WCDMA|UMTS|HSPA\+?|HSDPA|HSUPA"
 _SERVICE_MODE = r".*(LTE|ENDC|NR|5G|WCDMA|UMTS|HSPA|HSDPA|HSUPA|GSM).*"
-
-
-def _mode(pattern: str) -> Field:
-    return Field("mode", "System mode", Text(), match=pattern)
-
+_CODECS = {
+    "dec": Dec(missing="--"),
+    "dbm": Level(missing="--"),
+    "tenth": Level(decimals=1, missing="--"),
+    "lte_band": Band("B", missing="--"),
+    "nr_band": Band("n", missing="--"),
+    "hexdec4": HexDec(width=4),
+    "hexdec6": HexDec(width=6),
+    "hexdec8": HexDec(width=8),
+    "hexdec9": HexDec(width=9, lower=False),
+    "hex8": Hex(width=8),
+    "plmn": Plmn(),
+    "lte": r".*(LTE|ENDC).*",
+    "nr_sa": r"(?!.*(LTE|ENDC)).*(NR|5G).*",
+    "umts": r"WCDMA|UMTS|HSPA\+?|HSDPA|HSUPA",
+    "gsm": r"GSM|EDGE|GPRS",
+    "no_service": f"(?!{_SERVICE_MODE}).*",
+    "present": r".+",
+}
+_S = Role.SERVING
+_NR_SIGNAL = "NR5G RSRP (dBm)::rsrp:dbm,NR5G RSRQ (dB)::rsrq:dbm,NR5G SINR (dB)::sinr:tenth"
 
 #: ``!GSTATUS`` blocks; in EN-DC both the LTE and the NR-leg layout apply.
 GSTATUS_LAYOUTS: dict[str, Layout] = {
-    "LTE": Layout(
-        "Sierra !GSTATUS LTE",
-        Role.SERVING,
-        (
-            _mode(_LTE_MODE),
-            Field("band", "LTE band", Band("B", missing="--")),
-            Field("earfcn", "LTE Rx chan", _DEC),
-            Field("state", "EMM state", Text()),
-            Field("rssi", "PCC RxM RSSI", _DBM),
-            Field("rsrp", "RSRP (dBm)", _DBM),
-            Field("tac", "TAC", HexDec(width=4)),
-            Field("rsrq", "RSRQ (dB)", _TENTH),
-            Field("ci", "Cell ID", HexDec(width=8)),
-            Field("sinr", "SINR (dB)", _TENTH),
-        ),
-        rat=Rat.LTE,
-    ),
-    "NR-NSA": Layout(
-        "Sierra !GSTATUS NR5G leg",
-        Role.NR_LEG,
-        (
-            _mode(_LTE_MODE),
-            Field("band", "NR5G band", Band("n", missing="--"), match=r".+"),
-            Field("arfcn", "NR5G Rx chan", _DEC),
-            Field("rsrp", "NR5G RSRP (dBm)", _DBM),
-            Field("rsrq", "NR5G RSRQ (dB)", _DBM),
-            Field("sinr", "NR5G SINR (dB)", _TENTH),
-        ),
-        rat=Rat.NR,
-    ),
-    "NR": Layout(
-        "Sierra !GSTATUS NR5G",
-        Role.SERVING,
-        (
-            _mode(_NR_SA_MODE),
-            Field("band", "NR5G band", Band("n", missing="--")),
-            Field("arfcn", "NR5G Rx chan", _DEC),
-            Field("tac", "NR5G TAC", HexDec(width=6)),
-            Field("ci", "NR5G Cell ID", HexDec(width=9, lower=False)),
-            Field(("mcc", "mnc"), "NR5G MCC-MNC", Plmn()),
-            Field("state", "EMM state", Text()),
-            Field("rsrp", "NR5G RSRP (dBm)", _DBM),
-            Field("rsrq", "NR5G RSRQ (dB)", _DBM),
-            Field("sinr", "NR5G SINR (dB)", _TENTH),
-        ),
-        rat=Rat.NR,
-    ),
-    "UMTS": Layout(
-        "Sierra !GSTATUS WCDMA",
-        Role.SERVING,
-        (
-            _mode(_UMTS_MODE),
-            Field("uarfcn", "WCDMA channel", _DEC),
-            Field("state", "MM state", Text()),
-            Field("lac", "LAC", HexDec(width=4)),
-            Field("ci", "Cell ID", HexDec(width=8)),
-            Field("rscp", "RSCP (dBm)", _DBM),
-            Field("ecio", "Ec/Io (dB)", _TENTH),
-        ),
-        rat=Rat.UMTS,
-    ),
-    "GSM": Layout(
-        "Sierra !GSTATUS GSM",
-        Role.SERVING,
-        (
-            _mode(r"GSM|EDGE|GPRS"),
-            Field("arfcn", "GSM channel", _DEC),
-            Field("state", "MM state", Text()),
-            Field("lac", "LAC", HexDec(width=4)),
-            Field("ci", "Cell ID", HexDec(width=4)),
-        ),
-        rat=Rat.GSM,
-    ),
-    "NO-SERVICE": Layout(
-        "Sierra !GSTATUS without service",
-        Role.NO_CELL,
-        (Field("state", "System mode", Text(), match=f"(?!{_SERVICE_MODE}).*"),),
-    ),
-}
+    "LTE": Layout("Sierra !GSTATUS LTE", _S, fields(
+        "System mode::mode~lte,LTE band::band:lte_band,LTE Rx chan::earfcn:dec,"
+        "EMM state::state,PCC RxM RSSI::rssi:dbm,RSRP (dBm)::rsrp:dbm,TAC::tac:hexdec4,"
+        "RSRQ (dB)::rsrq:tenth,Cell ID::ci:hexdec8,SINR (dB)::sinr:tenth", _CODECS), rat=Rat.LTE),
+    "NR-NSA": Layout("Sierra !GSTATUS NR5G leg", Role.NR_LEG, fields(
+        "System mode::mode~lte,NR5G band::band:nr_band~present,NR5G Rx chan::arfcn:dec,"
+        + _NR_SIGNAL, _CODECS), rat=Rat.NR),
+    "NR": Layout("Sierra !GSTATUS NR5G", _S, fields(
+        "System mode::mode~nr_sa,NR5G band::band:nr_band,NR5G Rx chan::arfcn:dec,"
+        "NR5G TAC::tac:hexdec6,NR5G Cell ID::ci:hexdec9,NR5G MCC-MNC::mcc+mnc:plmn,"
+        "EMM state::state," + _NR_SIGNAL, _CODECS), rat=Rat.NR),
+    "UMTS": Layout("Sierra !GSTATUS WCDMA", _S, fields(
+        "System mode::mode~umts,WCDMA channel::uarfcn:dec,MM state::state,LAC::lac:hexdec4,"
+        "Cell ID::ci:hexdec8,RSCP (dBm)::rscp:dbm,Ec/Io (dB)::ecio:tenth", _CODECS),
+        rat=Rat.UMTS),
+    "GSM": Layout("Sierra !GSTATUS GSM", _S, fields(
+        "System mode::mode~gsm,GSM channel::arfcn:dec,MM state::state,LAC::lac:hexdec4,"
+        "Cell ID::ci:hexdec4", _CODECS), rat=Rat.GSM),
+    "NO-SERVICE": Layout("Sierra !GSTATUS without service", Role.NO_CELL,
+                         fields("System mode::state~no_service", _CODECS)),
+}  # fmt: skip
 
 
 def _gstatus_row(text: str) -> tuple[bool, dict[str, str]]:
@@ -184,71 +132,23 @@ def parse_gstatus(text: str) -> CellReport:
 
 
 _TABLE = "Table"
-_TABLE_SIGNAL = (
-    Field("rsrq", "RSRQ", _TENTH),
-    Field("rsrp", "RSRP", _TENTH),
-    Field("rssi", "RSSI", _TENTH),
-    Field(None, "RXLV", Const("--")),
-)
+_SIGNAL = "RSRQ::rsrq:tenth,RSRP::rsrp:tenth,RSSI::rssi:tenth,RXLV::=--"
 
-#: ``!LTEINFO`` table rows; the table's caption is the row's ``TABLE`` entry.
+#: ``!LTEINFO`` table rows; the table's caption is the row's ``TABLE`` entry, the column
+#: names the labels (bandwidth codes, thresholds and priorities are printed as constants).
 LTEINFO_LAYOUTS: dict[str, Layout] = {
-    "SERVING": Layout(
-        "Sierra !LTEINFO serving cell",
-        Role.SERVING,
-        (
-            Field(None, _TABLE, Word(("Serving",))),
-            Field("earfcn", "EARFCN", _DEC),
-            Field("mcc", "MCC", Digits()),
-            Field("mnc", "MNC", Digits()),
-            Field("tac", "TAC", _DEC),
-            Field("ci", "CID", Hex(width=8)),
-            Field("band", "Bd", _DEC),
-            Field(None, "D", Const("5")),
-            Field(None, "U", Const("5")),
-            Field("sinr", "SNR", _DBM),
-            Field("pci", "PCI", _DEC),
-            *_TABLE_SIGNAL,
-        ),
-        rat=Rat.LTE,
-    ),
-    "INTRA": Layout(
-        "Sierra !LTEINFO intra-frequency neighbour",
-        Role.NEIGHBOUR,
-        (Field(None, _TABLE, Word(("IntraFreq",))), Field("pci", "PCI", _DEC), *_TABLE_SIGNAL),
-        rat=Rat.LTE,
-    ),
-    "INTER": Layout(
-        "Sierra !LTEINFO inter-frequency neighbour",
-        Role.NEIGHBOUR,
-        (
-            Field(None, _TABLE, Word(("InterFreq",))),
-            Field("earfcn", "EARFCN", _DEC),
-            Field(None, "ThresholdLow", Const("0")),
-            Field(None, "ThresholdHi", Const("0")),
-            Field(None, "Priority", Const("0")),
-            Field("pci", "PCI", _DEC),
-            *_TABLE_SIGNAL,
-        ),
-        rat=Rat.LTE,
-    ),
-    "UMTS": Layout(
-        "Sierra !LTEINFO WCDMA neighbour",
-        Role.NEIGHBOUR,
-        (
-            Field(None, _TABLE, Word(("WCDMA",))),
-            Field("uarfcn", "UARFCN", _DEC),
-            Field(None, "ThreshL", Const("0")),
-            Field(None, "ThreshH", Const("0")),
-            Field(None, "Prio", Const("0")),
-            Field("psc", "PSC", _DEC),
-            Field("rscp", "RSCP", _TENTH),
-            Field("ecio", "ECN0", _TENTH),
-            Field(None, "RXLV", Const("--")),
-        ),
-        rat=Rat.UMTS,
-    ),
-}
+    "SERVING": Layout("Sierra !LTEINFO serving cell", _S, fields(
+        "Table::@Serving,EARFCN::earfcn:dec,MCC::mcc,MNC::mnc,TAC::tac:dec,CID::ci:hex8,"
+        f"Bd::band:dec,D::=5,U::=5,SNR::sinr:dbm,PCI::pci:dec,{_SIGNAL}", _CODECS), rat=Rat.LTE),
+    "INTRA": Layout("Sierra !LTEINFO intra-frequency neighbour", Role.NEIGHBOUR, fields(
+        f"Table::@IntraFreq,PCI::pci:dec,{_SIGNAL}", _CODECS), rat=Rat.LTE),
+    "INTER": Layout("Sierra !LTEINFO inter-frequency neighbour", Role.NEIGHBOUR, fields(
+        "Table::@InterFreq,EARFCN::earfcn:dec,ThresholdLow::=0,ThresholdHi::=0,Priority::=0,"
+        f"PCI::pci:dec,{_SIGNAL}", _CODECS), rat=Rat.LTE),
+    "UMTS": Layout("Sierra !LTEINFO WCDMA neighbour", Role.NEIGHBOUR, fields(
+        "Table::@WCDMA,UARFCN::uarfcn:dec,ThreshL::=0,ThreshH::=0,Prio::=0,PSC::psc:dec,"
+        "RSCP::rscp:tenth,ECN0::ecio:tenth,RXLV::=--", _CODECS), rat=Rat.UMTS),
+}  # fmt: skip
 
 _LTEINFO = CommandLayouts("!LTEINFO", tuple(LTEINFO_LAYOUTS.values()))
 

@@ -27,8 +27,6 @@ from modem.at.cells.layout import (
     CommandLayouts,
     Const,
     Dec,
-    Digits,
-    Field,
     Hex,
     Layout,
     Leading,
@@ -36,9 +34,7 @@ from modem.at.cells.layout import (
     Plmn,
     Role,
     Row,
-    Text,
-    Word,
-    constants,
+    fields,
     iter_rows,
     read_cells,
     read_rows,
@@ -89,139 +85,61 @@ def _negative(*names: str) -> Any:
     return finish
 
 
-_DEC = Dec()
-_TENTHS = Level(scale=10)
-_DBM = Level()
-_STATE = Field("state", 1, Text())
-_PLMN = Field(("mcc", "mnc"), 2, Plmn())
-_AREA = Hex(width=4, prefix="0x")
-
-#: ``+CPSI:`` rows.
-CPSI_LAYOUTS: dict[str, Layout] = {
-    "LTE": Layout(
-        "SIMCom LTE serving cell",
-        Role.SERVING,
-        (
-            Field("rat", 0, Choice(_LTE_MODES)),
-            _STATE,
-            _PLMN,
-            Field("tac", 3, _AREA),
-            Field("ci", 4, _DEC),
-            Field("pci", 5, _DEC),
-            Field("band", 6, Band("EUTRAN-BAND")),
-            Field("earfcn", 7, _DEC),
-            # DL bandwidth code, UL bandwidth code
-            *constants(8, "5", "5"),
-            Field("rsrq", 10, _TENTHS),
-            Field("rsrp", 11, _TENTHS),
-            Field("rssi", 12, _TENTHS),
-            Field("sinr", 13, _DBM),
-        ),
-        sizes=range(12, 40),
-        finish=_units("rsrq", "rsrp", "rssi"),
-    ),
-    "NR": Layout(
-        "SIMCom NR5G_SA serving cell",
-        Role.SERVING,
-        (
-            Field(None, 0, Word(("NR5G_SA", "NR5G"))),
-            Field("state", 1, Text(), match=r"[A-Za-z][A-Za-z ]*"),
-            _PLMN,
-            Field("tac", 3, Hex(width=6, prefix="0x")),
-            Field("ci", 4, _DEC),
-            Field("pci", 5, _DEC),
-            Field("band", 6, Band("NR5G_BAND")),
-            Field("arfcn", 7, _DEC),
-            Field("rsrp", 8, _TENTHS),
-            Field("rsrq", 9, _TENTHS),
-            Field("sinr", 10, _TENTHS),
-        ),
-        rat=Rat.NR,
-        sizes=range(11, 40),
-        finish=_units("rsrp", "rsrq", "sinr"),
-    ),
-    "NR-NSA": Layout(
-        "SIMCom NR5G_NSA leg",
-        Role.NR_LEG,
-        (
-            Field(None, 0, Word(("NR5G_NSA", "NR5G"))),
-            Field("pci", 1, _DEC),
-            Field("band", 2, Band("NR5G_BAND"), match=r"NR5G_BAND\d+"),
-            Field("arfcn", 3, _DEC),
-            Field("rsrp", 4, _TENTHS),
-            Field("rsrq", 5, _TENTHS),
-            Field("sinr", 6, _TENTHS),
-            # SCS, NR DL bandwidth
-            *constants(7, "1", "12"),
-        ),
-        rat=Rat.NR,
-        sizes=range(7, 40),
-        finish=_units("rsrp", "rsrq", "sinr"),
-    ),
-    "NR-NSA-OLD": Layout(
-        "SIMCom NR5G_NSA leg (early firmware)",
-        Role.NR_LEG,
-        (
-            Field(None, 0, Word(("NR5G_NSA", "NR5G"))),
-            Field("pci", 1, _DEC),
-            Field("arfcn", 2, _DEC, match=r"\d{5,}"),
-            Field("rsrq", 3, _TENTHS),
-            Field("rsrp", 4, _TENTHS),
-            Field("sinr", 5, _TENTHS),
-        ),
-        rat=Rat.NR,
-        sizes=range(6, 7),
-        finish=_units("rsrp", "rsrq", "sinr"),
-    ),
-    "UMTS": Layout(
-        "SIMCom WCDMA serving cell",
-        Role.SERVING,
-        (
-            Field(None, 0, Word(("WCDMA",))),
-            _STATE,
-            _PLMN,
-            Field("lac", 3, _AREA),
-            Field("ci", 4, _DEC),
-            Field(None, 5, Const("WCDMA IMT 2000")),
-            Field("psc", 6, _DEC),
-            Field("uarfcn", 7, _DEC),
-            Field(None, 8, Const("0")),  # SSC
-            Field("ecio", 9, Level(decimals=1, signless=True)),
-            Field("rscp", 10, Level(signless=True)),
-            Field(None, 11, Const("0")),  # Qual
-            Field("rssi", 12, _DBM, read=False),
-            Field(None, 13, Const("-")),  # TX power
-        ),
-        rat=Rat.UMTS,
-        sizes=range(11, 40),
-        finish=_negative("ecio", "rscp"),
-    ),
-    "GSM": Layout(
-        "SIMCom GSM serving cell",
-        Role.SERVING,
-        (
-            Field(None, 0, Word(("GSM",))),
-            _STATE,
-            _PLMN,
-            Field("lac", 3, _AREA),
-            Field("ci", 4, _DEC),
-            Field("arfcn", 5, Leading(" EGSM 900")),
-            Field("rssi", 6, _DBM),
-            # track LO adjust, C1-C2
-            *constants(7, "0", "30-30"),
-        ),
-        rat=Rat.GSM,
-        sizes=range(7, 40),
-    ),
-    "NO-SERVICE": Layout(
-        "SIMCom no service",
-        Role.NO_CELL,
-        (
-            Field("state", 0, Choice({"NO SERVICE": "NO SERVICE", "NONE": "NONE"})),
-            Field(None, 1, Const("Online")),
-        ),
-    ),
+_CODECS = {
+    "modes": Choice(_LTE_MODES),
+    "plmn": Plmn(),
+    "area": Hex(width=4, prefix="0x"),
+    "tac6": Hex(width=6, prefix="0x"),
+    "tenths": Level(scale=10),
+    "eband": Band("EUTRAN-BAND"),
+    "nrband": Band("NR5G_BAND"),
+    "lead": Leading(" EGSM 900"),
+    "ecio": Level(decimals=1, signless=True),
+    "rscp": Level(signless=True),
+    "dbm": Level(suffix="dbm"),
+    "nomode": Choice({"NO SERVICE": "NO SERVICE", "NONE": "NONE"}),
+    "word": r"[A-Za-z][A-Za-z ]*",
+    "nrband_word": r"NR5G_BAND\d+",
+    "long": r"\d{5,}",
+    "digits": r"\d+",
+    "ncell": r"NCELL\d*",
+    "dec": Dec(),
+    "tag": Const("NCell"),
 }
+_S = Role.SERVING
+_N = Role.NEIGHBOUR
+_NR_SIGNAL = "rsrp:tenths,rsrq:tenths,sinr:tenths"
+_NR_UNITS = _units("rsrp", "rsrq", "sinr")
+
+#: ``+CPSI:`` rows. DL/UL bandwidth code 5 is 20 MHz.
+CPSI_LAYOUTS: dict[str, Layout] = {
+    "LTE": Layout("SIMCom LTE serving cell", _S, fields(
+        "rat:modes,state,mcc+mnc:plmn,tac:area,ci:dec,pci,band:eband,earfcn,=5,=5,"
+        "rsrq:tenths,rsrp:tenths,rssi:tenths,sinr", _CODECS),
+        sizes=range(12, 40), finish=_units("rsrq", "rsrp", "rssi")),
+    "NR": Layout("SIMCom NR5G_SA serving cell", _S, fields(
+        "@NR5G_SA|NR5G,state~word,mcc+mnc:plmn,tac:tac6,ci:dec,pci,band:nrband,arfcn,"
+        + _NR_SIGNAL,
+        _CODECS), rat=Rat.NR, sizes=range(11, 40), finish=_NR_UNITS),
+    # The NR leg in EN-DC: PCI, band, NR-ARFCN, RSRP, RSRQ, SINR[, SCS, bandwidth].
+    "NR-NSA": Layout("SIMCom NR5G_NSA leg", Role.NR_LEG, fields(
+        f"@NR5G_NSA|NR5G,pci,band:nrband~nrband_word,arfcn,{_NR_SIGNAL},=1,=12", _CODECS),
+        rat=Rat.NR, sizes=range(7, 40), finish=_NR_UNITS),
+    # Early SIM8200 firmware: no band, RSRQ before RSRP.
+    "NR-NSA-OLD": Layout("SIMCom NR5G_NSA leg (early firmware)", Role.NR_LEG, fields(
+        "@NR5G_NSA|NR5G,pci,arfcn~long,rsrq:tenths,rsrp:tenths,sinr:tenths", _CODECS),
+        rat=Rat.NR, sizes=range(6, 7), finish=_NR_UNITS),
+    "UMTS": Layout("SIMCom WCDMA serving cell", _S, fields(
+        "@WCDMA,state,mcc+mnc:plmn,lac:area,ci:dec,=WCDMA IMT 2000,psc,uarfcn,=0,ecio:ecio,"
+        "rscp:rscp,=0,rssi*,=-", _CODECS),
+        rat=Rat.UMTS, sizes=range(11, 40), finish=_negative("ecio", "rscp")),
+    # GSM: "<ARFCN> <band>" in one field, then RxLev, track LO adjust, C1-C2.
+    "GSM": Layout("SIMCom GSM serving cell", _S, fields(
+        "@GSM,state,mcc+mnc:plmn,lac:area,ci:dec,arfcn:lead,rssi,=0,=30-30", _CODECS),
+        rat=Rat.GSM, sizes=range(7, 40)),
+    "NO-SERVICE": Layout("SIMCom no service", Role.NO_CELL,
+                         fields("state:nomode,=Online", _CODECS)),
+}  # fmt: skip
 
 _CPSI = CommandLayouts("+CPSI", tuple(CPSI_LAYOUTS.values()))
 
@@ -251,58 +169,26 @@ def _key_values(body: str) -> Row:
     return row
 
 
-_SCELL = Word(("SCELL",))
-_NCELL = Field(None, "CELL", Const("NCell"), match=r"NCELL\d*")
-_RXLEV = Level(suffix="dbm")
-
-
-def _ccinfo_wcdma(role: Role, cell: Field, *identity: Field) -> Layout:
-    return Layout(
-        f"SIMCom WCDMA {'serving cell' if role is Role.SERVING else 'neighbour'}",
-        role,
-        (
-            cell,
-            Field("uarfcn", "UARFCN", _DEC, match=r"\d+"),
-            *identity,
-            Field("psc", "PSC", _DEC),
-            Field(None, "SSC", Const("0")),
-            Field("rscp", "RSCP", Level(signless=True)),
-            Field("ecio", "ECIO", Level(decimals=1, signless=True)),
-            Field("rssi", "RXLev", _RXLEV),
-        ),
-        rat=Rat.UMTS,
-        finish=_negative("rscp", "ecio"),
-    )
-
-
-def _ccinfo_gsm(role: Role, cell: Field, *identity: Field) -> Layout:
-    return Layout(
-        f"SIMCom GSM {'serving cell' if role is Role.SERVING else 'neighbour'}",
-        role,
-        (
-            cell,
-            Field("arfcn", "ARFCN", _DEC, match=r"\d+"),
-            *identity,
-            Field("rssi", "RXLev", _RXLEV),
-        ),
-        rat=Rat.GSM,
-    )
-
-
-_IDENTITY = (
-    Field("mcc", "MCC", Digits()),
-    Field("mnc", "MNC", Digits()),
-    Field("lac", "LAC", _DEC),
-    Field("ci", "ID", _DEC),
+_CCINFO_UMTS = (
+    "UARFCN::uarfcn~digits,{}PSC::psc,SSC::=0,RSCP::rscp:rscp,ECIO::ecio:ecio,RXLev::rssi:dbm"
 )
+_CCINFO_GSM = "ARFCN::arfcn~digits,{}RXLev::rssi:dbm"
+_IDENTITY = "MCC::mcc,MNC::mnc,LAC::lac:dec,ID::ci:dec,"
 
-#: ``+CCINFO:`` rows (serving cell first, then neighbours).
+#: ``+CCINFO:`` rows (serving cell first, then neighbours), ``KEY:value`` fields.
 CCINFO_LAYOUTS: dict[str, Layout] = {
-    "UMTS-SERVING": _ccinfo_wcdma(Role.SERVING, Field(None, "CELL", _SCELL), *_IDENTITY),
-    "UMTS": _ccinfo_wcdma(Role.NEIGHBOUR, _NCELL),
-    "GSM-SERVING": _ccinfo_gsm(Role.SERVING, Field(None, "CELL", _SCELL), *_IDENTITY),
-    "GSM": _ccinfo_gsm(Role.NEIGHBOUR, _NCELL, *_IDENTITY),
-}
+    "UMTS-SERVING": Layout("SIMCom WCDMA serving cell", _S, fields(
+        "CELL::@SCELL," + _CCINFO_UMTS.format(_IDENTITY), _CODECS),
+        rat=Rat.UMTS, finish=_negative("rscp", "ecio")),
+    "UMTS": Layout("SIMCom WCDMA neighbour", _N, fields(
+        "CELL::_:tag~ncell," + _CCINFO_UMTS.format(""), _CODECS),
+        rat=Rat.UMTS, finish=_negative("rscp", "ecio")),
+    "GSM-SERVING": Layout("SIMCom GSM serving cell", _S, fields(
+        "CELL::@SCELL," + _CCINFO_GSM.format(_IDENTITY), _CODECS),
+        rat=Rat.GSM),
+    "GSM": Layout("SIMCom GSM neighbour", _N, fields(
+        "CELL::_:tag~ncell," + _CCINFO_GSM.format(_IDENTITY), _CODECS), rat=Rat.GSM),
+}  # fmt: skip
 
 _CCINFO = CommandLayouts("+CCINFO", tuple(CCINFO_LAYOUTS.values()), split=_key_values)
 

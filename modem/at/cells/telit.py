@@ -34,8 +34,6 @@ from modem.at.cells.layout import (
     CommandLayouts,
     Const,
     Dec,
-    Digits,
-    Field,
     Hex,
     Layout,
     Level,
@@ -43,8 +41,7 @@ from modem.at.cells.layout import (
     Role,
     Row,
     Text,
-    Word,
-    constants,
+    fields,
     read_cells,
 )
 from modem.at.cells.report import CellReport
@@ -61,135 +58,48 @@ __all__ = [
     "parse_servinfo",
 ]
 
-_DEC = Dec()
-_DBM = Level()
-_PRESENT = r".+"
-_NAME = Field("operator", 2, Text(quoted=True))
-_NET_CODE = Field(("mcc", "mnc"), 3, Plmn(separator="", quoted=True))
+_CODECS = {
+    "name": Text(quoted=True),
+    "code": Plmn(separator="", quoted=True),
+    "plmn": Plmn(separator=" ", quoted=True),
+    "hex4": Hex(width=4),
+    "hex7": Hex(width=7),
+    "id4": r"[0-9A-Fa-f]{4,}",  # a cell id; a BSIC has two digits, a PSC at most three
+}
+_S = Role.SERVING
 
-#: ``#SERVINFO:`` rows.
+#: ``#SERVINFO:`` rows. Fixed: DRX, service domain, network operation mode, RAC, TA, GPRS.
 SERVINFO_LAYOUTS: dict[str, Layout] = {
-    "LTE": Layout(
-        "Telit #SERVINFO LTE",
-        Role.SERVING,
-        (
-            Field("earfcn", 0, _DEC),
-            Field("rssi", 1, _DBM),
-            _NAME,
-            _NET_CODE,
-            Field("ci", 4, Hex(), match=r"[0-9A-Fa-f]{4,}"),
-            Field("tac", 5, Hex(width=4)),
-            # DRX, service domain
-            *constants(6, "128", "3"),
-            Field("rsrp", 8, _DBM),
-        ),
-        rat=Rat.LTE,
-        sizes=range(8, 40),
-    ),
-    "UMTS": Layout(
-        "Telit #SERVINFO UMTS",
-        Role.SERVING,
-        (
-            Field("uarfcn", 0, _DEC),
-            Field("rssi", 1, _DBM),
-            _NAME,
-            _NET_CODE,
-            Field("psc", 4, _DEC),
-            Field("lac", 5, Hex(width=4)),
-            # DRX
-            *constants(6, "7", "3"),
-            Field("rscp", 8, _DBM),
-            # network operation mode, RAC
-            *constants(9, '"II"', "01"),
-        ),
-        rat=Rat.UMTS,
-        sizes=range(11, 12),
-    ),
-    "GSM": Layout(
-        "Telit #SERVINFO GSM",
-        Role.SERVING,
-        (
-            Field("arfcn", 0, _DEC),
-            Field("rssi", 1, _DBM),
-            _NAME,
-            _NET_CODE,
-            Field("bsic", 4, _DEC, read=False),
-            Field("lac", 5, Hex(width=4)),
-            # timing advance, GPRS
-            *constants(6, "00", "1"),
-        ),
-        rat=Rat.GSM,
-        sizes=range(8, 40),
-    ),
-}
+    "LTE": Layout("Telit #SERVINFO LTE", _S, fields(
+        "earfcn,rssi,operator:name,mcc+mnc:code,ci~id4,tac:hex4,=128,=3,rsrp", _CODECS),
+        rat=Rat.LTE, sizes=range(8, 40)),
+    "UMTS": Layout("Telit #SERVINFO UMTS", _S, fields(
+        'uarfcn,rssi,operator:name,mcc+mnc:code,psc,lac:hex4,=7,=3,rscp,="II",=01', _CODECS),
+        rat=Rat.UMTS, sizes=range(11, 12)),
+    "GSM": Layout("Telit #SERVINFO GSM", _S, fields(
+        "arfcn,rssi,operator:name,mcc+mnc:code,bsic*,lac:hex4,=00,=1", _CODECS),
+        rat=Rat.GSM, sizes=range(8, 40)),
+}  # fmt: skip
 
-_RFSTS_PLMN = Field(("mcc", "mnc"), 0, Plmn(separator=" ", quoted=True))
+# IMSI and operator name are printed by the simulator, never read.
+_IDS = "imsi:name*,operator:name*"
 
-#: ``#RFSTS:`` rows, told apart by their field count.
+#: ``#RFSTS:`` rows, told apart by their field count. Fixed: RAC, TX power, DRX, MM and
+#: RR/RRC state, network operation mode, BLER, service domain.
 RFSTS_LAYOUTS: dict[str, Layout] = {
-    "GSM": Layout(
-        "Telit #RFSTS GSM",
-        Role.SERVING,
-        (
-            _RFSTS_PLMN,
-            Field("arfcn", 1, _DEC),
-            Field("rssi", 2, _DBM),
-            Field("lac", 3, Hex(width=4)),
-            # RAC, TX power, MM state, RR state, NOM
-            *constants(4, "FF", "", "19", "0", "1"),
-            Field("ci", 9, Hex(width=4)),
-            Field("imsi", 10, Text(quoted=True), read=False),
-            Field("operator", 11, Text(quoted=True), read=False),
-            *constants(12, "3", "2"),
-        ),
-        rat=Rat.GSM,
-        sizes=range(14, 15),
-    ),
-    "LTE": Layout(
-        "Telit #RFSTS LTE",
-        Role.SERVING,
-        (
-            _RFSTS_PLMN,
-            Field("earfcn", 1, _DEC),
-            Field("rsrp", 2, _DBM),
-            Field("rssi", 3, _DBM),
-            Field("rsrq", 4, _DBM),
-            Field("tac", 5, Hex(width=4)),
-            *constants(6, "FF", "", "128", "19", "0"),
-            Field("ci", 11, Hex(width=7)),
-            Field("imsi", 12, Text(quoted=True), read=False),
-            Field("operator", 13, Text(quoted=True), read=False),
-            Field(None, 14, Const("3")),
-            Field("band", 15, _DEC),
-        ),
-        rat=Rat.LTE,
-        sizes=range(15, 18),
-    ),
-    "UMTS": Layout(
-        "Telit #RFSTS WCDMA",
-        Role.SERVING,
-        (
-            _RFSTS_PLMN,
-            Field("uarfcn", 1, _DEC),
-            Field("psc", 2, _DEC),
-            Field("ecio", 3, _DBM),
-            Field("rscp", 4, _DBM),
-            Field("rssi", 5, _DBM),
-            Field("lac", 6, Hex(width=4)),
-            *constants(7, "FF", "", "7", "19", "0", "1", "0"),
-            Field("ci", 14, Hex(width=7)),
-            Field("imsi", 15, Text(quoted=True), read=False),
-            Field("operator", 16, Text(quoted=True), read=False),
-            *constants(17, "3", "1"),
-        ),
-        rat=Rat.UMTS,
-        sizes=range(18, 40),
-    ),
-}
+    "GSM": Layout("Telit #RFSTS GSM", _S, fields(
+        f"mcc+mnc:plmn,arfcn,rssi,lac:hex4,=FF,=,=19,=0,=1,ci:hex4,{_IDS},=3,=2", _CODECS),
+        rat=Rat.GSM, sizes=range(14, 15)),
+    "LTE": Layout("Telit #RFSTS LTE", _S, fields(
+        f"mcc+mnc:plmn,earfcn,rsrp,rssi,rsrq,tac:hex4,=FF,=,=128,=19,=0,ci:hex7,{_IDS},=3,band",
+        _CODECS), rat=Rat.LTE, sizes=range(15, 18)),
+    "UMTS": Layout("Telit #RFSTS WCDMA", _S, fields(
+        "mcc+mnc:plmn,uarfcn,psc,ecio,rscp,rssi,lac:hex4,=FF,=,=7,=19,=0,=1,=0,ci:hex7,"
+        f"{_IDS},=3,=1", _CODECS), rat=Rat.UMTS, sizes=range(18, 40)),
+}  # fmt: skip
 
 _KEY_VALUE = re.compile(r"([A-Za-z][A-Za-z0-9/]*):\s*(\S+)")
 _TABLE_ROW = re.compile(r"S|N[1-6]", re.IGNORECASE)
-_PWR = Field("rssi", "PWR", Level(suffix="dbm"))
 
 
 def split_moni(body: str) -> Row:
@@ -206,161 +116,65 @@ def split_moni(body: str) -> Row:
     return row
 
 
-#: ``#MONI`` rows (any ``#MONI=<n>`` mode).
-MONI_LAYOUTS: dict[str, Layout] = {
-    "LTE": Layout(
-        "Telit #MONI LTE serving cell",
-        Role.SERVING,
-        (
-            Field("operator", "NAME", Text()),
-            Field("rsrp", "RSRP", _DBM),
-            Field("rsrq", "RSRQ", _DBM),
-            Field("tac", "TAC", Hex(width=4), match=_PRESENT),
-            Field("ci", "Id", Hex(width=7)),
-            Field("earfcn", "EARFCN", _DEC),
-            _PWR,
-            Field(None, "DRX", Const("128")),
-            Field("pci", "pci", _DEC),
-            Field(None, "QRxLevMin", Const("-140")),
-        ),
-        rat=Rat.LTE,
-    ),
-    "LTE-NEIGHBOUR": Layout(
-        "Telit #MONI LTE neighbour",
-        Role.NEIGHBOUR,
-        (
-            Field("rsrp", "RSRP", _DBM, match=_PRESENT),
-            Field("rsrq", "RSRQ", _DBM),
-            Field("pci", "Id", Hex(width=7)),
-            Field("earfcn", "EARFCN", _DEC),
-            _PWR,
-        ),
-        rat=Rat.LTE,
-    ),
-    "UMTS": Layout(
-        "Telit #MONI UMTS cell",
-        Role.FIRST_SERVING,
-        (
-            Field("operator", "NAME", Text()),
-            Field("psc", "PSC", _DEC),
-            Field("rscp", "RSCP", _DBM),
-            Field("lac", "LAC", Hex(width=4)),
-            Field("ci", "Id", Hex(width=7)),
-            Field("ecio", "EcIo", Level(decimals=1)),
-            Field("uarfcn", "UARFCN", _DEC, match=_PRESENT),
-            _PWR,
-            Field(None, "DRX", Const("7")),
-        ),
-        rat=Rat.UMTS,
-    ),
-    "GSM": Layout(
-        "Telit #MONI GSM cell",
-        Role.FIRST_SERVING,
-        (
-            Field("operator", "NAME", Text()),
-            Field("mcc", "Cc", Digits()),
-            Field("mnc", "Nc", Digits()),
-            Field("bsic", "BSIC", _DEC, read=False),
-            Field(None, "RxQual", Const("0")),
-            Field("lac", "LAC", Hex(width=4), match=_PRESENT),
-            Field("ci", "Id", Hex(width=4)),
-            Field("arfcn", "ARFCN", _DEC),
-            _PWR,
-            Field(None, "TA", Const("0")),
-        ),
-        rat=Rat.GSM,
-    ),
-    "TABLE-SERVING": Layout(
-        "Telit #MONI table serving cell",
-        Role.SERVING,
-        (
-            Field(None, 0, Word(("S",))),
-            Field("bsic", 1, _DEC, read=False),
-            Field("lac", 2, Hex(width=4)),
-            Field("ci", 3, Hex(width=4)),
-            Field("arfcn", 4, _DEC),
-            Field("rssi", 5, Level(suffix="dbm")),
-        ),
-        rat=Rat.GSM,
-        sizes=range(6, 40),
-    ),
-    "TABLE-NEIGHBOUR": Layout(
-        "Telit #MONI table neighbour",
-        Role.NEIGHBOUR,
-        (
-            Field(None, 0, Const("N1"), match=r"N[1-6]"),
-            Field("bsic", 1, _DEC, read=False),
-            Field("lac", 2, Hex(width=4)),
-            Field("ci", 3, Hex(width=4)),
-            Field("arfcn", 4, _DEC),
-            Field("rssi", 5, Level(suffix="dbm")),
-        ),
-        rat=Rat.GSM,
-        sizes=range(6, 40),
-    ),
-    # An operator name alone (printed while searching) or "NO SERVICE".
-    "NAME-ONLY": Layout("Telit #MONI without a cell", Role.IGNORE, ()),
+_MONI_CODECS = {
+    "hex4": Hex(width=4),
+    "hex7": Hex(width=7),
+    "dbm": Level(suffix="dbm"),
+    "tenth": Level(decimals=1),
+    "present": r".+",
+    "neighbour": r"N[1-6]",
+    "n1": Const("N1"),
 }
 
-#: ``#CSURVC`` survey rows.
+#: ``#MONI`` rows (any ``#MONI=<n>`` mode): ``key:value`` rows after the operator name
+#: (``NAME``), or the old table form.
+MONI_LAYOUTS: dict[str, Layout] = {
+    "LTE": Layout("Telit #MONI LTE serving cell", _S, fields(
+        "NAME::operator,RSRP::rsrp,RSRQ::rsrq,TAC::tac:hex4~present,Id::ci:hex7,EARFCN::earfcn,"
+        "PWR::rssi:dbm,DRX::=128,pci::pci,QRxLevMin::=-140", _MONI_CODECS), rat=Rat.LTE),
+    # LTE neighbours: Id is the PCI in hex.
+    "LTE-NEIGHBOUR": Layout("Telit #MONI LTE neighbour", Role.NEIGHBOUR, fields(
+        "RSRP::rsrp~present,RSRQ::rsrq,Id::pci:hex7,EARFCN::earfcn,PWR::rssi:dbm", _MONI_CODECS),
+        rat=Rat.LTE),
+    "UMTS": Layout("Telit #MONI UMTS cell", Role.FIRST_SERVING, fields(
+        "NAME::operator,PSC::psc,RSCP::rscp,LAC::lac:hex4,Id::ci:hex7,EcIo::ecio:tenth,"
+        "UARFCN::uarfcn~present,PWR::rssi:dbm,DRX::=7", _MONI_CODECS), rat=Rat.UMTS),
+    "GSM": Layout("Telit #MONI GSM cell", Role.FIRST_SERVING, fields(
+        "NAME::operator,Cc::mcc,Nc::mnc,BSIC::bsic*,RxQual::=0,LAC::lac:hex4~present,"
+        "Id::ci:hex4,ARFCN::arfcn,PWR::rssi:dbm,TA::=0", _MONI_CODECS), rat=Rat.GSM),
+    "TABLE-SERVING": Layout("Telit #MONI table serving cell", _S, fields(
+        "@S,bsic*,lac:hex4,ci:hex4,arfcn,rssi:dbm", _MONI_CODECS),
+        rat=Rat.GSM, sizes=range(6, 40)),
+    "TABLE-NEIGHBOUR": Layout("Telit #MONI table neighbour", Role.NEIGHBOUR, fields(
+        "_:n1~neighbour,bsic*,lac:hex4,ci:hex4,arfcn,rssi:dbm", _MONI_CODECS),
+        rat=Rat.GSM, sizes=range(6, 40)),
+    # An operator name alone (printed while searching) or "NO SERVICE".
+    "NAME-ONLY": Layout("Telit #MONI without a cell", Role.IGNORE, ()),
+}  # fmt: skip
+
+_CSURVC_CODECS = {
+    "dec": Dec(),
+    "tenth": Level(decimals=1),
+    "negative": r"-\d+",
+    "long": r"\d{4,}",
+    "short": r"\d{1,3}",
+}
+
+#: ``#CSURVC`` survey rows (numeric format: ids decimal). Fixed: BER, cell status,
+#: number of channels.
 CSURVC_LAYOUTS: dict[str, Layout] = {
-    "GSM": Layout(
-        "Telit #CSURVC GSM carrier",
-        Role.NEIGHBOUR,
-        (
-            Field("arfcn", 0, _DEC),
-            Field("bsic", 1, _DEC, read=False),
-            Field("rssi", 2, _DBM, match=r"-\d+"),
-            Field(None, 3, Const("0")),  # BER
-            Field("mcc", 4, Digits()),
-            Field("mnc", 5, Digits()),
-            Field("lac", 6, _DEC),
-            Field("ci", 7, _DEC),
-            # cell status: suitable, number of channels
-            *constants(8, "0", "0"),
-        ),
-        rat=Rat.GSM,
-        sizes=range(9, 200),
-    ),
-    "LTE": Layout(
-        "Telit #CSURVC LTE carrier",
-        Role.NEIGHBOUR,
-        (
-            Field("earfcn", 0, _DEC),
-            Field("rssi", 1, _DBM, match=r"-\d+"),
-            Field("mcc", 2, Digits()),
-            Field("mnc", 3, Digits()),
-            Field("ci", 4, _DEC, match=r"\d{4,}"),
-            Field("tac", 5, _DEC),
-            Field("pci", 6, _DEC),
-            Field(None, 7, Const("0")),
-            Field("rsrp", 8, _DBM),
-            Field("rsrq", 9, _DBM),
-        ),
-        rat=Rat.LTE,
-        sizes=range(10, 40),
-    ),
-    "UMTS": Layout(
-        "Telit #CSURVC UMTS carrier",
-        Role.NEIGHBOUR,
-        (
-            Field("uarfcn", 0, _DEC),
-            Field("rssi", 1, _DBM, match=r"-\d+"),
-            Field("mcc", 2, Digits()),
-            Field("mnc", 3, Digits()),
-            Field("psc", 4, _DEC, match=r"\d{1,3}"),
-            Field("ci", 5, _DEC),
-            Field("lac", 6, _DEC),
-            Field(None, 7, Const("0")),
-            Field("rscp", 8, _DBM),
-            Field("ecio", 9, Level(decimals=1)),
-        ),
-        rat=Rat.UMTS,
-        sizes=range(10, 40),
-    ),
+    "GSM": Layout("Telit #CSURVC GSM carrier", Role.NEIGHBOUR, fields(
+        "arfcn,bsic*,rssi~negative,=0,mcc,mnc,lac:dec,ci:dec,=0,=0", _CSURVC_CODECS),
+        rat=Rat.GSM, sizes=range(9, 200)),
+    "LTE": Layout("Telit #CSURVC LTE carrier", Role.NEIGHBOUR, fields(
+        "earfcn,rssi~negative,mcc,mnc,ci:dec~long,tac:dec,pci,=0,rsrp,rsrq", _CSURVC_CODECS),
+        rat=Rat.LTE, sizes=range(10, 40)),
+    "UMTS": Layout("Telit #CSURVC UMTS carrier", Role.NEIGHBOUR, fields(
+        "uarfcn,rssi~negative,mcc,mnc,psc~short,ci:dec,lac:dec,=0,rscp,ecio:tenth",
+        _CSURVC_CODECS), rat=Rat.UMTS, sizes=range(10, 40)),
     # A carrier whose BCCH was not decoded: channel and level, no identity.
     "CARRIER": Layout("Telit #CSURVC carrier", Role.IGNORE, (), sizes=range(2, 3)),
-}
+}  # fmt: skip
 
 _SERVINFO = CommandLayouts("#SERVINFO", tuple(SERVINFO_LAYOUTS.values()))
 _RFSTS = CommandLayouts("#RFSTS", tuple(RFSTS_LAYOUTS.values()))

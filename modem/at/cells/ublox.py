@@ -29,18 +29,13 @@ from typing import Any
 from modem.at.cells.layout import (
     Choice,
     CommandLayouts,
-    Const,
-    Dec,
-    Digits,
-    Field,
     Hex,
     Index,
     Layout,
     Level,
     Role,
     Row,
-    Word,
-    constants,
+    fields,
     read_row,
     read_rows,
 )
@@ -52,121 +47,41 @@ from modem.models import NeighbourCell, Rat, ServingCell
 __all__ = ["MEASUREMENT_LAYOUT", "UCGED_LAYOUTS", "parse_ucged", "parse_ucged_measurements"]
 
 _FINALS = frozenset({"OK", "ERROR"})
-_DEC = Dec()
-_MCC_MNC = (Field("mcc", 3, Digits()), Field("mnc", 4, Digits()))
-_TAC = Hex(lower=True, zero_unknown=True)
-_CI = Hex(width=7, lower=True, zero_unknown=True)
-
-
-def _lte_data(offset: int, *rest: Field) -> tuple[Field, ...]:
-    return (
-        Field("earfcn", offset, _DEC),
-        Field("band", offset + 1, _DEC),
-        Field(None, offset + 2, Const("50")),  # UL bandwidth, 100 kHz units
-        Field(None, offset + 3, Const("50")),  # DL bandwidth
-        Field("tac", offset + 4, _TAC),
-        *rest,
-    )
-
+_CODECS = {
+    "hex": Hex(lower=True, zero_unknown=True),
+    "hex4": Hex(width=4, lower=True, zero_unknown=True),
+    "hex7": Hex(width=7, lower=True, zero_unknown=True),
+    "rsrp_index": Index(-141.0, 1.0, 97),
+    "rsrq_index": Index(-20.0, 0.5, 34),
+    "sinr": Level(decimals=2, missing="255"),
+    "r422": Choice({"7": Rat.LTE_M, "8": Rat.NB_IOT, "9": Rat.NB_IOT, "4": Rat.LTE}),
+}
+# A RAT line of four fields ends with the service state (4: camped, registered), MCC, MNC;
+# LTE data starts with EARFCN, band, UL and DL bandwidth (100 kHz units) and TAC.
+_LTE_DATA = "earfcn,band,=50,=50,tac:hex"
+_S = Role.SERVING
 
 #: ``+UCGED=2`` rows: ``[RAT line size, *RAT line, *data line]``.
 UCGED_LAYOUTS: dict[str, Layout] = {
-    "SARA-R5": Layout(
-        "u-blox SARA-R5 serving cell",
-        Role.SERVING,
-        (
-            Field(None, 0, Word(("4",))),
-            Field(None, 1, Word(("6",))),
-            Field(None, 2, Const("4")),  # service state: camped, registered
-            *_MCC_MNC,
-            *_lte_data(
-                5,
-                Field("ci", 10, _CI),
-                Field("pci", 11, _DEC),
-                # mTMSI, MME group, MME code
-                *constants(12, "d60814d1", "8001", "01"),
-                Field("rsrp", 15, Index(-141.0, 1.0, 97)),
-                Field("rsrq", 16, Index(-20.0, 0.5, 34)),
-                Field("sinr", 17, Level(decimals=2, missing="255")),
-                *(
-                    Field(None, 18 + i, Const(t))
-                    for i, t in enumerate("0 1 15 0 0 128 0 0".split())
-                ),
-            ),
-        ),
-        rat=Rat.LTE_M,
-        sizes=range(18, 60),
-    ),
-    "LARA-R6-LTE": Layout(
-        "u-blox LARA-R6 LTE serving cell",
-        Role.SERVING,
-        (
-            Field(None, 0, Word(("4",))),
-            Field(None, 1, Word(("4",))),
-            Field(None, 2, Const("4")),
-            *_MCC_MNC,
-            *_lte_data(5, Field("ci", 10, _CI), Field("pci", 11, _DEC)),
-        ),
-        rat=Rat.LTE,
-        sizes=range(12, 60),
-    ),
-    "LARA-R6-3G": Layout(
-        "u-blox LARA-R6 3G serving cell",
-        Role.SERVING,
-        (
-            Field(None, 0, Word(("4",))),
-            Field(None, 1, Word(("3",))),
-            Field(None, 2, Const("4")),
-            *_MCC_MNC,
-            Field("uarfcn", 5, _DEC),
-            Field(None, 6, Const("1")),  # band
-            Field("ci", 7, _CI),
-            Field("lac", 8, _TAC),
-            Field(None, 9, Const("1")),  # RAC
-            Field("psc", 10, _DEC),
-            Field(None, 11, Const("7")),  # RRC state: idle
-        ),
-        rat=Rat.UMTS,
-        sizes=range(11, 60),
-    ),
-    "LARA-R6-2G": Layout(
-        "u-blox LARA-R6 2G serving cell",
-        Role.SERVING,
-        (
-            Field(None, 0, Word(("3",))),
-            Field(None, 1, Word(("2",))),
-            Field("mcc", 2, Digits()),
-            Field("mnc", 3, Digits()),
-            Field("arfcn", 4, _DEC),
-            Field(None, 5, Const("0")),  # band 1900 flag
-            Field("ci", 6, Hex(width=4, lower=True, zero_unknown=True)),
-            Field("bsic", 7, _DEC, read=False),
-            Field("lac", 8, Hex(width=4, lower=True, zero_unknown=True)),
-            Field(None, 9, Const("1")),  # RAC
-            Field("rssi", 10, Level()),
-        ),
-        rat=Rat.GSM,
-        sizes=range(11, 60),
-    ),
-    "SARA-R422": Layout(
-        "u-blox SARA-R422 serving cell",
-        Role.SERVING,
-        (
-            Field(None, 0, Word(("3",))),
-            Field(
-                "rat",
-                1,
-                Choice({"7": Rat.LTE_M, "8": Rat.NB_IOT, "9": Rat.NB_IOT, "4": Rat.LTE}),
-            ),
-            Field("mcc", 2, Digits()),
-            Field("mnc", 3, Digits()),
-            *_lte_data(
-                4, Field("pci", 9, _DEC), Field("rsrp", 10, Level()), Field("rsrq", 11, Level())
-            ),
-        ),
-        sizes=range(12, 60),
-    ),
-}
+    # SARA-R5: … mTMSI, MME group, MME code, RSRP/RSRQ indexes, SINR, then counters.
+    "SARA-R5": Layout("u-blox SARA-R5 serving cell", _S, fields(
+        f"@4,@6,=4,mcc,mnc,{_LTE_DATA},ci:hex7,pci,=d60814d1,=8001,=01,rsrp:rsrp_index,"
+        "rsrq:rsrq_index,sinr:sinr,=0,=1,=15,=0,=0,=128,=0,=0", _CODECS),
+        rat=Rat.LTE_M, sizes=range(18, 60)),
+    "LARA-R6-LTE": Layout("u-blox LARA-R6 LTE serving cell", _S, fields(
+        f"@4,@4,=4,mcc,mnc,{_LTE_DATA},ci:hex7,pci", _CODECS), rat=Rat.LTE, sizes=range(12, 60)),
+    # LARA-R6 3G: UARFCN, band, cell id, LAC, RAC, PSC, RRC state (7: idle).
+    "LARA-R6-3G": Layout("u-blox LARA-R6 3G serving cell", _S, fields(
+        "@4,@3,=4,mcc,mnc,uarfcn,=1,ci:hex7,lac:hex,=1,psc,=7", _CODECS),
+        rat=Rat.UMTS, sizes=range(11, 60)),
+    # LARA-R6 2G: ARFCN, band-1900 flag, cell id, BSIC, LAC, RAC, RxLev.
+    "LARA-R6-2G": Layout("u-blox LARA-R6 2G serving cell", _S, fields(
+        "@3,@2,mcc,mnc,arfcn,=0,ci:hex4,bsic*,lac:hex4,=1,rssi", _CODECS),
+        rat=Rat.GSM, sizes=range(11, 60)),
+    # SARA-R422: no cell id; RSRP and RSRQ in dBm/dB.
+    "SARA-R422": Layout("u-blox SARA-R422 serving cell", _S, fields(
+        f"@3,rat:r422,mcc,mnc,{_LTE_DATA},pci,rsrp,rsrq", _CODECS), sizes=range(12, 60)),
+}  # fmt: skip
 
 _UCGED = CommandLayouts("+UCGED", tuple(UCGED_LAYOUTS.values()))
 
@@ -211,11 +126,7 @@ def parse_ucged(text: str) -> CellReport:
 MEASUREMENT_LAYOUT = Layout(
     "u-blox +UCGED=5 measurement",
     Role.NEIGHBOUR,
-    (
-        Field("pci", 0, _DEC),
-        Field("earfcn", 1, _DEC),
-        Field("value", 2, Level(decimals=2, width=7, quoted=True)),
-    ),
+    fields("pci,earfcn,value:level", {"level": Level(decimals=2, width=7, quoted=True)}),
     rat=Rat.LTE,
 )
 

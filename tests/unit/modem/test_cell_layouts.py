@@ -24,6 +24,7 @@ from modem.at.cells.layout import (
     Plmn,
     Role,
     Word,
+    fields,
     read_row,
     render_row,
     select_layout,
@@ -255,3 +256,24 @@ def test_rendered_values_keep_the_vendor_radix() -> None:
     assert row[11] == "-950"  # RSRP in tenths
     monsc = render_row(huawei.MONSC_LAYOUTS["LTE"], SAMPLE)
     assert monsc[5] == "65"  # PCI 101 in hex
+
+
+def test_layout_specs_read_like_the_manuals_format() -> None:
+    built = fields('"servingcell",state,@GSM|G2,mcc+mnc:plmn,ci:hex~id,bsic*,=0,,Label::rssi', {
+        "plmn": Plmn(), "hex": Hex(width=4), "id": r"[0-9A-F]{4}",
+    })  # fmt: skip
+    assert [f.at for f in built] == [0, 1, 2, 3, 4, 5, 6, "Label"]
+    quoted, state, word, plmn, ci, bsic, const, rssi = built
+    assert isinstance(quoted.codec, Word) and quoted.codec.quoted
+    assert state.attr == "state" and isinstance(word.codec, Word)
+    assert word.codec.words == ("GSM", "G2")
+    assert plmn.attr == ("mcc", "mnc")
+    assert (ci.attr, ci.match, ci.codec) == ("ci", r"[0-9A-F]{4}", Hex(width=4))
+    assert not bsic.read and const.attr is None
+    assert rssi.at == "Label" and isinstance(rssi.codec, Level)
+
+
+@pytest.mark.parametrize("spec", ["ci:nosuch", "nosuch", "ci~nosuch", "ci:pattern"])
+def test_layout_specs_refuse_unknown_names(spec: str) -> None:
+    with pytest.raises(ValueError):
+        fields(spec, {"pattern": r"\d+"})
