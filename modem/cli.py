@@ -247,6 +247,15 @@ def _signal_words(signal: Signal) -> str:
     return ", ".join(parts) if parts else "not reported"
 
 
+def _attempts_words(sim: SimIdentity) -> str:
+    parts = []
+    if sim.pin_retries is not None:
+        parts.append(f"PIN {sim.pin_retries}")
+    if sim.puk_retries is not None:
+        parts.append(f"PUK {sim.puk_retries}")
+    return ", ".join(parts)
+
+
 def render_probe(report: ProbeReport) -> str:
     """Render a probe as a readable table (what ``salve-modem probe`` prints).
 
@@ -276,6 +285,8 @@ def render_probe(report: ProbeReport) -> str:
         rows.append(("MSISDN", sim.msisdn or "not stored on the SIM"))
     else:
         rows.append(("", _SIM_WORDS.get(sim.state, "")))
+    if sim.pin_retries is not None or sim.puk_retries is not None:
+        rows.append(("Attempts left", _attempts_words(sim)))
     observation = report.observation
     if observation is not None:
         if observation.registrations:
