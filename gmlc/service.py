@@ -66,7 +66,7 @@ from gmlc.settings import Settings
 from gmlc.store import AuditEntry, ClientRecord, Store
 from mlp.codes import LocType, MsidType, ResType, ResultCode
 from mlp.keys import SigningKey, b64url_encode
-from mlp.model import LocationRequest, Msid, Position, PositionError, Slia
+from mlp.model import LocationRequest, Msid, Position, PositionError, Slia, Slir
 from mlp.shapes import CircularArea, Point
 from mlp.statement import StatementPosition, issue_statement
 
@@ -368,7 +368,7 @@ class LocationService:
                 )
                 self._metrics.overloaded.inc()
             else:
-                outcome = self._answer_target(target, record, request, context, session_hash)
+                outcome = self._answer_target(target, record, request, context)
             outcomes.append(outcome)
             self._metrics.mlp_answers.labels("target", str(int(outcome.code))).inc()
 
@@ -449,6 +449,10 @@ class LocationService:
             return (ResultCode.PROTOCOL_ELEMENT_ATTRIBUTE_VALUE_NOT_SUPPORTED, "loc_type")
         if len(request.targets()) > self._settings.max_targets:
             return (ResultCode.TOO_MANY_POSITION_ITEMS, "msids")
+        if slir.session_hash is not None and slir.domain is None:
+            # A statement names the web service it is for (its `sub`); without a domain
+            # there is nothing to sign for.
+            return (ResultCode.INVALID_PROTOCOL_ELEMENT_VALUE, "salve:domain is required")
         return None
 
     # -- one target --------------------------------------------------------------------
@@ -471,7 +475,6 @@ class LocationService:
         client: ClientRecord,
         request: LocationRequest,
         context: RequestContext,
-        session_hash: bytes | None,
     ) -> _TargetOutcome:
         if target.type not in _SUPPORTED_MSID_TYPES:
             return self._error(
@@ -510,7 +513,7 @@ class LocationService:
         )
         if isinstance(result, NoFix):
             return self._error(target, result.result, result.add_info)
-        return self._position(target, result, client, context, session_hash)
+        return self._position(target, result, client, context, request.slir)
 
     def _position(
         self,
@@ -518,14 +521,16 @@ class LocationService:
         fix: Fix,
         client: ClientRecord,
         context: RequestContext,
-        session_hash: bytes | None,
+        slir: Slir,
     ) -> _TargetOutcome:
         shape = CircularArea(Point(fix.lat, fix.lon), float(fix.radius_m))
         statement: str | None = None
         audit: AuditEntry | None = None
-        if session_hash is not None:
+        if slir.session_hash is not None and slir.domain is not None:
             try:
-                statement, audit = self._sign(target, fix, client, context, session_hash)
+                statement, audit = self._sign(
+                    target, fix, client, context, slir.domain, slir.session_hash, slir.batch_size
+                )
             except KeyFileError as exc:
                 log_event(logger, logging.ERROR, "statement_not_signed", problem=str(exc))
                 return self._error(target, ResultCode.SYSTEM_FAILURE, "signing unavailable")
@@ -538,7 +543,9 @@ class LocationService:
         fix: Fix,
         client: ClientRecord,
         context: RequestContext,
+        domain: str,
         session_hash: bytes,
+        batch_size: int | None,
     ) -> tuple[str, AuditEntry]:
         key = self._keys.current()
         subject = f"{target.type.value.lower()}:{target.value}"
@@ -546,13 +553,14 @@ class LocationService:
         token, claims = issue_statement(
             key=key,
             issuer=self._settings.issuer,
-            subject=subject,
+            subject=domain,
             session_hash=session_hash,
-            position=StatementPosition.from_circle(fix.lat, fix.lon, fix.radius_m),
+            positions=StatementPosition.from_circle(fix.lat, fix.lon, fix.radius_m),
             position_time=fix.measured_at,
             now=self._clock(),
             validity_s=self._settings.statement_validity_s,
             method=fix.method,
+            batch_size=batch_size,
         )
         self._metrics.signing_time.observe(time.perf_counter() - started)
         self._metrics.statements.labels(key.kid).inc()
@@ -565,6 +573,8 @@ class LocationService:
             detail={
                 "jti": claims.jti,
                 "target": subject,
+                "domain": domain,
+                "batch_size": batch_size,
                 "session_hash": b64url_encode(session_hash),
                 "position": {"lat": fix.lat, "lon": fix.lon, "r": fix.radius_m},
                 "method": fix.method,

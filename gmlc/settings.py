@@ -30,6 +30,7 @@ from pydantic_settings import (
 )
 
 from gmlc.errors import ConfigError
+from mlp.names import HostNameError, canonical_host_name
 
 __all__ = ["DEV_ISSUER", "ENV_PREFIX", "Settings", "load_settings"]
 
@@ -71,7 +72,10 @@ class Settings(BaseSettings):
 
     issuer: str = Field(
         default="",
-        description="Identity written into every statement's iss claim; required unless dev.",
+        description=(
+            "The GMLC's host name, written into every statement's iss claim and named by the "
+            "sites' _salve policies; required unless dev."
+        ),
     )
     dev: bool = Field(default=False, description="Development mode: a placeholder issuer.")
     state_dir: Path = Field(default=Path("/var/lib/salve-gmlc"))
@@ -121,6 +125,12 @@ class Settings(BaseSettings):
                     f"{ENV_PREFIX}ISSUER); only dev mode has a placeholder"
                 )
             object.__setattr__(self, "issuer", DEV_ISSUER)
+        try:
+            # The issuer goes on the wire as a statement's `iss` and is compared as bytes by
+            # clients, so it is kept in its one canonical spelling.
+            object.__setattr__(self, "issuer", canonical_host_name(self.issuer))
+        except HostNameError as exc:
+            raise ValueError(f"issuer must be the GMLC's host name: {exc}") from None
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert and tls_key must be set together")
         if self.radius_floor_m > self.radius_ceiling_m:
