@@ -1,0 +1,1 @@
+"""salve-verify: the client that checks a SALVE site."""
