@@ -48,7 +48,7 @@ import dns.zone
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from dns.rdtypes.ANY.DNSKEY import DNSKEY
 
-from mlp.dnsrecords import split_txt_value
+from mlp.dnsrecords import MAX_TXT_STRING
 from verifier.denial import nsec3_hash
 
 __all__ = [
@@ -103,7 +103,9 @@ def presentation(rdtype: str, value: str) -> str:
     """The RDATA text of a record: TXT values are split into quoted 255-byte strings."""
     if rdtype.upper() != "TXT":
         return value
-    strings = split_txt_value(value)
+    # Split like split_txt_value, without its size cap: a lab may stage oversized values.
+    raw = value.encode("ascii")
+    strings = [raw[i : i + MAX_TXT_STRING] for i in range(0, len(raw), MAX_TXT_STRING)] or [b""]
     return " ".join(
         '"' + s.decode("ascii").replace("\\", "\\\\").replace('"', '\\"') + '"' for s in strings
     )
@@ -355,7 +357,10 @@ def sign_zone(
         for rdataset in list(node.rdatasets):
             if rdataset.rdtype == dns.rdatatype.RRSIG:
                 continue
-            if name in delegations and rdataset.rdtype != dns.rdatatype.DS:
+            if name in delegations and rdataset.rdtype not in (
+                dns.rdatatype.DS,
+                dns.rdatatype.NSEC,
+            ):
                 continue  # the child signs its own NS; glue is never signed
             rrset = dns.rrset.from_rdata_list(name, rdataset.ttl, list(rdataset))
             sigs = dns.rdataset.Rdataset(_IN, dns.rdatatype.RRSIG, rdataset.rdtype)
@@ -512,12 +517,16 @@ class KnotLab:
         zones: The zones served.
         address: The loopback address knotd listens on.
         port: Its port (free, chosen at start).
+        presigned: Serve these zones as they are signed (knotd signs nothing): for
+            staging what a server without the keys can serve, such as replayed or
+            expired signatures. ``zones`` then only names the zones.
     """
 
     directory: Path
     zones: Sequence[LabZone]
     address: str = "127.0.0.1"
     port: int = 0
+    presigned: SignedLab | None = None
     _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _control_dir: str = field(default="", repr=False)
     _tsig_secret: str = field(default="", repr=False)
@@ -597,7 +606,7 @@ class KnotLab:
                 "  - id: default",
                 f'    storage: "{zones_dir}"',
                 '    file: "%s.zone"',
-                "    dnssec-signing: on",
+                f"    dnssec-signing: {'off' if self.presigned else 'on'}",
                 "    acl: lab-update",
                 "    zonefile-sync: -1",
                 "    zonefile-load: difference-no-serial",
@@ -628,7 +637,12 @@ class KnotLab:
         (self.directory / "db").mkdir(exist_ok=True)
         ns_name = f"ns.{self.top}"
         for zone in self.zones:
-            (zones_dir / f"{zone.origin}.zone").write_text(_zone_text(zone, ns_name), "ascii")
+            text = (
+                self.presigned.zone_text(zone.origin)
+                if self.presigned is not None
+                else _zone_text(zone, ns_name)
+            )
+            (zones_dir / f"{zone.origin}.zone").write_text(text, "ascii")
         (self.directory / "knot.conf").write_text(self._config(), "ascii")
         self.tsig_key.write_text(
             f'key "{_TSIG_NAME}" {{\n\talgorithm hmac-sha256;\n'
@@ -644,6 +658,9 @@ class KnotLab:
             deadline = time.monotonic() + timeout
             for zone in self.zones:
                 self._wait_signed(zone.origin, deadline)
+            if self.presigned is not None:
+                self.trust_anchor.write_text(self.presigned.trust_anchor, "ascii")
+                return self
             for zone in self.zones:
                 parent = _parent_in([z.origin for z in self.zones], zone.origin)
                 if parent is not None:
@@ -752,14 +769,17 @@ class KnotLab:
         """Remove the RRset ``owner rdtype``, if present."""
         self.set_records(owner, rdtype, ())
 
-    def _has(self, fqdn: str, rdtype: str) -> bool:
+    def _current(self, fqdn: str, rdtype: str) -> dns.rrset.RRset | None:
         answer = self._query(fqdn, rdtype)
-        return (
-            answer.get_rrset(
-                answer.answer, dns.name.from_text(fqdn), _IN, dns.rdatatype.from_text(rdtype)
-            )
-            is not None
+        return answer.get_rrset(
+            answer.answer, dns.name.from_text(fqdn), _IN, dns.rdatatype.from_text(rdtype)
         )
+
+    def _has(self, fqdn: str, rdtype: str) -> bool:
+        try:
+            return self._current(fqdn, rdtype) is not None
+        except dns.exception.FormError:
+            return True  # a record dnspython cannot read (a staged malformed one) is there
 
     def transfer(self, origin: str) -> dns.zone.Zone:
         """The zone as Knot serves it, signatures included (AXFR with the TSIG key)."""
@@ -793,11 +813,7 @@ class KnotLab:
     @contextlib.contextmanager
     def records(self, owner: str, rdtype: str, values: Sequence[str]) -> Iterator[None]:
         """Publish an RRset for the duration of a ``with`` block, then restore what was there."""
-        fqdn = owner.rstrip(".") + "."
-        answer = self._query(fqdn, rdtype)
-        before = answer.get_rrset(
-            answer.answer, dns.name.from_text(fqdn), _IN, dns.rdatatype.from_text(rdtype)
-        )
+        before = self._current(owner.rstrip(".") + ".", rdtype)
         self.set_records(owner, rdtype, values)
         try:
             yield

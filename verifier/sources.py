@@ -403,6 +403,22 @@ class _Zone:
             return self.nsec3_index[index][1] if hit else None
         return self.nsec3_index[index - 1][1]
 
+    def referral(self, response: dns.message.Message, cut: dns.name.Name) -> None:
+        """Fill a referral to the delegation at ``cut``: NS, DS or its absence, glue."""
+        response.authority.extend(self.rrset_with_sigs(cut, dns.rdatatype.NS)[:1])
+        ds = self.rrset_with_sigs(cut, dns.rdatatype.DS)
+        if ds:
+            response.authority.extend(ds)
+        else:
+            proof = dns.rdatatype.NSEC3 if self.nsec3 is not None else dns.rdatatype.NSEC
+            for owner in self.denial(cut, "nodata"):
+                response.authority.extend(self.rrset_with_sigs(owner, proof))
+        node = self.zone.get_node(cut)
+        servers = node.get_rdataset(_IN, dns.rdatatype.NS) if node is not None else None
+        for server in servers or ():
+            for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+                response.additional.extend(self.rrset_with_sigs(server.target, rdtype)[:1])
+
     def denial(self, qname: dns.name.Name, kind: str) -> list[dns.name.Name]:
         """The owners of the NSEC/NSEC3 records that prove an absence of ``kind``."""
         closest = self.closest_encloser(qname)
@@ -431,8 +447,17 @@ class _Zone:
 class ZoneFileSource:
     """Answers like an authoritative server for a set of signed zones."""
 
-    def __init__(self, zones: Iterable[dns.zone.Zone], *, description: str = "") -> None:
+    def __init__(
+        self, zones: Iterable[dns.zone.Zone], *, description: str = "", referrals: bool = False
+    ) -> None:
         """Serve these zones (each with its origin set).
+
+        Args:
+            zones: The signed zones.
+            description: The source in words.
+            referrals: Answer a name delegated to a zone not held here with a referral, as
+                an authoritative server does; otherwise that is an error (for zone-file
+                validation, where every zone must be given).
 
         Raises:
             ValueError: No zone, or two zones with one origin.
@@ -446,6 +471,7 @@ class ZoneFileSource:
         if not self._zones:
             raise ValueError("no zone file")
         self._description = description or "signed zone files"
+        self._referrals = referrals
 
     @classmethod
     def from_files(cls, paths: Sequence[Path]) -> ZoneFileSource:
@@ -481,18 +507,37 @@ class ZoneFileSource:
         """Answer from the deepest zone that holds the name.
 
         Raises:
-            DnsTransportError: No zone file holds the name.
+            DnsTransportError: No zone file holds the name (or, without referrals, the zone
+                it is delegated to).
         """
-        query = dns.message.make_query(qname, rdtype, want_dnssec=True)
+        return self.respond(dns.message.make_query(qname, rdtype, want_dnssec=True))
+
+    def respond(self, query: dns.message.Message) -> dns.message.Message:
+        """Answer one query message, as an authoritative server would.
+
+        Raises:
+            DnsTransportError: As :meth:`query`.
+        """
+        question = query.question[0]
+        qname, rdtype = question.name, question.rdtype
         response = dns.message.make_response(query)
-        response.flags |= dns.flags.AA
         zone = self._zone_for(qname, rdtype)
         if zone is None:
             raise DnsTransportError(f"no zone file holds {_what(qname, rdtype)}")
-        self._answer(zone, response, qname, rdtype)
+        cut = zone.cut_above(qname, rdtype)
+        if cut is not None:
+            if not self._referrals:
+                raise DnsTransportError(
+                    f"{_what(qname, rdtype)} is delegated to {cut}, and no zone file holds "
+                    "that zone"
+                )
+            zone.referral(response, cut)
+        else:
+            response.flags |= dns.flags.AA
+            self._answer(zone, response, qname, rdtype)
         # Through the wire form and back, as from a server: the reader indexes the
         # sections, and whatever would not survive the wire does not survive here.
-        return dns.message.from_wire(response.to_wire())
+        return dns.message.from_wire(response.to_wire(max_size=65535))
 
     @staticmethod
     def _answer(
@@ -501,11 +546,6 @@ class ZoneFileSource:
         qname: dns.name.Name,
         rdtype: dns.rdatatype.RdataType,
     ) -> None:
-        cut = zone.cut_above(qname, rdtype)
-        if cut is not None:
-            raise DnsTransportError(
-                f"{_what(qname, rdtype)} is delegated to {cut}, and no zone file holds that zone"
-            )
         node = zone.zone.get_node(qname)
         if node is not None and node.get_rdataset(_IN, rdtype):
             response.answer.extend(zone.rrset_with_sigs(qname, rdtype))
