@@ -33,12 +33,12 @@ __all__ = [
 
 
 def format_distance(metres: float) -> str:
-    """A distance for people: ``850 m``, ``1.2 km``, ``305 km``."""
+    """A distance for people: ``850 m``, ``1 km``, ``1.2 km``, ``305 km``."""
     metres = abs(metres)
     if metres < 1000:
         return f"{metres:.0f} m"
     if metres < 10_000:
-        return f"{metres / 1000:.1f} km"
+        return f"{metres / 1000:.1f}".removesuffix(".0") + " km"
     return f"{metres / 1000:.0f} km"
 
 
