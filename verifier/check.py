@@ -89,7 +89,7 @@ from verifier.state import VerifierState
 from verifier.tlsclient import HttpResponse, TlsClient, TlsConnection
 from verifier.verdict import Outcome, TlsSummary, Verdict
 
-__all__ = ["CheckResult", "Verifier", "check", "parse_site_url"]
+__all__ = ["CheckResult", "Verifier", "check", "check_statement", "parse_site_url"]
 
 DEFAULT_PORT: Final = 443
 STATEMENT_ERRORS: Final[Sequence[tuple[type[StatementError], str]]] = (
@@ -561,28 +561,16 @@ class Verifier:
     ) -> VerifiedStatement:
         connection = progress.connection
         assert connection is not None
-        now = self.clock()
-        try:
-            statement = verify_statement(
-                token,
-                keys,
-                issuers=policy.issuers,
-                subject=progress.host,
-                session_hash=connection.session_hash,
-                proof=proof,
-                now=datetime.fromtimestamp(now, UTC),
-                max_position_age_s=policy.age,
-            )
-        except StatementError as exc:
-            code = next(c for kind, c in STATEMENT_ERRORS if isinstance(exc, kind))
-            raise RefusedError(_statement_reason(exc, token, policy), code=code) from None
-        owner = key_owner.get(statement.kid)
-        if owner != statement.claims.iss:
-            raise RefusedError(
-                f"the statement names {statement.claims.iss} as its issuer but is signed with "
-                f"a key of {owner}",
-                code="statement.issuer",
-            )
+        statement = check_statement(
+            token,
+            proof,
+            keys=keys,
+            key_owner=key_owner,
+            policy=policy,
+            host=progress.host,
+            session_hash=connection.session_hash,
+            now=self.clock(),
+        )
         progress.statement = statement
         progress.gmlc = str(policy.gmlc(statement.claims.iss))
         return statement
@@ -596,6 +584,57 @@ class Verifier:
         progress.position = result
         if not result.ok:
             raise RefusedError(result.reason, code=result.code)
+
+
+def check_statement(
+    token: str,
+    proof: InclusionProof | None,
+    *,
+    keys: KeySet,
+    key_owner: Mapping[str, str],
+    policy: SalvePolicy,
+    host: str,
+    session_hash: bytes,
+    now: float,
+) -> VerifiedStatement:
+    """Steps 6-9 of the check: :func:`mlp.statement.verify_statement`, then the key's owner.
+
+    Args:
+        token: The statement.
+        proof: Its inclusion proof (a batch statement), else None.
+        keys: The pinned keys of every GMLC that passed steps 3 and 4.
+        key_owner: Which GMLC (host name) each key id belongs to.
+        policy: The site's policy (issuers, position age).
+        host: The site's host name (the expected ``sub``).
+        session_hash: This connection's session hash.
+        now: The current time, Unix seconds.
+
+    Raises:
+        RefusedError: With the code of the statement check that failed
+            (``statement.binding``, ``statement.expired``, ...).
+    """
+    try:
+        statement = verify_statement(
+            token,
+            keys,
+            issuers=policy.issuers,
+            subject=host,
+            session_hash=session_hash,
+            proof=proof,
+            now=datetime.fromtimestamp(now, UTC),
+            max_position_age_s=policy.age,
+        )
+    except StatementError as exc:
+        code = next(c for kind, c in STATEMENT_ERRORS if isinstance(exc, kind))
+        raise RefusedError(_statement_reason(exc, token, policy), code=code) from None
+    owner = key_owner.get(statement.kid)
+    if owner != statement.claims.iss:
+        raise RefusedError(
+            f"the statement names {statement.claims.iss} as its issuer but is signed with "
+            f"a key of {owner}",
+            code="statement.issuer",
+        )
+    return statement
 
 
 def _date(timestamp: float) -> str:

@@ -6,9 +6,10 @@
 * ``gmlc``: a real GMLC (``python -m gmlc serve``) over TLS for ``gmlc.salve.test``, with
   a client, an appliance and a fresh observation in a known cell, so it signs
   statements (``sub`` = the SLIR's ``salve:domain``) for any session hash.
-* ``site_factory``: a TLS 1.3 site (pyOpenSSL, h11) that computes each connection's RFC
-  9266 exporter and serves ``/.well-known/salve/statement`` as the front does; what it
-  serves is a function of the session hash, so a test can stage relays and replays.
+* ``site_factory``: a TLS 1.3 site (``verifier.sitelab.LabSite``) that computes each
+  connection's RFC 9266 exporter and serves ``/.well-known/salve/statement`` as the front
+  does; what it serves is a function of the session hash, so a test can stage relays
+  and replays.
 * ``salve_dns``: the DNS records of the SALVE site published in the Knot lab: policy,
   LOC, both M2DMRT declarations and the GMLC's key pins.
 """
@@ -21,27 +22,24 @@ import socket
 import ssl
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import h11
 import httpx
 import pytest
 import trustme
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from OpenSSL import SSL
 
 from gmlc.auth import hash_password
 from gmlc.keys import KeyRing
 from gmlc.store import CellRecord, Store
 from mlp.client import MlpClient
-from mlp.delivery import STATEMENT_PATH, DeliveryFailure, StatementDelivery
+from mlp.delivery import DeliveryFailure, StatementDelivery
 from mlp.dnsrecords import KeyPin, format_loc, keys_record_name, policy_record_name
 from mlp.keys import KeySet, SigningKey, jwk_thumbprint
 from mlp.m2dmrt import declaration_record_name, sign_declaration, spki_der
@@ -55,8 +53,8 @@ from mlp.observation import (
     encode_public_key,
     sign_observation,
 )
-from mlp.statement import EXPORTER_LABEL, EXPORTER_LENGTH, session_hash_from_exporter
 from verifier.dnslab import KnotLab
+from verifier.sitelab import LabSite, StatementServer
 
 H = "www.example.salve.test"
 G = "gmlc.salve.test"
@@ -254,117 +252,20 @@ def gmlc(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[Gmlc]:
 # --------------------------------------------------------------------------- the site
 
 
-Serve = Callable[[bytes], tuple[int, bytes]]
-"""What the site answers for the statement path, given the connection's session hash."""
-
-
-@dataclass
-class Site:
-    """A TLS 1.3 site on loopback that serves statements the way the front does."""
-
-    cert: trustme.LeafCert
-    directory: Path
-    serve: Serve
-    tls12_only: bool = False
-    port: int = 0
-    session_hashes: list[bytes] = field(default_factory=list)
-    _listener: socket.socket | None = None
-
-    def start(self) -> Site:
-        chain, key = self.directory / "chain.pem", self.directory / "key.pem"
-        chain.write_bytes(b"".join(blob.bytes() for blob in self.cert.cert_chain_pems))
-        key.write_bytes(self.cert.private_key_pem.bytes())
-        context = SSL.Context(SSL.TLS_SERVER_METHOD)
-        if self.tls12_only:
-            context.set_min_proto_version(SSL.TLS1_2_VERSION)
-            context.set_max_proto_version(SSL.TLS1_2_VERSION)
-        else:
-            context.set_min_proto_version(SSL.TLS1_3_VERSION)
-        context.use_certificate_chain_file(str(chain))
-        context.use_privatekey_file(str(key))
-        self._context = context
-        listener = socket.socket()
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(16)
-        self.port = listener.getsockname()[1]
-        self._listener = listener
-        threading.Thread(target=self._accept, daemon=True).start()
-        return self
-
-    @property
-    def url(self) -> str:
-        return f"https://{H}:{self.port}"
-
-    def _accept(self) -> None:
-        assert self._listener is not None
-        while True:
-            try:
-                sock, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._connection, args=(sock,), daemon=True).start()
-
-    def _connection(self, sock: socket.socket) -> None:
-        # Blocking: pyOpenSSL on a socket with a timeout raises WantRead instead of waiting.
-        sock.setblocking(True)
-        connection = SSL.Connection(self._context, sock)
-        connection.set_accept_state()
-        try:
-            connection.do_handshake()
-            session_hash = b""
-            if connection.get_protocol_version_name() == "TLSv1.3":
-                exporter = connection.export_keying_material(EXPORTER_LABEL, EXPORTER_LENGTH, b"")
-                session_hash = session_hash_from_exporter(exporter)
-                self.session_hashes.append(session_hash)
-            self._http(connection, session_hash)
-        except (SSL.Error, OSError, h11.ProtocolError):
-            pass
-        finally:
-            with contextlib.suppress(OSError):
-                sock.close()
-
-    def _http(self, connection: SSL.Connection, session_hash: bytes) -> None:
-        http = h11.Connection(h11.SERVER)
-        target = ""
-        while True:
-            event = http.next_event()
-            if event is h11.NEED_DATA:
-                try:
-                    data = connection.recv(65536)
-                except (SSL.ZeroReturnError, SSL.SysCallError):
-                    data = b""
-                http.receive_data(data)
-            elif isinstance(event, h11.Request):
-                target = event.target.decode()
-            elif isinstance(event, h11.EndOfMessage):
-                if target == STATEMENT_PATH:
-                    status, body = self.serve(session_hash)
-                else:
-                    status, body = 200, f"hello from {H}{target}".encode()
-                headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-                for item in (
-                    h11.Response(status_code=status, headers=headers),
-                    h11.Data(data=body),
-                    h11.EndOfMessage(),
-                ):
-                    connection.sendall(http.send(item) or b"")
-                http.start_next_cycle()
-            elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
-                return
-
-    def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.close()
+Serve = StatementServer
 
 
 @pytest.fixture
-def site_factory(tmp_path: Path) -> Iterator[Callable[..., Site]]:
-    sites: list[Site] = []
+def site_factory(tmp_path: Path) -> Iterator[Callable[..., LabSite]]:
+    sites: list[LabSite] = []
 
-    def make(cert: trustme.LeafCert, serve: Serve, **options: Any) -> Site:
+    def make(cert: trustme.LeafCert, serve: Serve, **options: Any) -> LabSite:
         directory = tmp_path / f"site-{len(sites)}"
         directory.mkdir()
-        site = Site(cert, directory, serve, **options).start()
+        chain, key = directory / "chain.pem", directory / "key.pem"
+        chain.write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
+        key.write_bytes(cert.private_key_pem.bytes())
+        site = LabSite(H, chain, key, serve, **options).start()
         sites.append(site)
         return site
 

@@ -14,15 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
 
 from mlp.delivery import StatementDelivery
-from mlp.dnsrecords import KeyPin, format_loc, keys_record_name, policy_record_name
+from mlp.dnsrecords import GmlcEndpoint, KeyPin, format_loc, keys_record_name, policy_record_name
 from mlp.keys import SigningKey
+from mlp.m2dmrt import spki_der
 from mlp.merkle import MerkleTree
 from mlp.statement import StatementPosition, issue_statement
 from verifier.check import Verifier
 from verifier.dns import open_resolver
+from verifier.jwks import JwksFetcher
 from verifier.state import VerifierState
+from verifier.tlsclient import TlsClient
 from verifier.verdict import Outcome
 
 H = "www.example.salve.test"
@@ -329,3 +333,25 @@ def test_tls_failures_are_exit_5(
 ) -> None:
     site = site_factory(getattr(pki, cert), serves.from_gmlc(), **options)
     expect(verify(site.url), 5, code, words)
+
+
+def test_the_gmlc_key_set_is_cached_with_its_spki(
+    gmlc: Fixture, pki: Fixture, tmp_path: Path
+) -> None:
+    endpoint = GmlcEndpoint(G, gmlc.port)
+    path = tmp_path / "state.json"
+
+    def fetcher(state: VerifierState) -> JwksFetcher:
+        return JwksFetcher(TlsClient(ca=pki.ca_file), state, address_of=lambda host: ["127.0.0.1"])
+
+    state = VerifierState(path)
+    first = fetcher(state).get(endpoint)
+    second = fetcher(state).get(endpoint)
+    from_file = fetcher(VerifierState(path)).get(endpoint)
+    refreshed = fetcher(state).get(endpoint, refresh=True)
+
+    gmlc_spki = spki_der(x509.load_pem_x509_certificate(pki.gmlc.cert_chain_pems[0].bytes()))
+    assert (first.from_cache, second.from_cache, from_file.from_cache) == (False, True, True)
+    assert not refreshed.from_cache
+    assert first.spki_der == second.spki_der == from_file.spki_der == gmlc_spki
+    assert first.keys.kids == second.keys.kids == tuple(p.kid for p in gmlc.key_pins())
