@@ -29,6 +29,7 @@ covers only that connection. Any other outcome closes it.
 
 from __future__ import annotations
 
+import functools
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
@@ -47,6 +48,7 @@ from mlp.dnsrecords import (
     SalvePolicy,
     apply_key_pins,
     keys_record_name,
+    policy_record_name,
 )
 from mlp.keys import KeySet, loads_json_object, split_compact_jws
 from mlp.m2dmrt import (
@@ -56,7 +58,7 @@ from mlp.m2dmrt import (
     verify_declarations,
 )
 from mlp.merkle import InclusionProof
-from mlp.names import HostNameError, canonical_host_name
+from mlp.names import HostNameError, canonical_host_name, check_host_name
 from mlp.statement import (
     MAX_STATEMENT_LENGTH,
     StatementAlgorithmError,
@@ -74,7 +76,7 @@ from mlp.statement import (
     VerifiedStatement,
     verify_statement,
 )
-from verifier.dns import SecureResolver, lookup_policy, open_resolver
+from verifier.dns import SecureResolver, open_resolver
 from verifier.errors import (
     DnsValidationError,
     Failure,
@@ -124,9 +126,14 @@ def parse_site_url(url: str) -> tuple[str, int]:
     except ValueError:
         raise ValueError(f"{url!r}: the port is not a number 1-65535") from None
     try:
-        host = canonical_host_name(parts.hostname or "")
-    except HostNameError as exc:
-        raise ValueError(f"{url!r}: {exc}") from None
+        # Most URLs already carry the canonical name (urlsplit lower-cases it); the IDNA
+        # mapping is only needed, and only paid for, when they do not.
+        host = check_host_name(parts.hostname or "")
+    except HostNameError:
+        try:
+            host = canonical_host_name(parts.hostname or "")
+        except HostNameError as exc:
+            raise ValueError(f"{url!r}: {exc}") from None
     return host, port
 
 
@@ -218,6 +225,10 @@ class Verifier:
         self.tls = TlsClient(ca=ca, timeout=timeout)
         self.clock = clock
         self.jwks = JwksFetcher(self.tls, self.state, address_of=self._addresses_of, clock=clock)
+        # Results of pure checks whose inputs repeat from one check to the next (same DNS
+        # records, same keys): declarations that verified, key sets filtered by pins.
+        self._verified_declarations: set[tuple[object, ...]] = set()
+        self._pinned: dict[tuple[object, ...], KeySet] = {}
 
     def _addresses_of(self, host: str) -> list[str]:
         override = self.addresses.get(host)
@@ -317,7 +328,8 @@ class Verifier:
         if remembered is not None:
             progress.remembered_until = remembered.until
         try:
-            policy = lookup_policy(self.resolver, host)
+            values = self.resolver.txt(_policy_name(host))
+            policy = None if values is None else _parse_policy(tuple(values))
         except DnsValidationError as exc:
             if remembered is None:
                 raise
@@ -367,10 +379,10 @@ class Verifier:
         records = []
         for endpoint in policy.gmlcs:
             pins = []
-            for value in self._txt(keys_record_name(endpoint.host)):
+            for value in self._txt(_keys_name(endpoint.host)):
                 if value.lstrip(" \t").startswith("v=salve1"):
                     try:
-                        pins.append(KeyPin.parse(value))
+                        pins.append(_parse_pin(value))
                     except DnsRecordError as exc:
                         raise DnsValidationError(
                             f"a key pin at _salve-keys.{endpoint.host} cannot be used: {exc}",
@@ -379,8 +391,8 @@ class Verifier:
             records.append(
                 _GmlcRecords(
                     endpoint,
-                    self._txt(declaration_record_name(host, endpoint.host)),
-                    self._txt(declaration_record_name(endpoint.host, host)),
+                    self._txt(_declaration_name(host, endpoint.host)),
+                    self._txt(_declaration_name(endpoint.host, host)),
                     pins,
                 )
             )
@@ -443,7 +455,14 @@ class Verifier:
             # A cached SPKI may predate a key rollover at G: look again before refusing.
             fetched = self.jwks.get(endpoint, refresh=True)
             self._check_declarations(progress.host, gmlc, connection, fetched)
-        pinned = apply_key_pins(fetched.keys, gmlc.pins)
+        pins_key = (endpoint, id(fetched.keys), tuple(gmlc.pins))
+        pinned = self._pinned.get(pins_key)
+        if pinned is None:
+            pinned = apply_key_pins(fetched.keys, gmlc.pins)
+            if len(self._pinned) > 64:
+                self._pinned.clear()
+            # The key set object is kept alive by the fetcher, so its id stays its own.
+            self._pinned[pins_key] = pinned
         if not gmlc.pins:
             raise RefusedError(
                 f"the GMLC {endpoint.host} pins no statement key in DNS "
@@ -457,9 +476,8 @@ class Verifier:
             )
         return pinned
 
-    @staticmethod
     def _check_declarations(
-        host: str, gmlc: _GmlcRecords, connection: TlsConnection, fetched: GmlcKeys
+        self, host: str, gmlc: _GmlcRecords, connection: TlsConnection, fetched: GmlcKeys
     ) -> None:
         g = gmlc.endpoint.host
         checks = (
@@ -481,7 +499,10 @@ class Verifier:
             ),
         )
         for values, signer, target, signer_spki, target_spki, code in checks:
-            name = declaration_record_name(signer, target)
+            name = _declaration_name(signer, target)
+            remembered = (tuple(values), signer, target, signer_spki, target_spki)
+            if remembered in self._verified_declarations:
+                continue
             try:
                 verify_declarations(
                     values,
@@ -503,6 +524,9 @@ class Verifier:
                     f"with {g if signer == host else 'it'}",
                     code=code,
                 ) from None
+            if len(self._verified_declarations) > 256:
+                self._verified_declarations.clear()
+            self._verified_declarations.add(remembered)
 
     # -- 5. the statement ------------------------------------------------------------------
 
@@ -635,6 +659,19 @@ def check_statement(
             code="statement.issuer",
         )
     return statement
+
+
+# Record names and record values repeat from one check to the next; parsing them is pure,
+# so each distinct text is read once (the results are immutable).
+_policy_name = functools.lru_cache(maxsize=1024)(policy_record_name)
+_keys_name = functools.lru_cache(maxsize=1024)(keys_record_name)
+_declaration_name = functools.lru_cache(maxsize=1024)(declaration_record_name)
+_parse_pin = functools.lru_cache(maxsize=1024)(KeyPin.parse)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_policy(values: tuple[str, ...]) -> SalvePolicy:
+    return SalvePolicy.from_rrset(values)
 
 
 def _date(timestamp: float) -> str:

@@ -77,6 +77,7 @@ class Absence:
         kind: ``nxdomain`` (no such name) or ``nodata`` (the name exists, not the type).
         method: ``nsec`` or ``nsec3``.
         zone: The zone whose signed records prove it.
+        expires_at: Until when the proof may be cached (Unix seconds; 0: not at all).
     """
 
     name: dns.name.Name
@@ -84,6 +85,7 @@ class Absence:
     kind: Literal["nxdomain", "nodata"]
     method: Literal["nsec", "nsec3"]
     zone: dns.name.Name
+    expires_at: float = 0.0
 
 
 def _types(windows: Iterable[tuple[int, bytes]]) -> frozenset[int]:

@@ -16,6 +16,7 @@ validated record whose value SALVE cannot use raises
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -44,6 +45,7 @@ __all__ = [
 ]
 
 
+@functools.lru_cache(maxsize=4096)
 def _name(text: str) -> dns.name.Name:
     try:
         return dns.name.from_text(text)

@@ -127,6 +127,9 @@ class JwksFetcher:
         self._state = state
         self._address_of = address_of
         self._clock = clock
+        # Parsed key sets by (document, SPKI): the same key objects serve every check,
+        # so nothing is parsed again and OpenSSL keeps its per-key precomputation.
+        self._parsed: dict[tuple[str, str], KeySet] = {}
 
     def get(self, endpoint: GmlcEndpoint, *, refresh: bool = False) -> GmlcKeys:
         """G's key set and SPKI: a fresh cached copy, or fetched (or revalidated) now.
@@ -148,12 +151,22 @@ class JwksFetcher:
                 return cached
         return self._fetch(endpoint, entry)
 
+    def _key_set(self, document: str, spki_b64: str) -> KeySet:
+        cached = self._parsed.get((document, spki_b64))
+        if cached is None:
+            cached = KeySet.from_jwks(document)
+            if len(self._parsed) > 64:
+                self._parsed.clear()
+            self._parsed[(document, spki_b64)] = cached
+        return cached
+
     def _from_entry(
         self, endpoint: GmlcEndpoint, entry: dict[str, Any], *, from_cache: bool
     ) -> GmlcKeys | None:
         try:
-            keys = KeySet.from_jwks(str(entry["document"]))
-            spki = base64.b64decode(str(entry["spki"]), validate=True)
+            spki_b64 = str(entry["spki"])
+            keys = self._key_set(str(entry["document"]), spki_b64)
+            spki = base64.b64decode(spki_b64, validate=True)
             fetched_at = float(entry["fetched_at"])
         except (KeyError, TypeError, ValueError):
             return None
@@ -211,7 +224,7 @@ class JwksFetcher:
                 code="gmlc.http",
             )
         try:
-            keys = KeySet.from_jwks(document)
+            keys = self._key_set(document, base64.b64encode(spki).decode("ascii"))
         except KeyMaterialError as exc:
             raise GmlcUnreachableError(
                 f"the key set of the GMLC {where} cannot be read: {exc}", code="gmlc.bad_jwks"

@@ -148,12 +148,17 @@ class LabSite:
             elif isinstance(event, h11.EndOfMessage):
                 status, headers, body = self._answer(target, session_hash)
                 headers.append(("Content-Length", str(len(body))))
-                for item in (
-                    h11.Response(status_code=status, headers=headers),
-                    h11.Data(data=body),
-                    h11.EndOfMessage(),
-                ):
-                    connection.sendall(http.send(item) or b"")
+                # One write: head and body in one TLS record, as a real server sends them.
+                connection.sendall(
+                    b"".join(
+                        http.send(item) or b""
+                        for item in (
+                            h11.Response(status_code=status, headers=headers),
+                            h11.Data(data=body),
+                            h11.EndOfMessage(),
+                        )
+                    )
+                )
                 http.start_next_cycle()
             elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
                 return

@@ -21,7 +21,7 @@ signed zone files) for one RRset at a time and accepts nothing it cannot validat
    is a loop. An answer synthesised from a wildcard is refused: SALVE's records live at
    their own names.
 
-Validated answers and zone keys are cached until their TTL (at most
+Validated answers, proven absences and zone keys are cached until their TTL (at most
 :data:`MAX_CACHE_TTL_S`) or their signatures' expiry, whichever comes first, so a
 long-running client (``--watch``) asks again only when it must.
 
@@ -34,7 +34,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Final, Protocol
 
@@ -285,11 +285,13 @@ class Validator:
                 "any DNSSEC proof (no NSEC or NSEC3 record)"
             )
         zone: dns.name.Name | None = None
+        expires_at = float("inf")
         nsec: list[NsecRecord] = []
         nsec3: list[Nsec3Record] = []
         for rrset in proofs:
             sigs = message.get_rrset(message.authority, rrset.name, _IN, _RRSIG, rrset.rdtype)
-            signer, _ = self._validate_rrset(rrset, sigs)
+            signer, valid_until = self._validate_rrset(rrset, sigs)
+            expires_at = min(expires_at, valid_until)
             if zone is None:
                 zone = signer
             elif signer != zone:
@@ -306,8 +308,12 @@ class Validator:
                         nsec3.append(record)
         assert zone is not None
         if nsec3:
-            return check_nsec3_denial(qname, rdtype, nxdomain=nxdomain, zone=zone, records=nsec3)
-        return check_nsec_denial(qname, rdtype, nxdomain=nxdomain, zone=zone, records=nsec)
+            proof = check_nsec3_denial(qname, rdtype, nxdomain=nxdomain, zone=zone, records=nsec3)
+        else:
+            proof = check_nsec_denial(qname, rdtype, nxdomain=nxdomain, zone=zone, records=nsec)
+        # Negative answers are cached like positive ones (RFC 2308): for the TTL of the
+        # proving records (the zone's SOA minimum), never past their signatures.
+        return replace(proof, expires_at=expires_at)
 
     # -- signatures ------------------------------------------------------------------------
 
@@ -487,8 +493,7 @@ class Validator:
 
 
 def _expiry(answer: Answer) -> float:
-    # A proven absence is not cached: asking again is cheap and the name may appear.
-    return answer.expires_at if isinstance(answer, ValidatedRRset) else 0.0
+    return answer.expires_at
 
 
 def _key_matches(key: object, rrsig: RRSIG) -> bool:
