@@ -269,8 +269,8 @@ class Verdict:
             where = "inside" if fit.inside else "outside"
             lines.append(
                 f"  position  {format_distance(fit.distance_m)} from the site "
-                f"{format_site(fit.site)}, ±{format_distance(fit.circle.radius_m)}, {where} "
-                f"by {format_distance(fit.margin_m)}"
+                f"({format_site(fit.site)}), circle ±{format_distance(fit.circle.radius_m)}, "
+                f"{format_distance(fit.margin_m)} {where}"
             )
         lines += [
             f"  site      {format_site(site)} has no position in the statement"
