@@ -26,7 +26,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,12 +41,12 @@ from cryptography.hazmat.primitives import serialization
 from mlp.delivery import StatementDelivery
 from mlp.dnsrecords import KeyPin, LocSite, SalvePolicy, format_loc, keys_record_name
 from mlp.keys import KeySet, SigningKey, jwk_thumbprint
-from mlp.m2dmrt import declaration_record_name, sign_declaration, spki_der
+from mlp.m2dmrt import declaration_record_name, spki_der
 from mlp.statement import StatementPosition, issue_statement, verify_statement
 from verifier.anchors import parse_trust_anchors
 from verifier.check import Verifier, check_statement
 from verifier.dns import SecureResolver
-from verifier.dnslab import LabRecord, default_lab_zones, sign_lab
+from verifier.dnslab import default_lab_zones, salve_records, sign_lab
 from verifier.jwks import JWKS_PATH
 from verifier.position import check_position
 from verifier.sitelab import LabSite
@@ -106,29 +105,17 @@ class _World:
         for port in (self.site.port, self.gmlc.port):
             _wait_listening(port)
         self.policy = SalvePolicy.parse(f"v=salve1; gmlc={G}:{self.gmlc.port}; age=300; mode=one")
-        pin = KeyPin(self.key.kid, jwk_thumbprint(self.key.public_key), self.key.alg)
-        by_site = sign_declaration(
-            signer=H, target=G, target_spki_der=_spki(gmlc_cert), private_key=_private(site_cert)
+        records = salve_records(
+            host=H,
+            gmlc=self.policy.gmlcs[0],
+            sites=[format_loc(*CENTRE, hp_m=10000)],
+            site_key=_private(site_cert),
+            site_spki=_spki(site_cert),
+            gmlc_key=_private(gmlc_cert),
+            gmlc_spki=_spki(gmlc_cert),
+            pins=[KeyPin(self.key.kid, jwk_thumbprint(self.key.public_key), self.key.alg)],
         )
-        by_gmlc = sign_declaration(
-            signer=G, target=H, target_spki_der=_spki(site_cert), private_key=_private(gmlc_cert)
-        )
-        extra = {
-            SERVICE: [
-                LabRecord(f"_salve.{H}", "TXT", self.policy.to_text()),
-                LabRecord(H, "LOC", format_loc(*CENTRE, hp_m=10000)),
-                LabRecord(declaration_record_name(H, G), "TXT", by_site.to_text()),
-            ],
-            G: [
-                LabRecord(declaration_record_name(G, H), "TXT", by_gmlc.to_text()),
-                LabRecord(keys_record_name(G), "TXT", pin.to_text()),
-            ],
-        }
-        zones = [
-            replace(z, records=z.records + tuple(extra.get(z.origin, ())))
-            for z in default_lab_zones()
-        ]
-        self.signed = sign_lab(zones)
+        self.signed = sign_lab(default_lab_zones(), records=records)
         self.anchors = parse_trust_anchors(
             self.signed.trust_anchor.encode(), source="the bench anchor", now=datetime.now(UTC)
         )

@@ -48,7 +48,16 @@ import dns.zone
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from dns.rdtypes.ANY.DNSKEY import DNSKEY
 
-from mlp.dnsrecords import MAX_TXT_STRING
+from mlp.dnsrecords import (
+    MAX_TXT_STRING,
+    GmlcEndpoint,
+    KeyPin,
+    PolicyMode,
+    SalvePolicy,
+    keys_record_name,
+    policy_record_name,
+)
+from mlp.m2dmrt import SigningPrivateKey, sign_declaration
 from verifier.denial import nsec3_hash
 
 __all__ = [
@@ -63,6 +72,7 @@ __all__ = [
     "generate_key",
     "knotd_path",
     "presentation",
+    "salve_records",
     "sign_lab",
     "sign_zone",
     "write_lab",
@@ -409,6 +419,65 @@ def _parent_in(zones: Iterable[str], origin: str) -> str | None:
     return max(candidates, key=len, default=None)
 
 
+def _holder(origins: Iterable[str], owner: str, rdtype: str) -> str:
+    """The deepest of ``origins`` that holds ``owner rdtype`` (DS lives in the parent)."""
+    name = dns.name.from_text(owner)
+    holders = [
+        origin
+        for origin in origins
+        if name.is_subdomain(dns.name.from_text(origin))
+        and not (rdtype.upper() == "DS" and name == dns.name.from_text(origin))
+    ]
+    if not holders:
+        raise LabError(f"{owner} is in none of the lab's zones")
+    return max(holders, key=len)
+
+
+def salve_records(
+    *,
+    host: str,
+    gmlc: GmlcEndpoint,
+    sites: Sequence[str],
+    site_key: SigningPrivateKey,
+    site_spki: bytes,
+    gmlc_key: SigningPrivateKey,
+    gmlc_spki: bytes,
+    pins: Sequence[KeyPin],
+    mode: PolicyMode = "one",
+    age: int = 300,
+    max_age: int | None = None,
+) -> list[LabRecord]:
+    """The records a SALVE site and its GMLC publish (DESIGN "DNS records").
+
+    Args:
+        host: The site's host name ``H``.
+        gmlc: Its GMLC ``G`` and the port of G's HTTPS endpoint.
+        sites: The LOC RDATA of each legitimate site (see :func:`mlp.dnsrecords.format_loc`).
+        site_key: H's TLS private key (it signs ``G._m2dmrt.H`` over G's SPKI).
+        site_spki: H's DER SPKI.
+        gmlc_key: G's TLS private key (it signs ``H._m2dmrt.G`` over H's SPKI).
+        gmlc_spki: G's DER SPKI.
+        pins: G's statement key pins.
+        mode: The policy's mode.
+        age: The policy's position age.
+        max_age: The policy's ``max-age``.
+    """
+    policy = SalvePolicy((gmlc,), age, mode, max_age)
+    by_site = sign_declaration(
+        signer=host, target=gmlc.host, target_spki_der=gmlc_spki, private_key=site_key
+    )
+    by_gmlc = sign_declaration(
+        signer=gmlc.host, target=host, target_spki_der=site_spki, private_key=gmlc_key
+    )
+    return [
+        LabRecord(policy_record_name(host), "TXT", policy.to_text()),
+        *(LabRecord(host, "LOC", site) for site in sites),
+        LabRecord(by_site.record_name, "TXT", by_site.to_text()),
+        LabRecord(by_gmlc.record_name, "TXT", by_gmlc.to_text()),
+        *(LabRecord(keys_record_name(gmlc.host), "TXT", pin.to_text()) for pin in pins),
+    ]
+
+
 def _anchor_text(top: str, ds_text: str, ns_address: str) -> str:
     return f"{top}. IN DS {ds_text}\n{top}. IN NS ns.{top}.\nns.{top}. IN A {ns_address}\n"
 
@@ -418,6 +487,7 @@ def sign_lab(
     *,
     keys: Mapping[str, Sequence[LabKey]] | None = None,
     address: str = "127.0.0.1",
+    records: Sequence[LabRecord] = (),
     **signing: object,
 ) -> SignedLab:
     """Sign a tree of zones, children first, with each child's DS in its parent.
@@ -426,13 +496,19 @@ def sign_lab(
         zones: The zones; the one with the fewest labels is the top (the anchor).
         keys: Keys to use per zone origin (default: a fresh key each).
         address: The name server address written into the anchor hints.
+        records: More records, each placed in the deepest zone that holds its owner.
         signing: Extra :func:`sign_zone` arguments for every zone (times, ...).
+
+    Raises:
+        LabError: A record outside every zone.
     """
     by_origin = {z.origin: z for z in zones}
     chosen = {
         z.origin: list((keys or {}).get(z.origin, ())) or [generate_key(z.algorithm)] for z in zones
     }
     extra: dict[str, list[LabRecord]] = {z.origin: [] for z in zones}
+    for record in records:
+        extra[_holder(by_origin, record.owner, record.rdtype)].append(record)
     for origin in by_origin:
         parent = _parent_in(by_origin, origin)
         if parent is not None:
@@ -712,17 +788,12 @@ class KnotLab:
         ]
 
     def zone_of(self, owner: str, rdtype: str = "TXT") -> str:
-        """The lab zone that holds ``owner rdtype`` (the deepest; DS lives in the parent)."""
-        name = dns.name.from_text(owner)
-        holders = [
-            z.origin
-            for z in self.zones
-            if name.is_subdomain(dns.name.from_text(z.origin))
-            and not (rdtype.upper() == "DS" and name == dns.name.from_text(z.origin))
-        ]
-        if not holders:
-            raise LabError(f"{owner} is in none of the lab's zones")
-        return max(holders, key=len)
+        """The lab zone that holds ``owner rdtype`` (the deepest; DS lives in the parent).
+
+        Raises:
+            LabError: The owner is in none of the lab's zones.
+        """
+        return _holder((z.origin for z in self.zones), owner, rdtype)
 
     def _knotc(self, *args: str) -> str:
         result = subprocess.run(

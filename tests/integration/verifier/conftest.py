@@ -40,9 +40,9 @@ from gmlc.keys import KeyRing
 from gmlc.store import CellRecord, Store
 from mlp.client import MlpClient
 from mlp.delivery import DeliveryFailure, StatementDelivery
-from mlp.dnsrecords import KeyPin, format_loc, keys_record_name, policy_record_name
+from mlp.dnsrecords import GmlcEndpoint, KeyPin, format_loc, policy_record_name
 from mlp.keys import KeySet, SigningKey, jwk_thumbprint
-from mlp.m2dmrt import declaration_record_name, sign_declaration, spki_der
+from mlp.m2dmrt import spki_der
 from mlp.observation import (
     ObservationReport,
     ReportCell,
@@ -53,7 +53,7 @@ from mlp.observation import (
     encode_public_key,
     sign_observation,
 )
-from verifier.dnslab import KnotLab
+from verifier.dnslab import KnotLab, salve_records
 from verifier.sitelab import LabSite, StatementServer
 
 H = "www.example.salve.test"
@@ -333,30 +333,27 @@ class SalveDns:
     records: dict[tuple[str, str], list[str]]
 
 
-def salve_records(
-    pki: Pki, gmlc: Gmlc, *, host: str = H, policy_extra: str = ""
-) -> dict[tuple[str, str], list[str]]:
-    site_key, gmlc_key = Pki.private_key(pki.site), Pki.private_key(pki.gmlc)
-    site_spki, gmlc_spki = Pki.spki(pki.site), Pki.spki(pki.gmlc)
-    by_site = sign_declaration(
-        signer=host, target=G, target_spki_der=gmlc_spki, private_key=site_key
+def published(pki: Pki, gmlc: Gmlc) -> dict[tuple[str, str], list[str]]:
+    """The site's and the GMLC's SALVE records, by (owner, type)."""
+    records = salve_records(
+        host=H,
+        gmlc=GmlcEndpoint(G, gmlc.port),
+        sites=[SITE_LOC],
+        site_key=Pki.private_key(pki.site),
+        site_spki=Pki.spki(pki.site),
+        gmlc_key=Pki.private_key(pki.gmlc),
+        gmlc_spki=Pki.spki(pki.gmlc),
+        pins=gmlc.key_pins(),
     )
-    by_gmlc = sign_declaration(
-        signer=G, target=host, target_spki_der=site_spki, private_key=gmlc_key
-    )
-    policy = f"v=salve1; gmlc={G}:{gmlc.port}; age=300; mode=one{policy_extra}"
-    return {
-        (policy_record_name(host), "TXT"): [policy],
-        (host, "LOC"): [SITE_LOC],
-        (declaration_record_name(host, G), "TXT"): [by_site.to_text()],
-        (declaration_record_name(G, host), "TXT"): [by_gmlc.to_text()],
-        (keys_record_name(G), "TXT"): [pin.to_text() for pin in gmlc.key_pins()],
-    }
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for record in records:
+        grouped.setdefault((record.owner, record.rdtype), []).append(record.value)
+    return grouped
 
 
 @pytest.fixture(scope="session")
 def salve_dns(knot_lab: KnotLab, pki: Pki, gmlc: Gmlc) -> Iterator[SalveDns]:
-    records = salve_records(pki, gmlc)
+    records = published(pki, gmlc)
     with contextlib.ExitStack() as stack:
         for (owner, rdtype), values in records.items():
             stack.enter_context(knot_lab.records(owner, rdtype, values))
