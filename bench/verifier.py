@@ -44,7 +44,7 @@ from mlp.keys import KeySet, SigningKey, jwk_thumbprint
 from mlp.m2dmrt import declaration_record_name, spki_der
 from mlp.statement import StatementPosition, issue_statement, verify_statement
 from verifier.anchors import parse_trust_anchors
-from verifier.check import Verifier, check_statement
+from verifier.checker import Verifier, check_statement
 from verifier.dns import SecureResolver
 from verifier.dnslab import default_lab_zones, salve_records, sign_lab
 from verifier.jwks import JWKS_PATH

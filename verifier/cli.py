@@ -24,7 +24,7 @@ from types import FrameType
 from typing import Final, TextIO
 
 from verifier.anchors import TrustAnchorError
-from verifier.check import Verifier, parse_site_url
+from verifier.checker import Verifier, parse_site_url
 from verifier.dns import open_resolver
 from verifier.errors import DnsValidationError, TlsError
 from verifier.sources import parse_server

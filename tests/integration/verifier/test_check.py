@@ -22,7 +22,7 @@ from mlp.keys import SigningKey
 from mlp.m2dmrt import spki_der
 from mlp.merkle import MerkleTree
 from mlp.statement import StatementPosition, issue_statement
-from verifier.check import Verifier
+from verifier.checker import Verifier
 from verifier.dns import open_resolver
 from verifier.jwks import JwksFetcher
 from verifier.state import VerifierState

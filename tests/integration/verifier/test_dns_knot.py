@@ -7,6 +7,7 @@ denial records, expired signatures, records signed with a key of its own.
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -18,7 +19,11 @@ import dns.flags
 import dns.message
 import dns.name
 import dns.query
+import dns.rcode
 import dns.rdatatype
+import dns.tsig
+import dns.tsigkeyring
+import dns.update
 import pytest
 
 from mlp.dnsrecords import LocSite, SalvePolicy
@@ -221,3 +226,28 @@ def test_answers_validated_from_knot_are_rrsets(knot_lab: KnotLab) -> None:
     resolver = open_resolver(server=knot_lab.server, trust_anchor=knot_lab.trust_anchor)
     answer = resolver.lookup(f"www.{SERVICE}", "A")
     assert isinstance(answer, ValidatedRRset) and str(answer.signer) == f"{SERVICE}."
+
+
+def test_the_lab_tsig_key_allows_rfc2136_updates_that_knot_signs(knot_lab: KnotLab) -> None:
+    text = knot_lab.tsig_key.read_text()
+    name = re.search(r'key "([^"]+)"', text).group(1)  # type: ignore[union-attr]
+    secret = re.search(r'secret "([^"]+)"', text).group(1)  # type: ignore[union-attr]
+    keyring = dns.tsigkeyring.from_text({name: ("hmac-sha256", secret)})
+    owner = f"_salve.updated.{SERVICE}."
+
+    unsigned = dns.update.UpdateMessage(SERVICE)
+    unsigned.replace(owner, 300, "TXT", f'"{POLICY}"')
+    refused = dns.query.tcp(unsigned, "127.0.0.1", port=knot_lab.port, timeout=5)
+    assert refused.rcode() in (dns.rcode.NOTAUTH, dns.rcode.REFUSED)
+
+    update = dns.update.UpdateMessage(
+        SERVICE, keyring=keyring, keyname=name, keyalgorithm=dns.tsig.HMAC_SHA256
+    )
+    update.replace(owner, 300, "TXT", f'"{POLICY}"')
+    try:
+        answer = dns.query.tcp(update, "127.0.0.1", port=knot_lab.port, timeout=5)
+        assert answer.rcode() == dns.rcode.NOERROR
+        resolver = open_resolver(server=knot_lab.server, trust_anchor=knot_lab.trust_anchor)
+        assert resolver.txt(owner) == [POLICY]  # signed by Knot at once, validated
+    finally:
+        knot_lab.delete_records(owner, "TXT")
