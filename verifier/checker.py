@@ -517,13 +517,18 @@ class Verifier:
                     code="m2dmrt.missing",
                 ) from None
             except M2dmrtError:
-                raise RefusedError(
-                    f"the TLS keys presented do not match the M2DMRT declaration {name}: "
-                    f"{host} presented key SHA-256 {connection.spki_sha256[:16]}, which "
-                    f"{'it has not declared' if signer == host else g + ' has not declared'} "
-                    f"with {g if signer == host else 'it'}",
-                    code=code,
-                ) from None
+                key = f"SHA-256 {connection.spki_sha256[:16]}"
+                if signer == host:
+                    why = (
+                        f"the site presented a TLS key ({key}) that its M2DMRT declaration "
+                        f"of {g} does not cover ({name}): a certificate with another key"
+                    )
+                else:
+                    why = (
+                        f"{g} has not declared the TLS key the site presented ({key}) in its "
+                        f"M2DMRT record {name}"
+                    )
+                raise RefusedError(why, code=code) from None
             if len(self._verified_declarations) > 256:
                 self._verified_declarations.clear()
             self._verified_declarations.add(remembered)
@@ -681,25 +686,30 @@ def _date(timestamp: float) -> str:
 def _statement_reason(exc: StatementError, token: str, policy: SalvePolicy) -> str:
     reason = str(exc)
     if isinstance(exc, StatementUnknownKeyError | StatementIssuerError):
-        # Say who claims to have issued it: an unnamed GMLC is the usual story.
-        issuer = _claimed_issuer(token)
-        if issuer is not None and issuer not in policy.issuers:
-            reason += (
-                f" (it names {issuer} as its issuer, which the policy does not name, and no "
-                "named GMLC pins its key)"
+        # Say who claims to have issued it: a GMLC the policy does not name is the usual
+        # story (the attacker's own GMLC).
+        kid, issuer = _claimed(token)
+        if isinstance(exc, StatementUnknownKeyError):
+            reason = (
+                f"the statement is signed with key {kid!r}, which no GMLC named by the policy pins"
             )
+        if issuer is not None and issuer not in policy.issuers:
+            reason += f"; it names {issuer} as its issuer, which the policy does not name"
     return reason
 
 
-def _claimed_issuer(token: str) -> str | None:
+def _claimed(token: str) -> tuple[str | None, str | None]:
+    """The unverified ``kid`` and ``iss`` of a token, for a refusal's words only."""
     try:
-        claims = loads_json_object(
-            split_compact_jws(token, max_length=MAX_STATEMENT_LENGTH).payload
-        )
+        parts = split_compact_jws(token, max_length=MAX_STATEMENT_LENGTH)
+        claims = loads_json_object(parts.payload)
     except ValueError:
-        return None
-    issuer = claims.get("iss")
-    return issuer if isinstance(issuer, str) else None
+        return None, None
+    kid, issuer = parts.header.get("kid"), claims.get("iss")
+    return (
+        kid if isinstance(kid, str) else None,
+        issuer if isinstance(issuer, str) else None,
+    )
 
 
 def check(

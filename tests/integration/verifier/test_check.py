@@ -19,7 +19,7 @@ from cryptography import x509
 from mlp.delivery import StatementDelivery
 from mlp.dnsrecords import GmlcEndpoint, KeyPin, format_loc, keys_record_name, policy_record_name
 from mlp.keys import SigningKey
-from mlp.m2dmrt import spki_der
+from mlp.m2dmrt import declaration_record_name, sign_declaration, spki_der
 from mlp.merkle import MerkleTree
 from mlp.statement import StatementPosition, issue_statement
 from verifier.checker import Verifier
@@ -171,8 +171,8 @@ def test_the_attackers_own_gmlc_is_not_named_and_its_key_not_pinned(
         verify(site.url),
         1,
         "statement.unknown_key",
-        "gmlc.attacker.example",
-        "the policy does not name",
+        "no GMLC named by the policy pins",
+        "it names gmlc.attacker.example as its issuer, which the policy does not name",
     )
 
 
@@ -188,7 +188,7 @@ def test_a_certificate_with_another_key_fails_m2dmrt(
 ) -> None:
     # A mis-issued certificate: a trusted CA, the right name, the attacker's key.
     site = site_factory(pki.site_other_key, serves.from_gmlc())
-    expect(verify(site.url), 1, "m2dmrt.site_key", "do not match the M2DMRT declaration")
+    expect(verify(site.url), 1, "m2dmrt.site_key", "a certificate with another key")
 
 
 @pytest.mark.parametrize(
@@ -355,3 +355,27 @@ def test_the_gmlc_key_set_is_cached_with_its_spki(
     assert not refreshed.from_cache
     assert first.spki_der == second.spki_der == from_file.spki_der == gmlc_spki
     assert first.keys.kids == second.keys.kids == tuple(p.kid for p in gmlc.key_pins())
+
+
+def test_the_gmlc_must_have_declared_the_sites_key(
+    salve_dns: Fixture, pki: Fixture, genuine: Fixture, verify: Fixture
+) -> None:
+    name = declaration_record_name(G, H)
+    other = sign_declaration(
+        signer=G,
+        target=H,
+        target_spki_der=pki.spki(pki.site_other_key),
+        private_key=pki.private_key(pki.gmlc),
+    )
+    with salve_dns.lab.records(name, "TXT", [other.to_text()]):
+        expect(verify(genuine.url), 1, "m2dmrt.gmlc_key", f"{G} has not declared the TLS key")
+    with salve_dns.lab.records(name, "TXT", []):
+        expect(verify(genuine.url), 1, "m2dmrt.missing", name)
+
+
+def test_a_malformed_policy_is_a_dns_failure(
+    salve_dns: Fixture, genuine: Fixture, verify: Fixture
+) -> None:
+    broken = salve_dns.policy.replace("age=300", "age=five minutes")
+    with salve_dns.lab.records(policy_record_name(H), "TXT", [broken]):
+        expect(verify(genuine.url), 4, "dns.bad_record", "age")
