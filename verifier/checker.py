@@ -458,7 +458,13 @@ class Verifier:
         pins_key = (endpoint, id(fetched.keys), tuple(gmlc.pins))
         pinned = self._pinned.get(pins_key)
         if pinned is None:
-            pinned = apply_key_pins(fetched.keys, gmlc.pins)
+            try:
+                pinned = apply_key_pins(fetched.keys, gmlc.pins)
+            except DnsRecordError as exc:
+                raise DnsValidationError(
+                    f"the key pins of {endpoint.host} cannot be used: {exc}",
+                    code="dns.bad_record",
+                ) from None
             if len(self._pinned) > 64:
                 self._pinned.clear()
             # The key set object is kept alive by the fetcher, so its id stays its own.

@@ -236,6 +236,8 @@ def _write_map(path: Path, verdict: Verdict) -> None:
 def _once(args: argparse.Namespace, verifier: Verifier) -> int:
     result = verifier.check(args.url)
     verdict = result.verdict
+    if verifier.state.problem:
+        logger.warning(verifier.state.problem)
     with result:
         stream = sys.stderr if args.get else sys.stdout
         _print_verdict(verdict, as_json=args.json, stream=stream)
@@ -316,6 +318,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # no traceback reaches a user, and an error never exits 0
+        sys.stderr.write(f"{PROG}: internal error ({type(exc).__name__}): {exc}\n")
+        return 1
 
 
 if __name__ == "__main__":

@@ -168,11 +168,18 @@ class VerifierState:
         """Write the state file atomically (no-op for a memory-only state).
 
         Another process's entries for other hosts are kept: the file is read again under
-        the lock and this process's entries merged over it.
+        the lock and this process's entries merged over it. A file that cannot be
+        written leaves the state in memory and says why in :attr:`problem`; a check is
+        never lost for it.
         """
         if self.path is None:
             return
-        path = self.path
+        try:
+            self._write(self.path)
+        except OSError as exc:
+            self.problem = f"cannot write the state file {self.path}: {exc.strerror or exc}"
+
+    def _write(self, path: Path) -> None:
         with self._file_lock(path):
             merged: dict[str, Any] = {"version": STATE_VERSION, "policies": {}, "jwks": {}}
             if path.exists():

@@ -69,3 +69,13 @@ def test_memory_only_state_writes_nothing(tmp_path: Path) -> None:
 def test_the_default_path_follows_xdg(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert default_state_path() == tmp_path / "salve" / "verify-state.json"
+
+
+def test_an_unwritable_state_file_keeps_the_state_in_memory(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("x")
+    state = VerifierState(blocked / "state.json")
+    state.remember_policy("www.example.com", POLICY, NOW)
+
+    assert state.problem is not None and "cannot write the state file" in state.problem
+    assert state.remembered_policy("www.example.com", NOW) is not None
