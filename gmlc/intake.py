@@ -13,6 +13,9 @@ timeout               408     body not received within ``request_deadline_s``
 malformed             400     not a compact JWS, bad header, or claims off the schema
 unknown_key           401     no enrolled, enabled appliance with the token's kid
 bad_signature         401     signature does not verify with the enrolled key
+out_of_range          422     a signed claim of the right type outside its range
+                              (``mlp.observation.CLAIM_RANGES``: a date beyond year 9999,
+                              a cell id wider than 36 bits, an impossible signal level)
 replay                409     ``seq`` not above the last accepted one
 clock_skew            422     ``observed_at`` outside [now - observation_max_age_s,
                               now + observation_skew_s]: from the future means a wrong
@@ -47,6 +50,7 @@ from gmlc.settings import Settings
 from gmlc.store import ApplianceRecord, Store
 from mlp.observation import (
     ObservationMalformedError,
+    ObservationRangeError,
     ObservationReport,
     ObservationSignatureError,
     decode_public_key,
@@ -182,6 +186,10 @@ class ObservationIntake:
                 "signature does not verify",
                 source=source,
                 appliance_id=appliance_id,
+            )
+        except ObservationRangeError as exc:
+            return self.reject(
+                422, "out_of_range", str(exc), source=source, appliance_id=appliance_id
             )
         except ObservationMalformedError as exc:
             return self.reject(

@@ -8,6 +8,7 @@ state is built through the store and the key ring. Requests go through
 from __future__ import annotations
 
 import hashlib
+import json
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from jwt import api_jws
 
 from gmlc.errors import KeyFileError
 from gmlc.server import preflight
@@ -42,6 +44,7 @@ from mlp import (
 from mlp.client import MlpResultError
 from mlp.decoder import decode_answer, decode_request
 from mlp.encoder import encode_request
+from mlp.observation import OBSERVATION_TYP
 from mlp.statement import verify_statement
 
 # The GmlcServer object built by conftest.py (not importable from here).
@@ -336,6 +339,31 @@ def test_hostile_xml_is_refused_and_changes_nothing(
     assert seen == []  # nothing was fetched from the network
 
 
+@pytest.mark.parametrize(
+    ("declaration", "eqop", "without_the_check"),
+    [
+        ('<!ATTLIST slir res_type CDATA "ASYNC">', None, "113: an asynchronous request"),
+        ('<!ATTLIST eqop xmlns CDATA "urn:x">', Eqop(hor_acc=10), "a position instead of 201"),
+    ],
+    ids=["res_type-default", "xmlns-default-hides-qop"],
+)
+def test_attribute_defaults_behind_a_multiline_doctype_are_refused(
+    gmlc_server: GmlcServer, declaration: str, eqop: Eqop | None, without_the_check: str
+) -> None:
+    # A newline inside the SYSTEM literal (legal XML) used to end the serialized first
+    # line before the "[", so the subset went unnoticed and its defaults applied.
+    body = request_body(Msid(gmlc_server.targets["ok"].msisdn), eqop=eqop).replace(
+        b'<!DOCTYPE svc_init SYSTEM "MLP_SVC_INIT_320.DTD">',
+        f'<!DOCTYPE svc_init SYSTEM "MLP_SVC\n_INIT_320.DTD" [{declaration}]>'.encode(),
+    )
+    before = audit_count(gmlc_server, "slir")
+    answer = answer_of(post_mlp(gmlc_server, body))
+    assert isinstance(answer, Slia), without_the_check
+    assert answer.result is ResultCode.SYNTAX_ERROR, without_the_check
+    assert answer.add_info == "DOCTYPE internal subset not accepted"
+    assert audit_count(gmlc_server, "slir") == before + 1
+
+
 def test_oversized_mlp_body_is_refused_without_buffering(gmlc_server: GmlcServer) -> None:
     huge = b"<svc_init>" + b" " * 200_000 + b"</svc_init>"
     answer = answer_of(post_mlp(gmlc_server, huge))
@@ -386,6 +414,34 @@ def test_observation_replay_forgery_and_limits(gmlc_server: GmlcServer) -> None:
     with server.store() as store:
         reasons = [r.detail["reason"] for r in store.list_audit(kind="observation_rejected")]
     assert {"replay", "bad_signature", "too_large", "malformed"} <= set(reasons)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [(("observed_at",), 2**53 - 1), (("serving", "rsrp"), -1e300), (("serving", "ci"), 2**40)],
+    ids=["observed_at-2^53-1", "rsrp-overflows-its-square", "ci-wider-than-36-bits"],
+)
+def test_validly_signed_claim_out_of_range_gets_422(
+    gmlc_server: GmlcServer, path: tuple[str, ...], value: float
+) -> None:
+    server = gmlc_server
+    claims = server.report("ok").to_claims()
+    holder = claims
+    for name in path[:-1]:
+        holder = holder[name]
+    holder[path[-1]] = value
+    token = api_jws.encode(
+        json.dumps(claims).encode(),
+        server.targets["ok"].key,
+        algorithm="EdDSA",
+        headers={"kid": server.targets["ok"].appliance_id, "typ": OBSERVATION_TYP},
+    )
+    before = audit_count(server, "observation_rejected")
+    response = server.post_observation(token)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "out_of_range"
+    assert path[-1] in response.json()["detail"]
+    assert audit_count(server, "observation_rejected") == before + 1
 
 
 def sign_with_other_key(server: GmlcServer) -> str:
@@ -444,7 +500,6 @@ def test_key_rotation_keeps_old_statements_verifiable(gmlc_server: GmlcServer) -
 
 def _kid_of(token: str) -> str:
     import base64
-    import json
 
     header = token.split(".")[0]
     return str(json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"])
@@ -462,7 +517,6 @@ def test_health_readiness_and_metrics(gmlc_server: GmlcServer) -> None:
     assert "salve_gmlc_mlp_request_seconds_bucket" in metrics
     assert 'salve_gmlc_observation_age_seconds{appliance="appliance-ok"}' in metrics
     # Logs are JSON lines.
-    import json
 
     for line in gmlc_server.log().splitlines():
         if line.startswith("{"):
