@@ -537,7 +537,16 @@ def _key_json(key: KeyInfo) -> dict[str, Any]:
         "status": key.status,
         "created_at": _iso(key.created_at),
         "retired_at": None if key.retired_at is None else _iso(key.retired_at),
+        "revoked_at": None if key.revoked_at is None else _iso(key.revoked_at),
+        # What the key's DNS pin must carry as until= (Unix seconds); null while active.
+        "until": key.until,
     }
+
+
+def _until_text(key: KeyInfo) -> str | None:
+    if key.until is None:
+        return None
+    return f"{key.until} ({_iso(datetime.fromtimestamp(key.until, UTC))})"
 
 
 def _cmd_keys_generate(ctx: _Context) -> int:
@@ -563,6 +572,28 @@ def _cmd_keys_rotate(ctx: _Context) -> int:
     return EXIT_OK
 
 
+def _cmd_keys_revoke(ctx: _Context) -> int:
+    ring = _key_ring(ctx)
+    before = {k.kid: k.status for k in ring.list()}
+    key = ring.revoke(ctx.args.kid)
+    if ctx.args.json:
+        _emit_json(_key_json(key))
+        return EXIT_OK
+    if before.get(key.kid) == "revoked":
+        revoked_at = _iso(key.revoked_at or key.created_at)
+        print(f"Signing key {key.kid} was already revoked at {revoked_at}.")
+    else:
+        print(f"Signing key {key.kid} is revoked and no longer published in the JWKS.")
+    if before.get(key.kid) == "active":
+        active = next(k for k in ring.list() if k.status == "active")
+        print(f"It was the active key: {active.kid} ({active.alg}) now signs in its place.")
+    print(
+        f"Publish its DNS pin with until={key.until} now; statements it signed from "
+        f"{_until_text(key)} on no longer verify."
+    )
+    return EXIT_OK
+
+
 def _cmd_keys_list(ctx: _Context) -> int:
     keys = _key_ring(ctx).list()
     if ctx.args.json:
@@ -570,8 +601,11 @@ def _cmd_keys_list(ctx: _Context) -> int:
     else:
         print(
             format_table(
-                ["KID", "ALG", "STATUS", "CREATED", "RETIRED"],
-                [(k.kid, k.alg, k.status, k.created_at, k.retired_at) for k in keys],
+                ["KID", "ALG", "STATUS", "CREATED", "RETIRED", "REVOKED", "PIN UNTIL"],
+                [
+                    (k.kid, k.alg, k.status, k.created_at, k.retired_at, k.revoked_at, k.until)
+                    for k in keys
+                ],
             )
         )
     return EXIT_OK
@@ -756,7 +790,19 @@ def build_parser() -> argparse.ArgumentParser:
         keys, "rotate", "make a new active key, retiring the current one", _cmd_keys_rotate
     )
     rotate_key.add_argument("--alg", choices=ALGORITHMS, default=None)
-    sub(keys, "list", "list signing keys", _cmd_keys_list)
+    revoke_key = sub(
+        keys,
+        "revoke",
+        "withdraw a key at once (the active key is replaced first); prints its DNS pin's until",
+        _cmd_keys_revoke,
+    )
+    revoke_key.add_argument("kid", metavar="KID")
+    sub(
+        keys,
+        "list",
+        "list signing keys and the until each key's DNS pin must carry",
+        _cmd_keys_list,
+    )
 
     audit = commands.add_parser("audit", help="the audit log").add_subparsers(
         dest="audit_command", metavar="ACTION", required=True

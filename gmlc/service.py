@@ -84,17 +84,21 @@ _UNKNOWN_TARGET_INFO = "unknown subscriber"
 class KeyHolder:
     """The active signing key and the published JWKS, reloaded when the ring changes.
 
-    The ring's metadata file is checked at most once per ``check_interval_s``; when it
-    changed (a ``salve-gmlc keys rotate`` ran), the active key is loaded again. A failed
-    reload keeps the previous key and logs the problem, so a half-finished operator action
-    never takes signing down.
+    The ring's metadata file is looked at (one ``stat``, about a microsecond) before every
+    statement: a ``salve-gmlc keys revoke`` must take effect before the next signature, not
+    a moment later. When it changed (a rotation or revocation ran), the active key is loaded
+    again. A failed reload keeps the previous key and logs the problem, so a half-finished
+    operator action never takes signing down; the one exception is a previous key that has
+    been revoked, which is never used again (signing then fails until the ring is fixed).
 
     Args:
         ring: The key ring in the state directory.
         grace_period_s: How long retired keys stay in the JWKS.
         clock: Wall clock for the JWKS grace period.
-        monotonic: Clock for the reload interval.
-        check_interval_s: Minimum time between two looks at the ring.
+        monotonic: Clock for the intervals below.
+        check_interval_s: How long a computed JWKS is reused while the ring is unchanged
+            (a retired key must still leave it when its grace period ends), and how often
+            a ring whose active key failed to load is tried again.
     """
 
     def __init__(
@@ -116,7 +120,9 @@ class KeyHolder:
         self._jwks: dict[str, Any] | None = None
         self._jwks_at = float("-inf")
         self._version: tuple[int, int, int] | None = None
-        self._checked_at = float("-inf")
+        # A ring version whose key could not be loaded is retried once per interval, not
+        # on every statement (the operator may fix a file mode without touching the ring).
+        self._failed: tuple[tuple[int, int, int] | None, float] | None = None
 
     def load(self) -> SigningKey:
         """Load the active key now.
@@ -128,26 +134,39 @@ class KeyHolder:
             version = self._ring.metadata_version()
             key = self._ring.active_signing_key()
             self._key, self._version, self._jwks = key, version, None
-            self._checked_at = self._monotonic()
             return key
 
     def _refresh(self) -> None:
-        now = self._monotonic()
-        if now - self._checked_at < self._check_interval_s:
-            return
-        self._checked_at = now
         version = self._ring.metadata_version()
         if version == self._version and self._key is not None:
             return
+        now = self._monotonic()
+        if (
+            self._key is not None
+            and self._failed is not None
+            and self._failed[0] == version
+            and now - self._failed[1] < self._check_interval_s
+        ):
+            return
+        previous = self._key.kid if self._key is not None else None
         try:
             key = self._ring.active_signing_key()
         except KeyFileError as exc:
+            self._failed = (version, now)
             log_event(logger, logging.ERROR, "signing_key_reload_failed", problem=str(exc))
+            if previous is not None and self._revoked(previous):
+                self._key = None
+                log_event(logger, logging.ERROR, "signing_key_revoked", kid=previous)
             return
-        previous = self._key.kid if self._key is not None else None
-        self._key, self._version, self._jwks = key, version, None
+        self._key, self._version, self._jwks, self._failed = key, version, None, None
         if previous != key.kid:
             log_event(logger, logging.INFO, "signing_key_loaded", kid=key.kid, alg=key.alg)
+
+    def _revoked(self, kid: str) -> bool:
+        try:
+            return any(k.kid == kid and k.status == "revoked" for k in self._ring.list())
+        except KeyFileError:
+            return False
 
     @property
     def loaded(self) -> bool:
@@ -158,7 +177,8 @@ class KeyHolder:
         """The active signing key, reloaded if the ring changed.
 
         Raises:
-            KeyFileError: no key could ever be loaded.
+            KeyFileError: no key could ever be loaded, or the loaded one was revoked and
+                no new active key can be read.
         """
         with self._lock:
             self._refresh()
@@ -170,8 +190,8 @@ class KeyHolder:
         """The JWKS to publish (active key and retired keys within the grace period)."""
         with self._lock:
             self._refresh()
-            # Recomputed at most once per interval: a retired key leaves the set when its
-            # grace period ends, even if the ring itself does not change.
+            # Recomputed at most once per interval while the ring is unchanged: a retired
+            # key leaves the set when its grace period ends, even if the ring does not change.
             now = self._monotonic()
             if self._jwks is None or now - self._jwks_at >= self._check_interval_s:
                 self._jwks = self._ring.jwks(self._clock(), self._grace_period_s)

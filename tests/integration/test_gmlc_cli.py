@@ -251,6 +251,33 @@ def test_keys_list_rotate_and_generate_conflict(cli: Cli) -> None:
     assert cli("keys", "generate")[0] == 4
 
 
+def _unix(iso: str) -> int:
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
+
+
+def test_keys_revoke_withdraws_the_key_and_prints_its_pin_until(cli: Cli) -> None:
+    assert cli("keys", "rotate")[0] == 0
+    code, out, _ = cli("keys", "list", "--json")
+    active = next(k for k in json.loads(out) if k["status"] == "active")
+    assert active["until"] is None and active["revoked_at"] is None
+    retired = next(k for k in json.loads(out) if k["status"] == "retired")
+    # The pin's until is the retirement rounded up to a second (the listing shows seconds).
+    assert _unix(retired["retired_at"]) <= retired["until"] <= _unix(retired["retired_at"]) + 1
+
+    code, said, err = cli("keys", "revoke", active["kid"])
+    assert code == 0, err
+    assert "now signs in its place" in said
+    code, out, _ = cli("keys", "list", "--json")
+    keys = {k["kid"]: k for k in json.loads(out)}
+    revoked = keys[active["kid"]]
+    assert revoked["status"] == "revoked"
+    assert _unix(revoked["revoked_at"]) <= revoked["until"] <= _unix(revoked["revoked_at"]) + 1
+    assert f"until={revoked['until']}" in said
+    assert "already revoked" in cli("keys", "revoke", active["kid"])[1]
+    assert [k["status"] for k in keys.values()].count("active") == 1
+    assert cli("keys", "revoke", "no-such-key")[0] == 3
+
+
 def test_audit_list_and_export(cli: Cli, node: Path) -> None:
     with Store.open(f"sqlite:///{node.parent / 'gmlc.sqlite3'}") as store:
         for n in range(5):

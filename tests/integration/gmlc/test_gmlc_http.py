@@ -11,6 +11,7 @@ import hashlib
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -496,6 +497,25 @@ def test_key_rotation_keeps_old_statements_verifiable(gmlc_server: GmlcServer) -
         verify_statement(
             token, keys, session_hash=SESSION_HASH, now=datetime.now(UTC), max_position_age_s=300
         )
+
+
+def test_revoked_key_signs_nothing_more_and_leaves_the_jwks_at_once(
+    gmlc_server: GmlcServer,
+) -> None:
+    msisdn = gmlc_server.targets["ok"].msisdn
+    with gmlc_server.client("web-1", PASSWORD) as client:
+        before = client.request_location(msisdn, SESSION_HASH, domain="www.example.net")
+        assert before.statement is not None
+        revoked_kid = _kid_of(before.statement)
+        revoked = gmlc_server.ring().revoke(revoked_kid)
+        # No waiting: the very next statement and the very next JWKS already reflect it.
+        after = client.request_location(msisdn, SESSION_HASH, domain="www.example.net")
+        published = gmlc_server.get("/.well-known/salve/jwks.json").json()["keys"]
+    assert after.statement is not None
+    assert _kid_of(after.statement) != revoked_kid
+    assert revoked_kid not in [key["kid"] for key in published]
+    assert _kid_of(after.statement) in [key["kid"] for key in published]
+    assert revoked.until is not None and revoked.until >= int(time.time()) - 60
 
 
 def _kid_of(token: str) -> str:
