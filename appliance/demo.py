@@ -117,6 +117,7 @@ class Demo:
                 del self.env[key]
         self.gmlc_port = _free_port()
         self.env["SALVE_GMLC_PORT"] = str(self.gmlc_port)
+        self.env["SALVE_GMLC_METRICS_PORT"] = str(_free_port())
         self.gmlc_url = f"http://127.0.0.1:{self.gmlc_port}"
         self.gmlc_dir = workdir / "gmlc"
         self.gmlc_config = self.gmlc_dir / "gmlc.toml"

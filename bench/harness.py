@@ -255,6 +255,7 @@ def prepared_gmlc(
     port = free_port()
     env |= {
         "SALVE_GMLC_PORT": str(port),
+        "SALVE_GMLC_METRICS_PORT": str(free_port()),
         "SALVE_GMLC_WORKERS": str(workers),
         "SALVE_GMLC_OBSERVATION_MAX_AGE_S": "86400",
     }

@@ -87,6 +87,19 @@ class GmlcMetrics:
             registry=self.registry,
         )
 
+        self.open_connections = Gauge(
+            "salve_gmlc_connections_open",
+            "Open HTTP connections of this process",
+            registry=self.registry,
+        )
+        self.connection_events = Counter(
+            "salve_gmlc_connection_events",
+            "Connections refused over the per-source cap, closed by the header-read "
+            "timeout, or closed lingering after an early answer",
+            ["event"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         """The exposition text of every metric."""
         return generate_latest(self.registry)

@@ -32,12 +32,13 @@ from pydantic_settings import (
 from gmlc.errors import ConfigError
 from mlp.names import HostNameError, canonical_host_name
 
-__all__ = ["DEV_ISSUER", "ENV_PREFIX", "Settings", "load_settings"]
+__all__ = ["DEV_ISSUER", "ENV_PREFIX", "METRICS_PORT", "Settings", "load_settings"]
 
 ENV_PREFIX = "SALVE_GMLC_"
 DEV_ISSUER = "gmlc.dev.invalid"
 TLS_PORT = 9211
 PLAIN_PORT = 9210
+METRICS_PORT = 9212
 _DAY_S = 24 * 3600
 
 # The TOML values of the load in progress. A context variable rather than a class
@@ -103,6 +104,21 @@ class Settings(BaseSettings):
     auth_failure_limit: int = Field(default=5, ge=1)
     auth_failure_window_s: int = Field(default=60, ge=1)
     max_observation_bytes: int = Field(default=16384, ge=512)
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, description="Time allowed for a request line and headers."
+    )
+    max_connections_per_source: int = Field(
+        default=256, ge=1, description="Open connections per source address and worker."
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Address of the Prometheus /metrics listener."
+    )
+    metrics_port: int = Field(
+        default=METRICS_PORT,
+        ge=0,
+        le=65535,
+        description="Port of the /metrics listener; 0 serves no metrics at all.",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -135,6 +151,11 @@ class Settings(BaseSettings):
             raise ValueError("tls_cert and tls_key must be set together")
         if self.radius_floor_m > self.radius_ceiling_m:
             raise ValueError("radius_floor_m must not exceed radius_ceiling_m")
+        if self.metrics_port and self.metrics_port == self.effective_port:
+            raise ValueError(
+                f"metrics_port {self.metrics_port} is the MLP port: /metrics needs its own "
+                "listener (it names appliances and keys, and is not for MLP clients)"
+            )
         return self
 
     @property

@@ -335,7 +335,7 @@ def served(node: Path) -> Iterator[str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "gmlc", "serve", "--config", str(node)],
         cwd=REPO,
-        env={**os.environ, "SALVE_GMLC_PORT": str(port)},
+        env={**os.environ, "SALVE_GMLC_PORT": str(port), "SALVE_GMLC_METRICS_PORT": "0"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

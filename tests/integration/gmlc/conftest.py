@@ -98,6 +98,7 @@ class GmlcServer:
     password: str = PASSWORD
     other_password: str = OTHER_PASSWORD
     known_cell: CellRecord = KNOWN_CELL
+    metrics_url: str = ""
     wait_for = staticmethod(wait_for)
 
     def store(self) -> Store:
@@ -141,6 +142,16 @@ class GmlcServer:
 
     def get(self, path: str) -> httpx.Response:
         return httpx.get(self.base_url + path, timeout=10, verify=self.verify)
+
+    def metrics(self) -> str:
+        """The metrics text, from the metrics listener."""
+        response = httpx.get(self.metrics_url, timeout=10, verify=self.verify)
+        response.raise_for_status()
+        return response.text
+
+    @property
+    def port(self) -> int:
+        return int(self.base_url.rsplit(":", 1)[1])
 
     def post(
         self, path: str, content: Any, headers: dict[str, str] | None = None
@@ -222,6 +233,7 @@ def start_server(
         "state_dir": str(state_dir),
         "host": "127.0.0.1",
         "port": port,
+        "metrics_port": free_port(),
         **settings,
     }
     config = root / "gmlc.toml"
@@ -262,6 +274,7 @@ def start_server(
         log_path,
         targets,
         verify=verify,
+        metrics_url=f"{scheme}://127.0.0.1:{values['metrics_port']}/metrics",
     )
 
     def ready() -> bool:
@@ -339,6 +352,25 @@ def start_gmlc(tmp_path: Path) -> Iterator[Callable[..., GmlcServer]]:
 
     def start(**settings: Any) -> GmlcServer:
         server = start_server(tmp_path / f"server-{len(started)}", **settings)
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def start_module_gmlc(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., GmlcServer]]:
+    """Start servers with other settings that live for the whole test module."""
+    started: list[GmlcServer] = []
+
+    def start(**settings: Any) -> GmlcServer:
+        server = start_server(tmp_path_factory.mktemp("module-gmlc"), **settings)
         started.append(server)
         return server
 

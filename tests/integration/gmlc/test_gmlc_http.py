@@ -457,7 +457,7 @@ def test_swapped_sim_raises_an_alarm(gmlc_server: GmlcServer) -> None:
     response = server.post_observation(server.token("unknown_cell", imsi="228019999999999"))
     assert (response.status_code, response.json()["error"]) == (409, "sim_mismatch")
     assert audit_count(server, "sim_mismatch") == before + 1
-    metrics = server.get("/metrics").text
+    metrics = server.metrics()
     assert 'salve_gmlc_sim_mismatch_alarms_total{appliance="appliance-unknown_cell"}' in metrics
     server.wait_for(lambda: '"sim_mismatch"' in server.log(), what="the alarm in the log")
     alarm = next(line for line in server.log().splitlines() if '"event":"sim_mismatch"' in line)
@@ -532,7 +532,7 @@ def test_health_readiness_and_metrics(gmlc_server: GmlcServer) -> None:
     assert gmlc_server.get("/healthz").json() == {"status": "alive"}
     assert gmlc_server.get("/readyz").json() == {"status": "ready"}
     post_mlp(gmlc_server, request_body(Msid(gmlc_server.targets["ok"].msisdn)))
-    metrics = gmlc_server.get("/metrics").text
+    metrics = gmlc_server.metrics()
     assert 'salve_gmlc_mlp_answers_total{level="target",result="0"}' in metrics
     assert "salve_gmlc_mlp_request_seconds_bucket" in metrics
     assert 'salve_gmlc_observation_age_seconds{appliance="appliance-ok"}' in metrics
@@ -575,7 +575,7 @@ def test_overload_deadline_and_throttle(start_gmlc: Callable[..., GmlcServer]) -
     with socket.create_connection(("127.0.0.1", port), timeout=10) as slow:
         slow.sendall(b"POST /mlp HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n<svc_init")
         server.wait_for(
-            lambda: "salve_gmlc_mlp_requests_in_flight 1.0" in server.get("/metrics").text,
+            lambda: "salve_gmlc_mlp_requests_in_flight 1.0" in server.metrics(),
             what="the slow request to be in flight",
         )
         busy = answer_of(post_mlp(server, request_body(msid)))
