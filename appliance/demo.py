@@ -226,6 +226,8 @@ class Demo:
                 WEB_CLIENT_ID,
                 "--msisdn",
                 DEMO_MSISDN,
+                "--from",
+                "127.0.0.1",
                 "--config",
                 str(self.gmlc_config),
                 "--json",

@@ -273,7 +273,11 @@ def prepared_gmlc(
             env=env,
         )
         gmlc.cli("cells", "import", str(DEMO_CELLS))
-        added = json.loads(gmlc.cli("client", "add", CLIENT_ID, "--msisdn", MSISDN, "--json"))
+        added = json.loads(
+            gmlc.cli(
+                "client", "add", CLIENT_ID, "--msisdn", MSISDN, "--from", "127.0.0.1", "--json"
+            )
+        )
         gmlc.password = added["password"]
         gmlc.enroll_appliances(appliances)
         yield gmlc

@@ -197,7 +197,12 @@ def _build_state(
     ring = KeyRing(settings.keys_dir, grace_period_s=settings.key_grace_period_s)
     keys = KeyHolder(ring, grace_period_s=settings.key_grace_period_s, clock=clock)
     throttle = FailureThrottle(settings.auth_failure_limit, settings.auth_failure_window_s)
-    authenticator: Authenticator[ClientRecord] = Authenticator(opened.get_client, throttle=throttle)
+    authenticator: Authenticator[ClientRecord] = Authenticator(
+        opened.get_client,
+        throttle=throttle,
+        prefix_v4=settings.auth_failure_prefix_v4,
+        prefix_v6=settings.auth_failure_prefix_v6,
+    )
     audit = AuditWriter(opened)
     service = LocationService(
         store=opened,

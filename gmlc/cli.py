@@ -27,7 +27,7 @@ from gmlc.cellimport import import_cells
 from gmlc.errors import ConfigError, DuplicateError, GmlcError, NotFoundError
 from gmlc.keys import KeyInfo, KeyRing
 from gmlc.settings import Settings, load_settings
-from gmlc.store import ApplianceRecord, ClientRecord, Store
+from gmlc.store import ANYWHERE, ApplianceRecord, ClientRecord, Store
 
 __all__ = ["EXIT_CONFLICT", "EXIT_ERROR", "EXIT_NOT_FOUND", "EXIT_OK", "EXIT_USAGE", "main"]
 
@@ -223,7 +223,10 @@ def _cmd_init(ctx: _Context) -> int:
         print(f"Configuration {config_file} already exists; left unchanged.")
     if settings.dev:
         print(f"Development mode: issuer {settings.issuer!r}. Do not expose this node.")
-    print(f"Next: {PROG} --config {config_file} client add CLIENT-ID --msisdn NUMBER")
+    print(
+        f"Next: {PROG} --config {config_file} client add CLIENT-ID --msisdn NUMBER "
+        "--from SITE-NETWORK/PREFIX"
+    )
     return EXIT_OK
 
 
@@ -308,8 +311,19 @@ def _client_json(client: ClientRecord) -> dict[str, Any]:
         "enabled": client.enabled,
         "msisdns": sorted(client.msisdns),
         "imsis": sorted(client.imsis),
+        "networks": _network_texts(client),
         "created_at": _iso(client.created_at),
     }
+
+
+def _network_texts(client: ClientRecord) -> list[str]:
+    return sorted(str(network) for network in client.networks)
+
+
+def _networks_said(client: ClientRecord) -> str:
+    if client.from_anywhere:
+        return "from anywhere (0.0.0.0/0, ::/0)"
+    return "only from " + ", ".join(_network_texts(client))
 
 
 def _announce_password(ctx: _Context, client_id: str, password: str, verb: str) -> None:
@@ -322,12 +336,22 @@ def _announce_password(ctx: _Context, client_id: str, password: str, verb: str) 
 
 def _cmd_client_add(ctx: _Context) -> int:
     args = ctx.args
+    networks = ANYWHERE if args.from_anywhere else args.networks
+    if not networks:
+        raise UsageError(
+            "say where the client connects from: --from CIDR (repeat for several networks), "
+            "or --from-anywhere"
+        )
     password = generate_password()
     with ctx.store() as store:
-        store.add_client(
-            args.id, hash_password(password), msisdns=args.msisdn or (), imsis=args.imsi or ()
+        client = store.add_client(
+            args.id,
+            hash_password(password),
+            networks=networks,
+            msisdns=args.msisdn or (),
+            imsis=args.imsi or (),
         )
-    _announce_password(ctx, args.id, password, "added")
+    _announce_password(ctx, args.id, password, f"added; it may connect {_networks_said(client)}")
     return EXIT_OK
 
 
@@ -337,12 +361,15 @@ def _cmd_client_list(ctx: _Context) -> int:
     if ctx.args.json:
         _emit_json([_client_json(c) for c in clients])
     elif not clients:
-        print(f"No clients. Add one with: {PROG} client add ID --msisdn NUMBER")
+        print(f"No clients. Add one with: {PROG} client add ID --msisdn NUMBER --from CIDR")
     else:
         print(
             format_table(
-                ["CLIENT", "ENABLED", "MSISDNS", "IMSIS", "CREATED"],
-                [(c.client_id, c.enabled, c.msisdns, c.imsis, c.created_at) for c in clients],
+                ["CLIENT", "ENABLED", "MSISDNS", "IMSIS", "NETWORKS", "CREATED"],
+                [
+                    (c.client_id, c.enabled, c.msisdns, c.imsis, _network_texts(c), c.created_at)
+                    for c in clients
+                ],
             )
         )
     return EXIT_OK
@@ -362,6 +389,32 @@ def _cmd_client_rotate_password(ctx: _Context) -> int:
     _announce_password(
         ctx, ctx.args.id, password, "has a new password; the old one no longer works"
     )
+    return EXIT_OK
+
+
+def _cmd_client_networks(ctx: _Context) -> int:
+    args = ctx.args
+    replacing = args.anywhere or bool(args.set)
+    if replacing and (args.add or args.remove):
+        raise UsageError("--set and --anywhere replace the whole set; do not mix them with --add")
+    with ctx.store() as store:
+        if replacing or args.add or args.remove:
+            client = store.set_client_networks(
+                args.id,
+                add=ANYWHERE if args.anywhere else (args.set or args.add or ()),
+                remove=args.remove or (),
+                replace=replacing,
+            )
+            verb = "may now connect"
+        else:
+            found = store.get_client(args.id)
+            if found is None:
+                raise NotFoundError(f"client {args.id!r} does not exist")
+            client, verb = found, "may connect"
+    if args.json:
+        _emit_json(_client_json(client))
+    else:
+        print(f"Client {client.client_id} {verb} {_networks_said(client)}.")
     return EXIT_OK
 
 
@@ -727,6 +780,38 @@ def build_parser() -> argparse.ArgumentParser:
     add = sub(client, "add", "add a client and print its generated password once", _cmd_client_add)
     add.add_argument("id", help="client id (1-64 of A-Z a-z 0-9 . _ -)")
     _target_options(add)
+    origin = add.add_mutually_exclusive_group()
+    origin.add_argument(
+        "--from",
+        dest="networks",
+        action="append",
+        metavar="CIDR",
+        help="a network (or address) the client connects from; repeat for several. "
+        "Requests from anywhere else are refused like a wrong password",
+    )
+    origin.add_argument(
+        "--from-anywhere",
+        action="store_true",
+        help="allow any source address (not recommended: a stolen password then works "
+        "from anywhere)",
+    )
+    networks = sub(
+        client,
+        "networks",
+        "show or change the networks a client may connect from",
+        _cmd_client_networks,
+    )
+    networks.add_argument("id")
+    networks.add_argument("--add", action="append", metavar="CIDR", help="allow this network")
+    networks.add_argument(
+        "--remove", action="append", metavar="CIDR", help="no longer allow this network"
+    )
+    networks.add_argument(
+        "--set", action="append", metavar="CIDR", help="allow exactly these networks (repeat)"
+    )
+    networks.add_argument(
+        "--anywhere", action="store_true", help="allow any source address (0.0.0.0/0, ::/0)"
+    )
     sub(client, "list", "list clients", _cmd_client_list)
     for name, enabled in (("disable", False), ("enable", True)):
         action = sub(

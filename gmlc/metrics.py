@@ -76,6 +76,13 @@ class GmlcMetrics:
             ["reason"],
             registry=self.registry,
         )
+        self.outside_networks = Counter(
+            "salve_gmlc_client_outside_networks",
+            "Requests with a client's id from outside the networks it may connect from "
+            "(alert on any increase: with password_valid=yes its password was stolen)",
+            ["client", "password_valid"],
+            registry=self.registry,
+        )
         self.inflight = Gauge(
             "salve_gmlc_mlp_requests_in_flight",
             "MLP requests being answered",

@@ -23,6 +23,7 @@ __all__ = [
     "AUDIT",
     "CELLS",
     "CLIENTS",
+    "CLIENT_NETWORKS",
     "CLIENT_TARGETS",
     "METADATA",
     "OBSERVATIONS",
@@ -97,6 +98,20 @@ CLIENT_TARGETS = sa.Table(
     ),
     sa.Column("msid_type", sa.String(8), primary_key=True),
     sa.Column("value", sa.String(16), primary_key=True),
+)
+
+# Where a client may connect from: one row per (client, network in canonical CIDR form).
+# "Anywhere" is the two rows 0.0.0.0/0 and ::/0; a client without rows is refused everywhere.
+CLIENT_NETWORKS = sa.Table(
+    "client_networks",
+    METADATA,
+    sa.Column(
+        "client_id",
+        sa.String(64),
+        sa.ForeignKey("clients.client_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("network", sa.String(43), primary_key=True),
 )
 
 APPLIANCES = sa.Table(

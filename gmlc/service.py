@@ -9,8 +9,9 @@ Result codes (OMA MLP 3.x §5.4; request level in ``slia/result``, else one ``po
 target, in request order):
 
 - 3 UNAUTHORIZED APPLICATION: no ``client/id`` or ``pwd``, unknown client, wrong
-  password, disabled client, or throttled after repeated failures. One answer for all,
-  and the same argon2 work for unknown and wrong (see :mod:`gmlc.auth`).
+  password, disabled client, a request from outside the client's networks, or throttled
+  after repeated failures. One answer for all, and the same argon2 work for unknown, wrong
+  and outside (see :mod:`gmlc.auth`); the audit row says which it was.
 - 104 TOO MANY POSITION ITEMS: more targets than ``max_targets``.
 - 107 PROTOCOL ELEMENT NOT SUPPORTED: ``pushaddr`` (we never connect to client-supplied
   URLs). 113 PROTOCOL ELEMENT ATTRIBUTE VALUE NOT SUPPORTED: ``res_type="ASYNC"``, a
@@ -445,16 +446,22 @@ class LocationService:
             return outcome.record, None
         reason = outcome.reason or "bad_credentials"
         self._metrics.auth_failures.labels(reason).inc()
-        self._audit_one(
-            "auth_failure", client_id=client.id, source=context.source, detail={"reason": reason}
-        )
+        detail: dict[str, Any] = {"reason": reason}
+        if reason == "outside_networks":
+            # The alarm: someone holding this client's id, maybe its password, from a place
+            # the client never connects from.
+            detail["password_valid"] = outcome.password_valid
+            self._metrics.outside_networks.labels(
+                client.id, "yes" if outcome.password_valid else "no"
+            ).inc()
+        self._audit_one("auth_failure", client_id=client.id, source=context.source, detail=detail)
         log_event(
             logger,
             logging.WARNING,
-            "auth_failure",
+            "client_outside_networks" if reason == "outside_networks" else "auth_failure",
             client_id=client.id,
             source=context.source,
-            reason=reason,
+            **detail,
         )
         # One add_info for every reason: the caller learns nothing about which ids exist.
         return None, (ResultCode.UNAUTHORIZED_APPLICATION, None)

@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     key_grace_period_s: int = Field(default=7 * _DAY_S, ge=0)
     auth_failure_limit: int = Field(default=5, ge=1)
     auth_failure_window_s: int = Field(default=60, ge=1)
+    auth_failure_prefix_v4: int = Field(
+        default=24, ge=8, le=32, description="IPv4 network size failures count against."
+    )
+    auth_failure_prefix_v6: int = Field(
+        default=64, ge=16, le=128, description="IPv6 network size failures count against."
+    )
     max_observation_bytes: int = Field(default=16384, ge=512)
     header_timeout_s: float = Field(
         default=10.0, gt=0, description="Time allowed for a request line and headers."

@@ -1,7 +1,9 @@
-"""Clients: the web servers allowed to query the GMLC, and the targets each may locate."""
+"""Clients: the web servers allowed to query the GMLC, the targets each may locate, and the
+networks each may connect from (see :mod:`gmlc.networks`)."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,16 +14,18 @@ from sqlalchemy import exc
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gmlc.errors import DuplicateError, NotFoundError
-from gmlc.schema import CLIENT_TARGETS, CLIENTS
+from gmlc.networks import ANYWHERE, Network, canonical_network
+from gmlc.schema import CLIENT_NETWORKS, CLIENT_TARGETS, CLIENTS
 from gmlc.store import validation as check
 from gmlc.store.database import Database
 
-__all__ = ["ClientRecord", "ClientStore"]
+__all__ = ["ANYWHERE", "ClientRecord", "ClientStore"]
 
 
 @dataclass(frozen=True, slots=True)
 class ClientRecord:
-    """A web server allowed to query the GMLC, and the targets it may locate."""
+    """A web server allowed to query the GMLC, the targets it may locate, and the networks
+    it may connect from (:data:`ANYWHERE` for any address)."""
 
     client_id: str
     password_hash: str
@@ -29,15 +33,33 @@ class ClientRecord:
     msisdns: frozenset[str]
     imsis: frozenset[str]
     created_at: datetime
+    networks: frozenset[Network] = frozenset()
+
+    @property
+    def from_anywhere(self) -> bool:
+        """Whether the client may connect from any address."""
+        return {str(network) for network in self.networks} >= set(ANYWHERE)
 
 
 # Built once: it is on every SLIR's path, and constructing a Core statement per call
-# costs more than executing it (the compiled form is cached either way).
-_CLIENT_WITH_TARGETS = (
-    sa.select(CLIENTS, CLIENT_TARGETS.c.msid_type, CLIENT_TARGETS.c.value)
-    .select_from(
-        CLIENTS.outerjoin(CLIENT_TARGETS, CLIENT_TARGETS.c.client_id == CLIENTS.c.client_id)
-    )
+# costs more than executing it (the compiled form is cached either way). Targets and
+# networks come as (kind, value) rows of one statement, each side filtered by the id, so
+# the record costs one round trip.
+_CLIENT_ITEMS = sa.union_all(
+    sa.select(
+        CLIENT_TARGETS.c.client_id,
+        CLIENT_TARGETS.c.msid_type.label("kind"),
+        CLIENT_TARGETS.c.value.label("value"),
+    ).where(CLIENT_TARGETS.c.client_id == sa.bindparam("client_id")),
+    sa.select(
+        CLIENT_NETWORKS.c.client_id,
+        sa.literal("network", sa.String(8)).label("kind"),
+        CLIENT_NETWORKS.c.network.label("value"),
+    ).where(CLIENT_NETWORKS.c.client_id == sa.bindparam("client_id")),
+).subquery()
+_CLIENT_WITH_ITEMS = (
+    sa.select(CLIENTS, _CLIENT_ITEMS.c.kind, _CLIENT_ITEMS.c.value)
+    .select_from(CLIENTS.outerjoin(_CLIENT_ITEMS, _CLIENT_ITEMS.c.client_id == CLIENTS.c.client_id))
     .where(CLIENTS.c.client_id == sa.bindparam("client_id"))
 )
 
@@ -50,18 +72,32 @@ class ClientStore(Database):
         client_id: str,
         password_hash: str,
         *,
+        networks: Iterable[str],
         msisdns: Iterable[str] = (),
         imsis: Iterable[str] = (),
     ) -> ClientRecord:
         """Register a client (enabled) with the targets it may locate.
 
+        Args:
+            client_id: The id it sends as ``hdr/client/id``.
+            password_hash: Its argon2 password hash.
+            networks: Where it may connect from (CIDR or single addresses; at least one).
+                There is deliberately no default: pass :data:`ANYWHERE` to allow any
+                address.
+            msisdns: MSISDNs it may locate.
+            imsis: IMSIs it may locate.
+
         Raises:
             DuplicateError: a client with that id exists.
-            ValueError: an id, hash, MSISDN or IMSI is malformed.
+            ValueError: an id, hash, network, MSISDN or IMSI is malformed, or no network
+                is given.
         """
         check.identifier("client id", client_id)
         check.password_hash(password_hash)
         targets = _target_rows(client_id, msisdns, imsis)
+        network_rows = _network_rows(client_id, networks)
+        if not network_rows:
+            raise ValueError("a client needs at least one network to connect from")
         now = check.aware("clock()", self._clock())
         with self._write("adding a client") as conn:
             try:
@@ -78,6 +114,7 @@ class ClientStore(Database):
                 raise DuplicateError(f"client {client_id!r} already exists") from None
             if targets:
                 conn.execute(CLIENT_TARGETS.insert(), targets)
+            conn.execute(CLIENT_NETWORKS.insert(), network_rows)
         return ClientRecord(
             client_id=client_id,
             password_hash=password_hash,
@@ -85,6 +122,7 @@ class ClientStore(Database):
             msisdns=frozenset(t["value"] for t in targets if t["msid_type"] == "msisdn"),
             imsis=frozenset(t["value"] for t in targets if t["msid_type"] == "imsi"),
             created_at=now,
+            networks=frozenset(ipaddress.ip_network(r["network"]) for r in network_rows),
         )
 
     def get_client(self, client_id: str) -> ClientRecord | None:
@@ -92,21 +130,89 @@ class ClientStore(Database):
         if "\x00" in client_id:  # cannot be stored, so cannot match; PostgreSQL would refuse it
             return None
         with self._read("reading a client") as conn:
-            rows = conn.execute(_CLIENT_WITH_TARGETS, {"client_id": client_id}).all()
+            rows = conn.execute(_CLIENT_WITH_ITEMS, {"client_id": client_id}).all()
         if not rows:
             return None
-        # One row per authorized target (one row with NULL target fields when none).
-        return _client_record(rows[0], [r for r in rows if r.msid_type is not None])
+        # One row per target or network (one row with NULL item fields when none).
+        return _client_record(rows[0], [(r.kind, r.value) for r in rows if r.kind is not None])
 
     def list_clients(self) -> list[ClientRecord]:
         """Every client, ordered by id."""
         with self._read("listing clients") as conn:
             rows = conn.execute(CLIENTS.select().order_by(CLIENTS.c.client_id)).all()
             targets = conn.execute(CLIENT_TARGETS.select()).all()
-        by_client: dict[str, list[sa.Row[Any]]] = {}
+            networks = conn.execute(CLIENT_NETWORKS.select()).all()
+        by_client: dict[str, list[tuple[str, str]]] = {}
         for target in targets:
-            by_client.setdefault(target.client_id, []).append(target)
+            by_client.setdefault(target.client_id, []).append((target.msid_type, target.value))
+        for network in networks:
+            by_client.setdefault(network.client_id, []).append(("network", network.network))
         return [_client_record(row, by_client.get(row.client_id, [])) for row in rows]
+
+    def set_client_networks(
+        self,
+        client_id: str,
+        *,
+        add: Iterable[str] = (),
+        remove: Iterable[str] = (),
+        replace: bool = False,
+    ) -> ClientRecord:
+        """Change where a client may connect from, in one transaction.
+
+        Args:
+            client_id: The client.
+            add: Networks to allow (already allowed ones are kept).
+            remove: Networks to allow no more (each must be allowed now).
+            replace: Remove every current network first (``add`` then is the whole set).
+
+        Returns:
+            The client as it is now.
+
+        Raises:
+            NotFoundError: no such client, or a network to remove is not allowed now.
+            ValueError: a malformed network, or a change that would leave the client no
+                network at all (it could never connect again; disable it instead).
+        """
+        additions = _network_rows(client_id, add)
+        removals = {row["network"] for row in _network_rows(client_id, remove)}
+        with self._write("changing a client's networks") as conn:
+            exists = conn.execute(
+                sa.select(CLIENTS.c.client_id).where(CLIENTS.c.client_id == client_id)
+            ).first()
+            if exists is None:
+                raise NotFoundError(f"client {client_id!r} does not exist")
+            current = set(
+                conn.execute(
+                    sa.select(CLIENT_NETWORKS.c.network).where(
+                        CLIENT_NETWORKS.c.client_id == client_id
+                    )
+                ).scalars()
+            )
+            unknown = sorted(removals - current)
+            if unknown:
+                raise NotFoundError(
+                    f"client {client_id!r} has no network {', '.join(unknown)} to remove"
+                )
+            kept = set() if replace else current - removals
+            if not kept | {row["network"] for row in additions}:
+                raise ValueError(
+                    f"client {client_id!r} would be left without any network; "
+                    "disable the client instead"
+                )
+            dropped = current - kept
+            if dropped:
+                conn.execute(
+                    CLIENT_NETWORKS.delete().where(
+                        CLIENT_NETWORKS.c.client_id == client_id,
+                        CLIENT_NETWORKS.c.network.in_(sorted(dropped)),
+                    )
+                )
+            if additions:
+                conn.execute(_insert_ignoring_duplicates(self.dialect, CLIENT_NETWORKS), additions)
+        record = self.get_client(client_id)
+        if record is None:  # removed by someone else in between
+            raise NotFoundError(f"client {client_id!r} does not exist")
+        return record
 
     def set_client_enabled(self, client_id: str, enabled: bool) -> None:
         """Enable or disable a client.
@@ -178,20 +284,29 @@ def _target_rows(
     return rows
 
 
+def _network_rows(client_id: str, networks: Iterable[str]) -> list[dict[str, str]]:
+    if isinstance(networks, str):
+        raise TypeError("networks must be a collection of strings, not a single string")
+    canonical = sorted({canonical_network(network) for network in networks})
+    return [{"client_id": client_id, "network": network} for network in canonical]
+
+
 def _insert_ignoring_duplicates(dialect: str, table: sa.Table) -> Any:
     if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
-def _client_record(row: sa.Row[Any], targets: Iterable[sa.Row[Any]]) -> ClientRecord:
-    msisdns = frozenset(t.value for t in targets if t.msid_type == "msisdn")
-    imsis = frozenset(t.value for t in targets if t.msid_type == "imsi")
+def _client_record(row: sa.Row[Any], items: Iterable[tuple[str, str]]) -> ClientRecord:
+    values: dict[str, set[str]] = {"msisdn": set(), "imsi": set(), "network": set()}
+    for kind, value in items:
+        values[kind].add(value)
     return ClientRecord(
         client_id=row.client_id,
         password_hash=row.password_hash,
         enabled=bool(row.enabled),
-        msisdns=msisdns,
-        imsis=imsis,
+        msisdns=frozenset(values["msisdn"]),
+        imsis=frozenset(values["imsi"]),
         created_at=row.created_at,
+        networks=frozenset(ipaddress.ip_network(value) for value in values["network"]),
     )

@@ -116,7 +116,9 @@ def test_init_with_an_issuer_writes_it_to_the_config(
 
 
 def test_client_lifecycle(cli: Cli, node: Path) -> None:
-    code, out, _ = cli("client", "add", "web-1", "--msisdn", "41790000001", "--json")
+    code, out, _ = cli(
+        "client", "add", "web-1", "--msisdn", "41790000001", "--from", "203.0.113.0/24", "--json"
+    )
     assert code == 0
     password = json.loads(out)["password"]
     assert len(password) >= 32
@@ -128,7 +130,7 @@ def test_client_lifecycle(cli: Cli, node: Path) -> None:
         assert PasswordHasher().verify(client.password_hash, password)
         assert password not in client.password_hash
 
-        assert cli("client", "add", "web-1")[0] == 4
+        assert cli("client", "add", "web-1", "--from-anywhere")[0] == 4
         assert cli("client", "disable", "web-1")[0] == 0
         code, out, _ = cli("client", "list", "--json")
         assert [(c["client_id"], c["enabled"]) for c in json.loads(out)] == [("web-1", False)]
@@ -147,6 +149,30 @@ def test_client_lifecycle(cli: Cli, node: Path) -> None:
         store.close()
 
 
+def test_client_networks_pin_and_unpin(cli: Cli) -> None:
+    code, out, err = cli("client", "add", "web-net", "--from", "203.0.113.0/24")
+    assert code == 0, err
+    assert "only from 203.0.113.0/24" in out
+    code, out, _ = cli("client", "networks", "web-net", "--add", "2001:DB8::/48", "--json")
+    assert code == 0 and json.loads(out)["networks"] == ["2001:db8::/48", "203.0.113.0/24"]
+    code, _, err = cli("client", "networks", "web-net", "--remove", "198.51.100.0/24")
+    assert code == 3 and "no network 198.51.100.0/24" in err
+    code, out, _ = cli("client", "networks", "web-net", "--set", "198.51.100.7")
+    assert code == 0 and "only from 198.51.100.7/32" in out
+    code, _, err = cli("client", "networks", "web-net", "--remove", "198.51.100.7/32")
+    assert code == 2 and "without any network" in err
+    code, _, err = cli("client", "networks", "web-net", "--set", "192.0.2.0/24", "--add", "x")
+    assert code == 2 and "do not mix" in err
+    code, out, _ = cli("client", "networks", "web-net", "--anywhere")
+    assert code == 0 and "from anywhere" in out
+    code, out, _ = cli("client", "networks", "web-net")
+    assert (
+        code == 0 and out.strip() == "Client web-net may connect from anywhere (0.0.0.0/0, ::/0)."
+    )
+    code, out, _ = cli("client", "list")
+    assert "0.0.0.0/0,::/0" in out
+
+
 @pytest.mark.parametrize(
     ("argv", "code", "message"),
     [
@@ -154,8 +180,12 @@ def test_client_lifecycle(cli: Cli, node: Path) -> None:
         (("client", "rotate-password", "ghost"), 3, "does not exist"),
         (("client", "authorize", "ghost", "--msisdn", "41790000001"), 3, "does not exist"),
         (("client", "authorize", "web-x"), 2, "at least one"),
-        (("client", "add", "bad id"), 2, "client id"),
-        (("client", "add", "web-z", "--imsi", "12"), 2, "IMSI"),
+        (("client", "add", "bad id", "--from-anywhere"), 2, "client id"),
+        (("client", "add", "web-z", "--imsi", "12", "--from-anywhere"), 2, "IMSI"),
+        (("client", "add", "web-z"), 2, "--from CIDR"),
+        (("client", "add", "web-z", "--from", "203.0.113.9/24"), 2, "did you mean 203.0.113.0/24"),
+        (("client", "networks", "ghost"), 3, "does not exist"),
+        (("client", "networks", "ghost", "--add", "192.0.2.0/24"), 3, "does not exist"),
         (("appliance", "enable", "ghost"), 3, "does not exist"),
         (("cells", "import", "/nonexistent/cells.csv"), 3, "does not exist"),
     ],

@@ -28,7 +28,7 @@ from cryptography.x509.oid import NameOID
 
 from gmlc.auth import hash_password
 from gmlc.keys import KeyRing
-from gmlc.store import CellRecord, Store
+from gmlc.store import ANYWHERE, CellRecord, Store
 from mlp.client import MlpClient
 from mlp.observation import (
     ObservationReport,
@@ -186,13 +186,21 @@ def _prepare_state(root: Path) -> tuple[Path, str, dict[str, Target]]:
     with Store.open(database_url) as store:
         store.migrate()
         visible = [n for n in TARGETS if n != "hidden"]
+        # web-1 is pinned to the loopback address the tests connect from; 127.0.0.2 is
+        # "elsewhere". web-2 may connect from anywhere.
         store.add_client(
             "web-1",
             hash_password(PASSWORD),
+            networks=["127.0.0.1"],
             msisdns=[TARGETS[n][0] for n in visible],
             imsis=[TARGETS[n][1] for n in visible],
         )
-        store.add_client("web-2", hash_password(OTHER_PASSWORD), msisdns=[TARGETS["hidden"][0]])
+        store.add_client(
+            "web-2",
+            hash_password(OTHER_PASSWORD),
+            networks=ANYWHERE,
+            msisdns=[TARGETS["hidden"][0]],
+        )
         for name, (msisdn, imsi, iccid) in TARGETS.items():
             key = Ed25519PrivateKey.generate()
             appliance_id = f"appliance-{name}"

@@ -200,7 +200,15 @@ class Gmlc:
     def add_client(self, msisdns: list[str]) -> str:
         targets = [arg for msisdn in msisdns for arg in ("--msisdn", msisdn)]
         out = self.run(
-            "client", "add", WEB_CLIENT, *targets, "--config", str(self.config), "--json"
+            "client",
+            "add",
+            WEB_CLIENT,
+            *targets,
+            "--from",
+            "127.0.0.1",
+            "--config",
+            str(self.config),
+            "--json",
         )
         password: str = json.loads(out)["password"]
         return password

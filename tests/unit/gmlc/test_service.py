@@ -25,7 +25,7 @@ from gmlc.keys import KeyRing
 from gmlc.metrics import GmlcMetrics
 from gmlc.service import CellCache, KeyHolder, LocationService, RequestContext
 from gmlc.settings import Settings, load_settings
-from gmlc.store import CellRecord, ClientRecord, Store
+from gmlc.store import ANYWHERE, CellRecord, ClientRecord, Store
 from mlp.codes import LocType, MsidType, ResType, ResultCode
 from mlp.keys import KeySet
 from mlp.model import (
@@ -148,8 +148,8 @@ def world(tmp_path: Path, password_hash: str) -> Iterator[World]:
     store.migrate()
     ring = KeyRing(settings.keys_dir)
     ring.generate("ES256", now=T0 - timedelta(days=1))
-    store.add_client("web-1", password_hash, msisdns=[MSISDN], imsis=[IMSI])
-    store.add_client("web-2", password_hash, msisdns=[OTHER_MSISDN])
+    store.add_client("web-1", password_hash, networks=ANYWHERE, msisdns=[MSISDN], imsis=[IMSI])
+    store.add_client("web-2", password_hash, networks=ANYWHERE, msisdns=[OTHER_MSISDN])
     appliance_key = Ed25519PrivateKey.generate()
     other_key = Ed25519PrivateKey.generate()
     store.add_appliance(
