@@ -320,10 +320,16 @@ def create_app(
             issuer=settings.issuer,
             dev=settings.dev,
         )
+        flusher = asyncio.create_task(_flush_refusals_periodically(state))
         try:
             # The lifespan state reaches every connection's protocol (gmlc.connections).
             yield {GUARD_STATE_KEY: guard}
         finally:
+            flusher.cancel()
+            try:
+                await run_in_threadpool(state.intake.flush_refusals, everything=True)
+            except GmlcError as exc:
+                log_event(logger, logging.ERROR, "audit_failed", problem=str(exc))
             await run_in_threadpool(state.audit.close)
             if state.owns_store:
                 await run_in_threadpool(state.store.close)
@@ -397,6 +403,13 @@ def create_app(
         source = _source(request)
         cap = state.settings.max_observation_bytes
         deadline = time.monotonic() + state.settings.request_deadline_s
+        refused = await run_in_threadpool(state.intake.admit, source)
+        if refused is not None:
+            return JSONResponse(
+                refused.body,
+                status_code=refused.status,
+                headers={**_CLOSE, "Retry-After": str(refused.retry_after_s)},
+            )
         try:
             body = await _read_body(request, cap, deadline)
         except _BodyTooLargeError:
@@ -477,6 +490,17 @@ def create_app(
 
     app.add_middleware(_ListenerSplit, metrics_port=settings.metrics_port)
     return app
+
+
+async def _flush_refusals_periodically(state: GmlcState) -> None:
+    """Write folded refusal counts soon after their window ends, even if no refusal follows."""
+    interval = min(5.0, state.settings.audit_fold_window_s)
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await run_in_threadpool(state.intake.flush_refusals)
+        except GmlcError as exc:
+            log_event(logger, logging.ERROR, "audit_failed", problem=str(exc))
 
 
 def _abandoned(state: GmlcState, request: Request, source: str | None, received: int) -> None:

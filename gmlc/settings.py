@@ -110,6 +110,15 @@ class Settings(BaseSettings):
         default=64, ge=16, le=128, description="IPv6 network size failures count against."
     )
     max_observation_bytes: int = Field(default=16384, ge=512)
+    observation_refusal_burst: int = Field(
+        default=20, ge=1, description="Refused observations a source may send at once."
+    )
+    observation_refusals_per_s: float = Field(
+        default=0.5, gt=0, description="Refused observations per second a source may sustain."
+    )
+    audit_fold_window_s: float = Field(
+        default=60.0, gt=0, description="Repeated refusals within this time are one audit row."
+    )
     header_timeout_s: float = Field(
         default=10.0, gt=0, description="Time allowed for a request line and headers."
     )

@@ -28,6 +28,8 @@ pytestmark = pytest.mark.slow
 
 HEADER_TIMEOUT_S = 1.0
 PER_SOURCE = 6
+FOLD_WINDOW_S = 2.0
+REFUSAL_BURST = 10
 FIVE_MIB = 5 * 1024 * 1024
 
 
@@ -35,7 +37,10 @@ FIVE_MIB = 5 * 1024 * 1024
 def plain_server(start_module_gmlc: Callable[..., GmlcServer]) -> GmlcServer:
     """A plain-HTTP GMLC with a short header timeout and a small per-source cap."""
     return start_module_gmlc(
-        header_timeout_s=HEADER_TIMEOUT_S, max_connections_per_source=PER_SOURCE
+        header_timeout_s=HEADER_TIMEOUT_S,
+        max_connections_per_source=PER_SOURCE,
+        audit_fold_window_s=FOLD_WINDOW_S,
+        observation_refusal_burst=REFUSAL_BURST,
     )
 
 
@@ -243,3 +248,44 @@ def test_metrics_only_on_their_own_listener(plain_server: GmlcServer) -> None:
     on_metrics = plain_server.metrics_url.removesuffix("/metrics")
     assert httpx.get(on_metrics + "/healthz", timeout=10).status_code == 404
     assert httpx.post(on_metrics + "/mlp", content=b"<svc_init/>", timeout=10).status_code == 404
+
+
+# -- 6: a flood of unauthenticated garbage to /v1/observations ----------------------------------
+
+
+def test_a_garbage_flood_is_rate_limited_and_folded_in_the_audit_log(
+    plain_server: GmlcServer,
+) -> None:
+    server = plain_server
+    flood, source = 100, "127.0.0.9"
+    before = len(audit_kinds(server, "observation_rejected"))
+    transport = httpx.HTTPTransport(local_address=source)
+    with httpx.Client(base_url=server.base_url, transport=transport, timeout=10) as client:
+        answers = [client.post("/v1/observations", content=b"{not a jws}") for _ in range(flood)]
+    statuses = [a.status_code for a in answers]
+    # The burst is refused one by one; then the source is refused before being read.
+    assert statuses[:REFUSAL_BURST] == [400] * REFUSAL_BURST
+    assert statuses.count(429) >= flood - REFUSAL_BURST - 5  # a few tokens come back
+    limited = next(a for a in answers if a.status_code == 429)
+    assert int(limited.headers["retry-after"]) >= 1
+    assert limited.json()["error"] == "rate_limited"
+
+    def folded_rows() -> list[Any]:
+        return [
+            r for r in audit_kinds(server, "observation_rejected")[before:] if r.source == source
+        ]
+
+    # Once the window has passed, the counts are written: one row per reason plus one
+    # count row each, and every refusal is in exactly one of them.
+    server.wait_for(
+        lambda: sum(r.detail.get("repeated", 1) for r in folded_rows()) == flood,
+        what="the folded counts of the flood",
+    )
+    rows = folded_rows()
+    # Two reasons, each a first row and a count row per window (the flood takes well under
+    # a window; a slow machine may stretch it over two).
+    assert len(rows) <= 8, [(r.detail["reason"], r.detail.get("repeated")) for r in rows]
+    assert {r.detail["reason"] for r in rows} == {"malformed", "rate_limited"}
+    assert any(r.detail.get("repeated", 0) > 50 for r in rows)
+    log_lines = [line for line in server.log().splitlines() if source in line]
+    assert len(log_lines) <= 4  # one WARNING line per reason and window, not one per request

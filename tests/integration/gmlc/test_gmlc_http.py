@@ -437,12 +437,23 @@ def test_validly_signed_claim_out_of_range_gets_422(
         algorithm="EdDSA",
         headers={"kid": server.targets["ok"].appliance_id, "typ": OBSERVATION_TYP},
     )
-    before = audit_count(server, "observation_rejected")
+    counted = 'salve_gmlc_observations_total{outcome="out_of_range"}'
+    before = _metric(server.metrics(), counted)
     response = server.post_observation(token)
     assert response.status_code == 422, response.text
     assert response.json()["error"] == "out_of_range"
     assert path[-1] in response.json()["detail"]
-    assert audit_count(server, "observation_rejected") == before + 1
+    assert _metric(server.metrics(), counted) == before + 1
+    with server.store() as store:
+        reasons = [r.detail["reason"] for r in store.list_audit(kind="observation_rejected")]
+    assert "out_of_range" in reasons  # audited (repeats from one source are folded)
+
+
+def _metric(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return 0.0
 
 
 def sign_with_other_key(server: GmlcServer) -> str:
