@@ -56,6 +56,7 @@ from gmlc.intake import ObservationIntake
 from gmlc.keys import KeyRing
 from gmlc.logs import log_event
 from gmlc.metrics import CONTENT_TYPE_LATEST, GmlcMetrics
+from gmlc.peers import PEER_CERTIFICATE_KEY
 from gmlc.service import KeyHolder, LocationService, RequestContext
 from gmlc.settings import Settings, load_settings
 from gmlc.store import AuditEntry, ClientRecord, Store
@@ -350,7 +351,11 @@ def create_app(
         state = state_of(request)
         metrics = state.metrics
         started = time.monotonic()
-        context = RequestContext(_source(request), started + state.settings.request_deadline_s)
+        context = RequestContext(
+            _source(request),
+            started + state.settings.request_deadline_s,
+            request.scope.get("state", {}).get(PEER_CERTIFICATE_KEY),
+        )
         endpoint = _MlpEndpoint(state)
         if state.inflight >= state.settings.max_concurrent_requests:
             # Answer at once; the audit entry is written after the answer has gone out.

@@ -15,10 +15,12 @@ answer when it ends, whether the id exists or not; otherwise two identical wrong
 sent at once would answer one check apart for a real id (the second waiting for the
 first) and together for an unknown one, which tells the ids apart.
 
-Each client is pinned to its networks (:mod:`gmlc.networks`). A request from elsewhere is
-refused exactly like a wrong password, after the same argon2 work, with its own reason
-(``outside_networks``) for the audit log and the alarm, which also says whether the
-password itself was right: a right password from the wrong place means it was stolen.
+Each client is pinned to its networks (:mod:`gmlc.networks`), and may be pinned to TLS
+client certificates (:mod:`gmlc.peers`). A request from elsewhere, or without a pinned
+certificate, is refused exactly like a wrong password, after the same argon2 work, with
+its own reason (``outside_networks``, ``certificate_mismatch``) for the audit log and the
+alarm, which also says whether the password itself was right: a right password from the
+wrong place means it was stolen.
 
 Argon2 is deliberately slow (tens of milliseconds), far too slow to pay on every request
 of a busy client. After a successful check the authenticator remembers, for a short TTL,
@@ -108,6 +110,9 @@ class CredentialRecord(Protocol):
     @property
     def networks(self) -> frozenset[Network]: ...
 
+    @property
+    def certificates(self) -> frozenset[str]: ...
+
 
 RecordT = TypeVar("RecordT", bound=CredentialRecord)
 
@@ -122,10 +127,12 @@ class AuthOutcome(Generic[RecordT]):
             "bad_credentials" (unknown id, wrong password, disabled client: one reason,
             so not even the audit trail tells a log reader which ids exist),
             "outside_networks" (a client's id from outside its networks),
+            "certificate_mismatch" (a client pinned to TLS certificates, without one),
             "throttled_client" (too many failures for this client from this network),
             "throttled_source" (too many failures from this address); None on success.
         cached: Whether a verified-credential cache entry answered (no argon2 run).
-        password_valid: For "outside_networks": whether the password itself was right.
+        password_valid: For "outside_networks" and "certificate_mismatch": whether the
+            password itself was right.
     """
 
     record: RecordT | None
@@ -343,14 +350,21 @@ class Authenticator(Generic[RecordT]):
             self._cache.clear()
 
     def authenticate(
-        self, client_id: str, password: str, source: str | None = None
+        self,
+        client_id: str,
+        password: str,
+        source: str | None = None,
+        certificate: str | None = None,
     ) -> AuthOutcome[RecordT]:
-        """Check a client id and password, and that the request comes from its networks.
+        """Check a client id and password, and that the request comes from its networks
+        (and with one of its TLS certificates, when it is pinned to some).
 
         Args:
             client_id: ``hdr/client/id`` as sent.
             password: ``hdr/client/pwd`` as sent.
             source: The caller's address, for the network pinning and throttling.
+            certificate: The SPKI SHA-256 of the TLS client certificate the request came
+                with (:mod:`gmlc.peers`), or None.
 
         Returns:
             The outcome; ``outcome.record`` is the client's record when authenticated.
@@ -361,7 +375,11 @@ class Authenticator(Generic[RecordT]):
             return AuthOutcome(None, "throttled_source")
         record = self._lookup(client_id)
         networks = record.networks if record is not None else frozenset()
-        allowed = record is not None and source_allowed(networks, source)
+        in_networks = record is not None and source_allowed(networks, source)
+        with_certificate = record is not None and (
+            not record.certificates or certificate in record.certificates
+        )
+        allowed = in_networks and with_certificate
         network = network_of(source, networks, prefix_v4=self._prefix_v4, prefix_v6=self._prefix_v6)
         client_key: ThrottleKey = ("client", client_id, network)
         keys = [client_key] if source_key is None else [source_key, client_key]
@@ -387,7 +405,11 @@ class Authenticator(Generic[RecordT]):
         if self._throttle is not None:
             self._throttle.record_failure(keys)
         if record is not None and not allowed:
-            return AuthOutcome(None, "outside_networks", password_valid=matched and record.enabled)
+            return AuthOutcome(
+                None,
+                "outside_networks" if not in_networks else "certificate_mismatch",
+                password_valid=matched and record.enabled,
+            )
         return AuthOutcome(None, "bad_credentials")
 
     def verify(self, client_id: str, password: str, source: str | None = None) -> RecordT | None:

@@ -26,6 +26,7 @@ from gmlc.auth import generate_password, hash_password
 from gmlc.cellimport import import_cells
 from gmlc.errors import ConfigError, DuplicateError, GmlcError, NotFoundError
 from gmlc.keys import KeyInfo, KeyRing
+from gmlc.peers import spki_sha256_of_pem
 from gmlc.settings import Settings, load_settings
 from gmlc.store import ANYWHERE, ApplianceRecord, ClientRecord, Store
 
@@ -312,6 +313,7 @@ def _client_json(client: ClientRecord) -> dict[str, Any]:
         "msisdns": sorted(client.msisdns),
         "imsis": sorted(client.imsis),
         "networks": _network_texts(client),
+        "certificates": sorted(client.certificates),
         "created_at": _iso(client.created_at),
     }
 
@@ -342,6 +344,7 @@ def _cmd_client_add(ctx: _Context) -> int:
             "say where the client connects from: --from CIDR (repeat for several networks), "
             "or --from-anywhere"
         )
+    pins = [_certificate_pin(path) for path in args.certificate or ()]
     password = generate_password()
     with ctx.store() as store:
         client = store.add_client(
@@ -351,7 +354,47 @@ def _cmd_client_add(ctx: _Context) -> int:
             msisdns=args.msisdn or (),
             imsis=args.imsi or (),
         )
+        if pins:
+            client = store.set_client_certificates(args.id, add=pins)
     _announce_password(ctx, args.id, password, f"added; it may connect {_networks_said(client)}")
+    return EXIT_OK
+
+
+def _certificate_pin(path: str) -> str:
+    try:
+        return spki_sha256_of_pem(Path(path).read_bytes())
+    except FileNotFoundError:
+        raise NotFoundError(f"certificate file {path} does not exist") from None
+    except ValueError as error:
+        raise UsageError(f"{path}: {error}") from None
+
+
+def _cmd_client_certificates(ctx: _Context) -> int:
+    args = ctx.args
+    if args.none and (args.add or args.remove):
+        raise UsageError("--none removes every certificate; do not mix it with --add")
+    with ctx.store() as store:
+        if args.none or args.add or args.remove:
+            client = store.set_client_certificates(
+                args.id,
+                add=[_certificate_pin(path) for path in args.add or ()],
+                remove=args.remove or (),
+                replace=args.none,
+            )
+        else:
+            found = store.get_client(args.id)
+            if found is None:
+                raise NotFoundError(f"client {args.id!r} does not exist")
+            client = found
+    if args.json:
+        _emit_json(_client_json(client))
+    elif client.certificates:
+        print(
+            f"Client {client.client_id} must present a TLS certificate with one of these "
+            f"public keys (SPKI SHA-256): {', '.join(sorted(client.certificates))}."
+        )
+    else:
+        print(f"Client {client.client_id} needs no TLS client certificate.")
     return EXIT_OK
 
 
@@ -795,6 +838,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow any source address (not recommended: a stolen password then works "
         "from anywhere)",
     )
+    add.add_argument(
+        "--certificate",
+        action="append",
+        metavar="PEM",
+        help="a TLS client certificate it must present (mutual TLS; repeat for several)",
+    )
+    certificates = sub(
+        client,
+        "certificates",
+        "show or change the TLS client certificates a client must present",
+        _cmd_client_certificates,
+    )
+    certificates.add_argument("id")
+    certificates.add_argument(
+        "--add", action="append", metavar="PEM", help="accept this certificate's public key"
+    )
+    certificates.add_argument(
+        "--remove", action="append", metavar="SHA256", help="no longer accept this key"
+    )
+    certificates.add_argument("--none", action="store_true", help="require no certificate any more")
     networks = sub(
         client,
         "networks",

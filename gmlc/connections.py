@@ -11,6 +11,9 @@ service facing strangers needs all three:
   ``408`` when part of a head had arrived).
 * **A cap on connections per source address** (``max_per_source``), so one host cannot take
   every file descriptor. A connection over the cap is closed at once, before it is read.
+* **The client's TLS certificate**, with mutual TLS (``tls_client_ca``): its pin name
+  (:mod:`gmlc.peers`) travels to the app in the request's state, for clients pinned to
+  certificates.
 * **A lingering close.** When the app answers before reading the whole body (a document
   over the size cap, a body that did not arrive in time) and the answer closes the
   connection, uvicorn closes the socket with unread bytes in its receive buffer; the kernel
@@ -49,6 +52,7 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 from gmlc.errors import ConfigError
 from gmlc.logs import log_event
 from gmlc.metrics import GmlcMetrics
+from gmlc.peers import PEER_CERTIFICATE_KEY, spki_sha256_of_der
 
 __all__ = [
     "GUARD_STATE_KEY",
@@ -165,6 +169,15 @@ class ConnectionGuard:
         log_event(logger, logging.WARNING, name, source=source, **fields, **extra)
 
 
+def _peer_certificate(transport: asyncio.Transport) -> str | None:
+    """The pin name of the TLS client certificate the peer presented, or None."""
+    ssl_object = transport.get_extra_info("ssl_object")
+    if ssl_object is None:
+        return None
+    der = ssl_object.getpeercert(binary_form=True)
+    return spki_sha256_of_der(der) if der else None
+
+
 class _RequestFraming:
     """httptools callbacks that follow where requests begin, end their head, and end."""
 
@@ -267,9 +280,11 @@ class GuardedHttpProtocol(asyncio.Protocol):
             )
         self._guard = guard
         self._loop = _loop or asyncio.get_event_loop()
-        self._inner: asyncio.Protocol = AutoHTTPProtocol(  # type: ignore[call-arg]
-            config=config, server_state=server_state, app_state=app_state, _loop=_loop
-        )
+        # The wrapped protocol is made in connection_made, when the TLS handshake is done
+        # and the peer's certificate (if any) is known.
+        self._uvicorn = {"config": config, "server_state": server_state, "_loop": _loop}
+        self._app_state = app_state
+        self._inner = asyncio.Protocol()
         self._framing = _RequestFraming(self)
         self._parser: httptools.HttpRequestParser | None = httptools.HttpRequestParser(
             self._framing
@@ -300,6 +315,11 @@ class GuardedHttpProtocol(asyncio.Protocol):
                 return
             self._admitted = True
         self._arm_head_timer()
+        # uvicorn copies its app state into every request's scope["state"]: a per-connection
+        # copy carries the client certificate's pin name to the app (gmlc.peers).
+        state = dict(self._app_state)
+        state[PEER_CERTIFICATE_KEY] = _peer_certificate(transport)
+        self._inner = AutoHTTPProtocol(app_state=state, **self._uvicorn)  # type: ignore[call-arg]
         self._inner_started = True
         self._inner.connection_made(_InnerTransport(transport, self))
 

@@ -76,11 +76,12 @@ class GmlcMetrics:
             ["reason"],
             registry=self.registry,
         )
-        self.outside_networks = Counter(
-            "salve_gmlc_client_outside_networks",
-            "Requests with a client's id from outside the networks it may connect from "
-            "(alert on any increase: with password_valid=yes its password was stolen)",
-            ["client", "password_valid"],
+        self.pin_refusals = Counter(
+            "salve_gmlc_client_pin_refusals",
+            "Requests with a client's id from outside its networks (reason "
+            "outside_networks) or without its pinned TLS certificate (certificate_mismatch); "
+            "alert on any increase: with password_valid=yes its password was stolen",
+            ["client", "reason", "password_valid"],
             registry=self.registry,
         )
         self.inflight = Gauge(

@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import socket
+import ssl
 from typing import Any
 
 import uvicorn
@@ -131,6 +132,11 @@ def serve(settings: Settings, *, log_level: str = "info") -> None:
     if settings.tls_enabled:
         options["ssl_certfile"] = str(settings.tls_cert)
         options["ssl_keyfile"] = str(settings.tls_key)
+    if settings.tls_client_ca is not None:
+        # Asked for, verified against the CA when sent, but optional: clients not pinned to
+        # a certificate keep working; pinned ones are refused without theirs (gmlc.auth).
+        options["ssl_ca_certs"] = str(settings.tls_client_ca)
+        options["ssl_cert_reqs"] = ssl.CERT_OPTIONAL
     sockets = [listening_socket(settings.host, settings.effective_port, "MLP")]
     try:
         if settings.metrics_port:

@@ -9,7 +9,8 @@ Result codes (OMA MLP 3.x §5.4; request level in ``slia/result``, else one ``po
 target, in request order):
 
 - 3 UNAUTHORIZED APPLICATION: no ``client/id`` or ``pwd``, unknown client, wrong
-  password, disabled client, a request from outside the client's networks, or throttled
+  password, disabled client, a request from outside the client's networks or without its
+  pinned TLS client certificate, or throttled
   after repeated failures. One answer for all, and the same argon2 work for unknown, wrong
   and outside (see :mod:`gmlc.auth`); the audit row says which it was.
 - 104 TOO MANY POSITION ITEMS: more targets than ``max_targets``.
@@ -285,10 +286,12 @@ class RequestContext:
     Attributes:
         source: The peer's address, for throttling and audit.
         deadline: ``time.monotonic()`` value after which remaining targets get 101.
+        certificate: SPKI SHA-256 of the peer's TLS client certificate, if it sent one.
     """
 
     source: str | None
     deadline: float
+    certificate: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,24 +444,27 @@ class LocationService:
                 detail={"reason": "missing_credentials"},
             )
             return None, (ResultCode.UNAUTHORIZED_APPLICATION, "client id and pwd are required")
-        outcome = self._authenticator.authenticate(client.id, client.pwd, context.source)
+        outcome = self._authenticator.authenticate(
+            client.id, client.pwd, context.source, context.certificate
+        )
         if outcome.record is not None:
             return outcome.record, None
         reason = outcome.reason or "bad_credentials"
         self._metrics.auth_failures.labels(reason).inc()
         detail: dict[str, Any] = {"reason": reason}
-        if reason == "outside_networks":
+        alarm = reason in ("outside_networks", "certificate_mismatch")
+        if alarm:
             # The alarm: someone holding this client's id, maybe its password, from a place
-            # the client never connects from.
+            # (or without the certificate) the client never connects from.
             detail["password_valid"] = outcome.password_valid
-            self._metrics.outside_networks.labels(
-                client.id, "yes" if outcome.password_valid else "no"
+            self._metrics.pin_refusals.labels(
+                client.id, reason, "yes" if outcome.password_valid else "no"
             ).inc()
         self._audit_one("auth_failure", client_id=client.id, source=context.source, detail=detail)
         log_event(
             logger,
             logging.WARNING,
-            "client_outside_networks" if reason == "outside_networks" else "auth_failure",
+            "client_pin_refused" if alarm else "auth_failure",
             client_id=client.id,
             source=context.source,
             **detail,

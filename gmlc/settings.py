@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     port: int | None = Field(default=None, ge=1, le=65535)
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    tls_client_ca: Path | None = Field(
+        default=None,
+        description="CA bundle for TLS client certificates (mutual TLS); asked, not required.",
+    )
     allow_plain_http: bool = False
     workers: int = Field(default=1, ge=1, le=256)
     statement_validity_s: int = Field(default=60, ge=1, le=_DAY_S)
@@ -164,6 +168,8 @@ class Settings(BaseSettings):
             raise ValueError(f"issuer must be the GMLC's host name: {exc}") from None
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert and tls_key must be set together")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            raise ValueError("tls_client_ca needs TLS: set tls_cert and tls_key as well")
         if self.radius_floor_m > self.radius_ceiling_m:
             raise ValueError("radius_floor_m must not exceed radius_ceiling_m")
         if self.metrics_port and self.metrics_port == self.effective_port:
@@ -222,7 +228,11 @@ class Settings(BaseSettings):
                     "fronts this port"
                 )
             return
-        for name, path in (("tls_cert", self.tls_cert), ("tls_key", self.tls_key)):
+        for name, path in (
+            ("tls_cert", self.tls_cert),
+            ("tls_key", self.tls_key),
+            ("tls_client_ca", self.tls_client_ca),
+        ):
             if path is not None and not path.is_file():
                 raise ConfigError(f"{name} {path} does not exist or is not a file")
 

@@ -4,7 +4,7 @@ networks each may connect from (see :mod:`gmlc.networks`)."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,7 +15,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from gmlc.errors import DuplicateError, NotFoundError
 from gmlc.networks import ANYWHERE, Network, canonical_network
-from gmlc.schema import CLIENT_NETWORKS, CLIENT_TARGETS, CLIENTS
+from gmlc.peers import canonical_fingerprint
+from gmlc.schema import CLIENT_CERTIFICATES, CLIENT_NETWORKS, CLIENT_TARGETS, CLIENTS
 from gmlc.store import validation as check
 from gmlc.store.database import Database
 
@@ -24,8 +25,9 @@ __all__ = ["ANYWHERE", "ClientRecord", "ClientStore"]
 
 @dataclass(frozen=True, slots=True)
 class ClientRecord:
-    """A web server allowed to query the GMLC, the targets it may locate, and the networks
-    it may connect from (:data:`ANYWHERE` for any address)."""
+    """A web server allowed to query the GMLC, the targets it may locate, the networks it
+    may connect from (:data:`ANYWHERE` for any address), and the TLS client certificates it
+    must present (none: no certificate needed)."""
 
     client_id: str
     password_hash: str
@@ -34,6 +36,7 @@ class ClientRecord:
     imsis: frozenset[str]
     created_at: datetime
     networks: frozenset[Network] = frozenset()
+    certificates: frozenset[str] = frozenset()
 
     @property
     def from_anywhere(self) -> bool:
@@ -42,9 +45,9 @@ class ClientRecord:
 
 
 # Built once: it is on every SLIR's path, and constructing a Core statement per call
-# costs more than executing it (the compiled form is cached either way). Targets and
-# networks come as (kind, value) rows of one statement, each side filtered by the id, so
-# the record costs one round trip.
+# costs more than executing it (the compiled form is cached either way). Targets,
+# networks and certificate pins come as (kind, value) rows of one statement, each branch
+# filtered by the id, so the record costs one round trip.
 _CLIENT_ITEMS = sa.union_all(
     sa.select(
         CLIENT_TARGETS.c.client_id,
@@ -53,9 +56,14 @@ _CLIENT_ITEMS = sa.union_all(
     ).where(CLIENT_TARGETS.c.client_id == sa.bindparam("client_id")),
     sa.select(
         CLIENT_NETWORKS.c.client_id,
-        sa.literal("network", sa.String(8)).label("kind"),
+        sa.literal("network", sa.String(11)).label("kind"),
         CLIENT_NETWORKS.c.network.label("value"),
     ).where(CLIENT_NETWORKS.c.client_id == sa.bindparam("client_id")),
+    sa.select(
+        CLIENT_CERTIFICATES.c.client_id,
+        sa.literal("certificate", sa.String(11)).label("kind"),
+        CLIENT_CERTIFICATES.c.spki_sha256.label("value"),
+    ).where(CLIENT_CERTIFICATES.c.client_id == sa.bindparam("client_id")),
 ).subquery()
 _CLIENT_WITH_ITEMS = (
     sa.select(CLIENTS, _CLIENT_ITEMS.c.kind, _CLIENT_ITEMS.c.value)
@@ -95,7 +103,7 @@ class ClientStore(Database):
         check.identifier("client id", client_id)
         check.password_hash(password_hash)
         targets = _target_rows(client_id, msisdns, imsis)
-        network_rows = _network_rows(client_id, networks)
+        network_rows = _NETWORKS.rows(client_id, networks)
         if not network_rows:
             raise ValueError("a client needs at least one network to connect from")
         now = check.aware("clock()", self._clock())
@@ -142,11 +150,14 @@ class ClientStore(Database):
             rows = conn.execute(CLIENTS.select().order_by(CLIENTS.c.client_id)).all()
             targets = conn.execute(CLIENT_TARGETS.select()).all()
             networks = conn.execute(CLIENT_NETWORKS.select()).all()
+            certificates = conn.execute(CLIENT_CERTIFICATES.select()).all()
         by_client: dict[str, list[tuple[str, str]]] = {}
         for target in targets:
             by_client.setdefault(target.client_id, []).append((target.msid_type, target.value))
         for network in networks:
             by_client.setdefault(network.client_id, []).append(("network", network.network))
+        for pin in certificates:
+            by_client.setdefault(pin.client_id, []).append(("certificate", pin.spki_sha256))
         return [_client_record(row, by_client.get(row.client_id, [])) for row in rows]
 
     def set_client_networks(
@@ -173,9 +184,44 @@ class ClientStore(Database):
             ValueError: a malformed network, or a change that would leave the client no
                 network at all (it could never connect again; disable it instead).
         """
-        additions = _network_rows(client_id, add)
-        removals = {row["network"] for row in _network_rows(client_id, remove)}
-        with self._write("changing a client's networks") as conn:
+        return self._change_client_set(_NETWORKS, client_id, add, remove, replace)
+
+    def set_client_certificates(
+        self,
+        client_id: str,
+        *,
+        add: Iterable[str] = (),
+        remove: Iterable[str] = (),
+        replace: bool = False,
+    ) -> ClientRecord:
+        """Change which TLS client certificates a client must present (see gmlc.peers).
+
+        Args:
+            client_id: The client.
+            add: Certificate pins (SPKI SHA-256, hex) to accept.
+            remove: Pins to accept no more (each must be accepted now).
+            replace: Remove every current pin first.
+
+        Returns:
+            The client as it is now; without pins it may connect without a certificate.
+
+        Raises:
+            NotFoundError: no such client, or a pin to remove is not accepted now.
+            ValueError: a malformed pin.
+        """
+        return self._change_client_set(_CERTIFICATES, client_id, add, remove, replace)
+
+    def _change_client_set(
+        self,
+        kind: _ClientSet,
+        client_id: str,
+        add: Iterable[str],
+        remove: Iterable[str],
+        replace: bool,
+    ) -> ClientRecord:
+        additions = kind.rows(client_id, add)
+        removals = {row[kind.column.name] for row in kind.rows(client_id, remove)}
+        with self._write(f"changing a client's {kind.plural}") as conn:
             exists = conn.execute(
                 sa.select(CLIENTS.c.client_id).where(CLIENTS.c.client_id == client_id)
             ).first()
@@ -183,32 +229,29 @@ class ClientStore(Database):
                 raise NotFoundError(f"client {client_id!r} does not exist")
             current = set(
                 conn.execute(
-                    sa.select(CLIENT_NETWORKS.c.network).where(
-                        CLIENT_NETWORKS.c.client_id == client_id
-                    )
+                    sa.select(kind.column).where(kind.table.c.client_id == client_id)
                 ).scalars()
             )
             unknown = sorted(removals - current)
             if unknown:
                 raise NotFoundError(
-                    f"client {client_id!r} has no network {', '.join(unknown)} to remove"
+                    f"client {client_id!r} has no {kind.singular} {', '.join(unknown)} to remove"
                 )
             kept = set() if replace else current - removals
-            if not kept | {row["network"] for row in additions}:
+            if kind.required and not kept | {row[kind.column.name] for row in additions}:
                 raise ValueError(
-                    f"client {client_id!r} would be left without any network; "
+                    f"client {client_id!r} would be left without any {kind.singular}; "
                     "disable the client instead"
                 )
             dropped = current - kept
             if dropped:
                 conn.execute(
-                    CLIENT_NETWORKS.delete().where(
-                        CLIENT_NETWORKS.c.client_id == client_id,
-                        CLIENT_NETWORKS.c.network.in_(sorted(dropped)),
+                    kind.table.delete().where(
+                        kind.table.c.client_id == client_id, kind.column.in_(sorted(dropped))
                     )
                 )
             if additions:
-                conn.execute(_insert_ignoring_duplicates(self.dialect, CLIENT_NETWORKS), additions)
+                conn.execute(_insert_ignoring_duplicates(self.dialect, kind.table), additions)
         record = self.get_client(client_id)
         if record is None:  # removed by someone else in between
             raise NotFoundError(f"client {client_id!r} does not exist")
@@ -284,11 +327,35 @@ def _target_rows(
     return rows
 
 
-def _network_rows(client_id: str, networks: Iterable[str]) -> list[dict[str, str]]:
-    if isinstance(networks, str):
-        raise TypeError("networks must be a collection of strings, not a single string")
-    canonical = sorted({canonical_network(network) for network in networks})
-    return [{"client_id": client_id, "network": network} for network in canonical]
+@dataclass(frozen=True)
+class _ClientSet:
+    """A per-client set of values in its own table: its networks or its certificate pins."""
+
+    table: sa.Table
+    column: sa.Column[str]
+    canonical: Callable[[str], str]
+    singular: str
+    plural: str
+    required: bool  # whether a client must keep at least one
+
+    def rows(self, client_id: str, values: Iterable[str]) -> list[dict[str, str]]:
+        if isinstance(values, str):
+            raise TypeError(f"{self.plural} must be a collection of strings, not a single string")
+        canonical = sorted({self.canonical(value) for value in values})
+        return [{"client_id": client_id, self.column.name: value} for value in canonical]
+
+
+_NETWORKS = _ClientSet(
+    CLIENT_NETWORKS, CLIENT_NETWORKS.c.network, canonical_network, "network", "networks", True
+)
+_CERTIFICATES = _ClientSet(
+    CLIENT_CERTIFICATES,
+    CLIENT_CERTIFICATES.c.spki_sha256,
+    canonical_fingerprint,
+    "certificate",
+    "certificates",
+    False,
+)
 
 
 def _insert_ignoring_duplicates(dialect: str, table: sa.Table) -> Any:
@@ -298,7 +365,12 @@ def _insert_ignoring_duplicates(dialect: str, table: sa.Table) -> Any:
 
 
 def _client_record(row: sa.Row[Any], items: Iterable[tuple[str, str]]) -> ClientRecord:
-    values: dict[str, set[str]] = {"msisdn": set(), "imsi": set(), "network": set()}
+    values: dict[str, set[str]] = {
+        "msisdn": set(),
+        "imsi": set(),
+        "network": set(),
+        "certificate": set(),
+    }
     for kind, value in items:
         values[kind].add(value)
     return ClientRecord(
@@ -309,4 +381,5 @@ def _client_record(row: sa.Row[Any], items: Iterable[tuple[str, str]]) -> Client
         imsis=frozenset(values["imsi"]),
         created_at=row.created_at,
         networks=frozenset(ipaddress.ip_network(value) for value in values["network"]),
+        certificates=frozenset(values["certificate"]),
     )

@@ -23,11 +23,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from gmlc.cli import format_table, main, parse_time, resolve_config_path
+from gmlc.peers import spki_sha256_of_pem
 from gmlc.settings import load_settings
 from gmlc.store import Store
 
@@ -171,6 +173,26 @@ def test_client_networks_pin_and_unpin(cli: Cli) -> None:
     )
     code, out, _ = cli("client", "list")
     assert "0.0.0.0/0,::/0" in out
+
+
+def test_client_certificates_pin_and_unpin(cli: Cli, tmp_path: Path) -> None:
+    ca = trustme.CA()
+    front = tmp_path / "front.pem"
+    front.write_bytes(ca.issue_cert("front.example.net").cert_chain_pems[0].bytes())
+    pin = spki_sha256_of_pem(front.read_bytes())
+    code, _, err = cli("client", "add", "web-tls", "--from-anywhere", "--certificate", str(front))
+    assert code == 0, err
+    code, out, _ = cli("client", "certificates", "web-tls", "--json")
+    assert json.loads(out)["certificates"] == [pin]
+    code, out, _ = cli("client", "certificates", "web-tls")
+    assert pin in out
+    code, _, err = cli("client", "certificates", "web-tls", "--add", str(tmp_path / "none.pem"))
+    assert code == 3 and "does not exist" in err
+    (tmp_path / "junk.pem").write_text("junk")
+    code, _, err = cli("client", "certificates", "web-tls", "--add", str(tmp_path / "junk.pem"))
+    assert code == 2 and "not a PEM certificate" in err
+    code, out, _ = cli("client", "certificates", "web-tls", "--remove", pin.upper())
+    assert code == 0 and "needs no TLS client certificate" in out
 
 
 @pytest.mark.parametrize(

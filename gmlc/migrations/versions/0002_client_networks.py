@@ -1,8 +1,10 @@
-"""Client source networks: where each MLP client may connect from.
+"""Client source networks and TLS client certificates: where and with what each MLP
+client may connect.
 
 Clients that exist before this revision may connect from anywhere (0.0.0.0/0 and ::/0),
-as before, so an upgrade changes no client's access; ``salve-gmlc client networks`` pins
-them afterwards. New clients are created with explicit networks.
+as before, and without a certificate, so an upgrade changes no client's access;
+``salve-gmlc client networks`` and ``client certificates`` pin them afterwards. New
+clients are created with explicit networks.
 
 Revision ID: 0002_client_networks
 Revises: 0001
@@ -37,6 +39,18 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("client_id", "network", name="pk_client_networks"),
     )
+    op.create_table(
+        "client_certificates",
+        sa.Column("client_id", sa.String(64), nullable=False),
+        sa.Column("spki_sha256", sa.String(64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["client_id"],
+            ["clients.client_id"],
+            name="fk_client_certificates_client_id_clients",
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("client_id", "spki_sha256", name="pk_client_certificates"),
+    )
     for network in _ANYWHERE:
         op.execute(
             sa.text(
@@ -47,4 +61,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("client_certificates")
     op.drop_table("client_networks")

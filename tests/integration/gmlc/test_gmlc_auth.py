@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import json
 import random
+import ssl
 import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import trustme
 
+from gmlc.peers import spki_sha256_of_pem
 from mlp import Client, Header, LocationRequest, Msid, ResultCode, Slia, Slir
 from mlp.decoder import decode_answer
 from mlp.encoder import encode_request
@@ -200,3 +204,67 @@ def test_wrong_passwords_from_elsewhere_never_lock_a_client_out(
     with http_from(server, "127.0.0.1") as home:
         answer = decode_answer(post(home, slir("web-2", server.other_password, hidden)).content)
     assert isinstance(answer, Slia) and answer.result is None  # ...the client is not
+
+
+# -- mutual TLS: a client pinned to its certificate ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mtls(
+    start_module_gmlc: Callable[..., GmlcServer], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[GmlcServer, trustme.CA, trustme.LeafCert]:
+    """A TLS server that asks for client certificates; web-1 is pinned to the front's."""
+    directory = tmp_path_factory.mktemp("mtls")
+    ca = trustme.CA()
+    server_cert = ca.issue_cert("127.0.0.1")
+    chain, key, ca_file = directory / "chain.pem", directory / "key.pem", directory / "ca.pem"
+    # The chain file ends with the CA, so the fixture's readiness probe can trust it.
+    chain.write_bytes(
+        b"".join(blob.bytes() for blob in server_cert.cert_chain_pems) + ca.cert_pem.bytes()
+    )
+    server_cert.private_key_pem.write_to_path(str(key))
+    key.chmod(0o600)
+    ca.cert_pem.write_to_path(str(ca_file))
+    front = ca.issue_cert("front.example.net")
+
+    def pin(state_dir: Path) -> None:
+        from gmlc.store import Store
+
+        pem = front.cert_chain_pems[0].bytes()
+        with Store.open(f"sqlite:///{state_dir / 'gmlc.sqlite3'}") as store:
+            store.set_client_certificates("web-1", add=[spki_sha256_of_pem(pem)])
+
+    server = start_module_gmlc(
+        tls_cert=str(chain), tls_key=str(key), tls_client_ca=str(ca_file), prepare=pin
+    )
+    return server, ca, front
+
+
+def tls_client(server: GmlcServer, ca: trustme.CA, cert: trustme.LeafCert | None) -> httpx.Client:
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    if cert is not None:
+        cert.configure_cert(context)
+    return httpx.Client(base_url=server.base_url, verify=context, timeout=30)
+
+
+def test_a_client_pinned_to_a_certificate_needs_it(
+    mtls: tuple[GmlcServer, trustme.CA, trustme.LeafCert],
+) -> None:
+    server, ca, front = mtls
+    msisdn = server.targets["ok"].msisdn
+    impostor = ca.issue_cert("front.example.net")  # same CA, same name, another key
+    answers = {}
+    for name, cert in (("front", front), ("impostor", impostor), ("none", None)):
+        with tls_client(server, ca, cert) as client:
+            answers[name] = post(client, slir("web-1", server.password, msisdn))
+    assert result_of(answers["front"]) is None
+    assert answers["impostor"].content == answers["none"].content
+    assert result_of(answers["none"]) is ResultCode.UNAUTHORIZED_APPLICATION
+    with server.store() as store:
+        rows = [r.detail for r in store.list_audit(kind="auth_failure")]
+    assert rows == [{"reason": "certificate_mismatch", "password_valid": True}] * 2
+    # A client without pins needs no certificate on the same listener.
+    with tls_client(server, ca, None) as client:
+        hidden = server.targets["hidden"].msisdn
+        assert result_of(post(client, slir("web-2", server.other_password, hidden))) is None

@@ -26,6 +26,7 @@ class Client:
     password_hash: str
     enabled: bool = True
     networks: frozenset[Network] = field(default_factory=lambda: nets(*ANYWHERE))
+    certificates: frozenset[str] = frozenset()
 
 
 class CountingHasher(PasswordHasher):
@@ -313,3 +314,18 @@ def test_concurrent_first_checks_of_one_credential_pay_argon2_once(
     assert len(outcomes) == 8
     assert all(outcome.ok for outcome in outcomes)
     assert hasher.verifications == baseline + 1
+
+
+def test_a_client_pinned_to_certificates_needs_one_of_them(hasher: CountingHasher) -> None:
+    pinned = Client("alice", hasher.hash("right"), certificates=frozenset({"a" * 64}))
+    auth = Authenticator({"alice": pinned}.get, hasher=hasher)
+    assert auth.authenticate("alice", "right", "192.0.2.1", "a" * 64).ok
+    before = hasher.verifications
+    for certificate in ("b" * 64, None):
+        outcome = auth.authenticate("alice", "right", "192.0.2.1", certificate)
+        assert (outcome.reason, outcome.password_valid) == ("certificate_mismatch", True)
+    assert hasher.verifications == before + 2  # the same work as a wrong password
+    # Outside its networks, that reason wins (it is the more telling one).
+    elsewhere = replace(pinned, networks=nets("198.51.100.0/24"))
+    auth = Authenticator({"alice": elsewhere}.get, hasher=hasher)
+    assert auth.authenticate("alice", "right", "192.0.2.1").reason == "outside_networks"

@@ -313,3 +313,22 @@ def test_upgrade_keeps_existing_clients_reachable_from_anywhere(store_url: str) 
         old.migrate()
         upgraded = old.get_client("web-old")
     assert upgraded is not None and upgraded.from_anywhere
+
+
+def test_certificate_pins_are_added_and_removed(store: Store) -> None:
+    added = store.add_client("web-1", "h", networks=ANYWHERE)
+    assert added.certificates == frozenset()
+    pin = "AB:" * 31 + "CD"  # colons and upper case, as tools print fingerprints
+    changed = store.set_client_certificates("web-1", add=[pin, "0" * 64])
+    assert changed.certificates == {"ab" * 31 + "cd", "0" * 64}
+    fetched = store.get_client("web-1")
+    assert fetched is not None and fetched.certificates == changed.certificates
+    assert fetched.from_anywhere  # networks and pins side by side in one record
+    assert store.set_client_certificates("web-1", remove=["0" * 64]).certificates == {
+        "ab" * 31 + "cd"
+    }
+    assert store.set_client_certificates("web-1", replace=True).certificates == frozenset()
+    with pytest.raises(ValueError, match="SHA-256"):
+        store.set_client_certificates("web-1", add=["abc"])
+    with pytest.raises(NotFoundError, match="no certificate"):
+        store.set_client_certificates("web-1", remove=["1" * 64])
