@@ -168,18 +168,18 @@ def test_outside_its_network_the_right_password_reads_as_a_wrong_one(
     ]
     metrics = server.metrics()
     assert (
-        'salve_gmlc_client_outside_networks_total{client="web-1",password_valid="yes"} 1.0'
-        in metrics
+        'salve_gmlc_client_pin_refusals_total{client="web-1",password_valid="yes",'
+        'reason="outside_networks"} 1.0' in metrics
     )
 
     def alarm_logged() -> bool:
         return any(
-            entry.get("event") == "client_outside_networks" and entry["password_valid"]
+            entry.get("event") == "client_pin_refused" and entry["password_valid"]
             for entry in (json.loads(line) for line in server.log().splitlines() if line[:1] == "{")
         )
 
     server.wait_for(alarm_logged, what="the WARNING alarm in the log")
-    alarm = next(line for line in server.log().splitlines() if "client_outside_networks" in line)
+    alarm = next(line for line in server.log().splitlines() if "client_pin_refused" in line)
     assert '"level":"WARNING"' in alarm
     # From its own network the same password works.
     with http_from(server, "127.0.0.1") as home:
