@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import pytest
 import trustme
 
 from gmlc.peers import spki_sha256_of_pem
+from gmlc.store import Store
 from mlp import Client, Header, LocationRequest, Msid, ResultCode, Slia, Slir
 from mlp.decoder import decode_answer
 from mlp.encoder import encode_request
@@ -139,29 +141,75 @@ def test_identical_wrong_guesses_at_once_answer_alike_for_real_and_unknown_ids(
     assert not (p < 0.001 and difference > 0.025), (p, difference, real, unknown)
 
 
-# -- pinning and throttling -------------------------------------------------------------------
+# -- pinning and throttling ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """A TLS server that asks for client certificates, web-1 pinned to the front's."""
+
+    server: GmlcServer
+    ca: trustme.CA
+    front: trustme.LeafCert
+
+    def client(self, source: str, cert: trustme.LeafCert | None = None) -> httpx.Client:
+        """A client leaving from ``source``, presenting ``cert`` when given."""
+        context = ssl.create_default_context()
+        self.ca.configure_trust(context)
+        if cert is not None:
+            cert.configure_cert(context)
+        transport = httpx.HTTPTransport(local_address=source, verify=context)
+        return httpx.Client(base_url=self.server.base_url, transport=transport, timeout=30)
+
+    def auth_failures(self) -> list[Any]:
+        with self.server.store() as store:
+            return list(store.list_audit(kind="auth_failure"))
 
 
 @pytest.fixture(scope="module")
-def pinned_server(start_module_gmlc: Callable[..., GmlcServer]) -> GmlcServer:
-    return start_module_gmlc(auth_failure_limit=3)
+def pinned(
+    start_module_gmlc: Callable[..., GmlcServer], tmp_path_factory: pytest.TempPathFactory
+) -> Pinned:
+    directory = tmp_path_factory.mktemp("mtls")
+    ca = trustme.CA()
+    server_cert = ca.issue_cert("127.0.0.1")
+    chain, key, ca_file = directory / "chain.pem", directory / "key.pem", directory / "ca.pem"
+    # The chain file ends with the CA, so the fixture's readiness probe can trust it.
+    chain.write_bytes(
+        b"".join(blob.bytes() for blob in server_cert.cert_chain_pems) + ca.cert_pem.bytes()
+    )
+    server_cert.private_key_pem.write_to_path(str(key))
+    key.chmod(0o600)
+    ca.cert_pem.write_to_path(str(ca_file))
+    front = ca.issue_cert("front.example.net")
+
+    def pin(state_dir: Path) -> None:
+        pem = front.cert_chain_pems[0].bytes()
+        with Store.open(f"sqlite:///{state_dir / 'gmlc.sqlite3'}") as store:
+            store.set_client_certificates("web-1", add=[spki_sha256_of_pem(pem)])
+
+    server = start_module_gmlc(
+        tls_cert=str(chain),
+        tls_key=str(key),
+        tls_client_ca=str(ca_file),
+        auth_failure_limit=3,
+        prepare=pin,
+    )
+    return Pinned(server, ca, front)
 
 
-def test_outside_its_network_the_right_password_reads_as_a_wrong_one(
-    pinned_server: GmlcServer,
-) -> None:
-    server = pinned_server
+def test_outside_its_network_the_right_password_reads_as_a_wrong_one(pinned: Pinned) -> None:
+    server = pinned.server
     msisdn = server.targets["ok"].msisdn
-    with server.store() as store:
-        before = len(list(store.list_audit(kind="auth_failure")))
-    with http_from(server, "127.0.0.2") as elsewhere:
+    before = len(pinned.auth_failures())
+    # The attacker has the password and even the front's certificate, not its address.
+    with pinned.client("127.0.0.2", pinned.front) as elsewhere:
         stolen = post(elsewhere, slir("web-1", server.password, msisdn))
         wrong = post(elsewhere, slir("web-1", "not-the-password", msisdn))
     assert stolen.status_code == wrong.status_code == 200
     assert stolen.content == wrong.content  # byte for byte
     assert result_of(stolen) is ResultCode.UNAUTHORIZED_APPLICATION
-    with server.store() as store:
-        rows = list(store.list_audit(kind="auth_failure"))[before:]
+    rows = pinned.auth_failures()[before:]
     assert [(r.client_id, r.source, r.detail) for r in rows] == [
         ("web-1", "127.0.0.2", {"reason": "outside_networks", "password_valid": True}),
         ("web-1", "127.0.0.2", {"reason": "outside_networks", "password_valid": False}),
@@ -181,90 +229,38 @@ def test_outside_its_network_the_right_password_reads_as_a_wrong_one(
     server.wait_for(alarm_logged, what="the WARNING alarm in the log")
     alarm = next(line for line in server.log().splitlines() if "client_pin_refused" in line)
     assert '"level":"WARNING"' in alarm
-    # From its own network the same password works.
-    with http_from(server, "127.0.0.1") as home:
-        answer = decode_answer(post(home, slir("web-1", server.password, msisdn)).content)
-    assert isinstance(answer, Slia) and answer.result is None
+    # From its own network, with its certificate, the same password works.
+    with pinned.client("127.0.0.1", pinned.front) as home:
+        assert result_of(post(home, slir("web-1", server.password, msisdn))) is None
 
 
-def test_wrong_passwords_from_elsewhere_never_lock_a_client_out(
-    pinned_server: GmlcServer,
-) -> None:
-    server = pinned_server
-    hidden = server.targets["hidden"].msisdn
-    # web-2 may connect from anywhere, and its password has not been checked on this server
-    # yet, so no cached credential lets it through. The attackers sit in other /24s.
-    for attacker in ("127.0.1.3", "127.0.2.4"):
-        with http_from(server, attacker) as elsewhere:
-            for _ in range(4):
-                post(elsewhere, slir("web-2", "guess", hidden))
-    with server.store() as store:
-        reasons = [r.detail["reason"] for r in store.list_audit(kind="auth_failure")]
-    assert "throttled_source" in reasons  # each attacking address is stopped...
-    with http_from(server, "127.0.0.1") as home:
-        answer = decode_answer(post(home, slir("web-2", server.other_password, hidden)).content)
-    assert isinstance(answer, Slia) and answer.result is None  # ...the client is not
-
-
-# -- mutual TLS: a client pinned to its certificate ---------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def mtls(
-    start_module_gmlc: Callable[..., GmlcServer], tmp_path_factory: pytest.TempPathFactory
-) -> tuple[GmlcServer, trustme.CA, trustme.LeafCert]:
-    """A TLS server that asks for client certificates; web-1 is pinned to the front's."""
-    directory = tmp_path_factory.mktemp("mtls")
-    ca = trustme.CA()
-    server_cert = ca.issue_cert("127.0.0.1")
-    chain, key, ca_file = directory / "chain.pem", directory / "key.pem", directory / "ca.pem"
-    # The chain file ends with the CA, so the fixture's readiness probe can trust it.
-    chain.write_bytes(
-        b"".join(blob.bytes() for blob in server_cert.cert_chain_pems) + ca.cert_pem.bytes()
-    )
-    server_cert.private_key_pem.write_to_path(str(key))
-    key.chmod(0o600)
-    ca.cert_pem.write_to_path(str(ca_file))
-    front = ca.issue_cert("front.example.net")
-
-    def pin(state_dir: Path) -> None:
-        from gmlc.store import Store
-
-        pem = front.cert_chain_pems[0].bytes()
-        with Store.open(f"sqlite:///{state_dir / 'gmlc.sqlite3'}") as store:
-            store.set_client_certificates("web-1", add=[spki_sha256_of_pem(pem)])
-
-    server = start_module_gmlc(
-        tls_cert=str(chain), tls_key=str(key), tls_client_ca=str(ca_file), prepare=pin
-    )
-    return server, ca, front
-
-
-def tls_client(server: GmlcServer, ca: trustme.CA, cert: trustme.LeafCert | None) -> httpx.Client:
-    context = ssl.create_default_context()
-    ca.configure_trust(context)
-    if cert is not None:
-        cert.configure_cert(context)
-    return httpx.Client(base_url=server.base_url, verify=context, timeout=30)
-
-
-def test_a_client_pinned_to_a_certificate_needs_it(
-    mtls: tuple[GmlcServer, trustme.CA, trustme.LeafCert],
-) -> None:
-    server, ca, front = mtls
+def test_a_client_pinned_to_a_certificate_needs_it(pinned: Pinned) -> None:
+    server = pinned.server
     msisdn = server.targets["ok"].msisdn
-    impostor = ca.issue_cert("front.example.net")  # same CA, same name, another key
+    impostor = pinned.ca.issue_cert("front.example.net")  # same CA, same name, another key
+    before = len(pinned.auth_failures())
     answers = {}
-    for name, cert in (("front", front), ("impostor", impostor), ("none", None)):
-        with tls_client(server, ca, cert) as client:
+    for name, cert in (("front", pinned.front), ("impostor", impostor), ("none", None)):
+        with pinned.client("127.0.0.1", cert) as client:
             answers[name] = post(client, slir("web-1", server.password, msisdn))
     assert result_of(answers["front"]) is None
     assert answers["impostor"].content == answers["none"].content
     assert result_of(answers["none"]) is ResultCode.UNAUTHORIZED_APPLICATION
-    with server.store() as store:
-        rows = [r.detail for r in store.list_audit(kind="auth_failure")]
+    rows = [r.detail for r in pinned.auth_failures()[before:]]
     assert rows == [{"reason": "certificate_mismatch", "password_valid": True}] * 2
-    # A client without pins needs no certificate on the same listener.
-    with tls_client(server, ca, None) as client:
-        hidden = server.targets["hidden"].msisdn
-        assert result_of(post(client, slir("web-2", server.other_password, hidden))) is None
+
+
+def test_wrong_passwords_from_elsewhere_never_lock_a_client_out(pinned: Pinned) -> None:
+    server = pinned.server
+    hidden = server.targets["hidden"].msisdn
+    # web-2 may connect from anywhere without a certificate, and its password has not been
+    # checked on this server yet, so no cached credential lets it through. The attackers
+    # sit in other /24s.
+    for attacker in ("127.0.1.3", "127.0.2.4"):
+        with pinned.client(attacker) as elsewhere:
+            for _ in range(4):
+                post(elsewhere, slir("web-2", "guess", hidden))
+    reasons = [r.detail["reason"] for r in pinned.auth_failures()]
+    assert "throttled_source" in reasons  # each attacking address is stopped...
+    with pinned.client("127.0.0.1") as home:
+        assert result_of(post(home, slir("web-2", server.other_password, hidden))) is None

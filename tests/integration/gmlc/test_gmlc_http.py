@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -379,6 +380,28 @@ def test_oversized_mlp_body_is_refused_without_buffering(gmlc_server: GmlcServer
     answer = answer_of(response)
     assert isinstance(answer, Slia)
     assert answer.result is ResultCode.SYNTAX_ERROR
+
+
+def test_over_tls_a_client_sending_5_mib_anyway_reads_the_413(gmlc_server: GmlcServer) -> None:
+    # TLS has no half-close: the server keeps reading and dropping the body, then closes.
+    size = 5 * 1024 * 1024
+    head = (
+        f"POST /mlp HTTP/1.1\r\nHost: gmlc\r\nConnection: close\r\nContent-Length: {size}\r\n\r\n"
+    ).encode()
+    context: ssl.SSLContext = gmlc_server.verify
+    with (
+        socket.create_connection(("127.0.0.1", gmlc_server.port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as sock,
+    ):
+        sock.sendall(head + b" " * size)
+        received = b""
+        while b"</svc_result>" not in received:
+            chunk = sock.recv(65536)
+            assert chunk, received
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 413 ")
+    answer = decode_answer(received.partition(b"\r\n\r\n")[2])
+    assert isinstance(answer, Slia) and answer.result is ResultCode.SYNTAX_ERROR
 
 
 # -- observations --------------------------------------------------------------------------
