@@ -285,3 +285,11 @@ def test_a_garbage_flood_is_rate_limited_and_folded_in_the_audit_log(
     assert any(r.detail.get("repeated", 0) > 50 for r in rows)
     log_lines = [line for line in server.log().splitlines() if source in line]
     assert len(log_lines) <= 4  # one WARNING line per reason and window, not one per request
+
+
+def test_two_workers_share_both_listeners(start_gmlc: Callable[..., GmlcServer]) -> None:
+    server = start_gmlc(workers=2)
+    for _ in range(4):  # whichever worker accepts, the split holds
+        assert httpx.get(server.base_url + "/healthz", timeout=10).json() == {"status": "alive"}
+        assert httpx.get(server.base_url + "/metrics", timeout=10).status_code == 404
+        assert "salve_gmlc_connections_open" in server.metrics()
