@@ -181,7 +181,13 @@ def gmlc(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[Gmlc]:
     appliance_key = Ed25519PrivateKey.generate()
     with Store.open(f"sqlite:///{state_dir / 'gmlc.sqlite3'}") as store:
         store.migrate()
-        store.add_client("web-1", hash_password(PASSWORD), msisdns=[MSISDN], imsis=[IMSI])
+        store.add_client(
+            "web-1",
+            hash_password(PASSWORD),
+            networks=["127.0.0.0/8"],  # the site's network: loopback here
+            msisdns=[MSISDN],
+            imsis=[IMSI],
+        )
         store.add_appliance(
             "appliance-verifier",
             public_key=encode_public_key(appliance_key.public_key()),
