@@ -35,6 +35,7 @@ __all__ = ["JWKS_PATH", "MAX_LIFETIME_S", "GmlcKeys", "JwksFetcher", "freshness_
 JWKS_PATH: Final = "/.well-known/salve/jwks.json"
 MAX_LIFETIME_S: Final = 86400
 MAX_JWKS_BYTES: Final = 256 * 1024
+_DELTA_SECONDS: Final = re.compile(r"[0-9]{1,12}", re.ASCII)
 _DIRECTIVE: Final = re.compile(r"\s*([A-Za-z-]+)\s*(?:=\s*\"?([^\",]*)\"?)?\s*")
 
 
@@ -67,7 +68,8 @@ def _directives(value: str | None) -> dict[str, str]:
 
 
 def _seconds(text: str | None) -> int | None:
-    return int(text) if text is not None and text.isdigit() else None
+    # RFC 9111 delta-seconds: ASCII digits only (str.isdigit would take "²").
+    return int(text) if text is not None and _DELTA_SECONDS.fullmatch(text) else None
 
 
 def _http_date(text: str | None) -> float | None:

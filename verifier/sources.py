@@ -86,7 +86,7 @@ def parse_server(text: str, *, default_port: int = 53) -> tuple[str, int]:
 
 
 def _port(text: str, whole: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 65535:
         raise ValueError(f"{whole!r}: the port must be 1-65535")
     return int(text)
 

@@ -42,3 +42,10 @@ def test_freshness(
 
 def _date_seconds() -> float:
     return email.utils.parsedate_to_datetime(DATE).timestamp()
+
+
+def test_only_ascii_digits_are_delta_seconds() -> None:
+    fresh_until, _, _ = freshness_lifetime(
+        response(("cache-control", "max-age=²"), ("age", "١٢")), 100.0
+    )
+    assert fresh_until == 100.0
