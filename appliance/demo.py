@@ -44,6 +44,7 @@ from typing import IO, Any, TypeVar
 import httpx
 
 from mlp.client import MlpClient, MlpResultError
+from mlp.dnsrecords import LocSite
 from mlp.shapes import CircularArea
 from mlp.statement import StatementError, session_hash_from_exporter, verify_statement
 
@@ -58,6 +59,8 @@ SITE_LON = 8.541694
 THRESHOLD_M = 3000.0
 #: The demo SIM (see modem/sim/scenarios/demo.toml).
 DEMO_MSISDN = "41791234567"
+DEMO_DOMAIN = "www.example.test"
+DEMO_ISSUER = "gmlc.example.test"
 APPLIANCE_ID = "demo-zrh-1"
 WEB_CLIENT_ID = "demo-web"
 MAX_POSITION_AGE_S = 300.0
@@ -114,6 +117,7 @@ class Demo:
                 del self.env[key]
         self.gmlc_port = _free_port()
         self.env["SALVE_GMLC_PORT"] = str(self.gmlc_port)
+        self.env["SALVE_GMLC_METRICS_PORT"] = str(_free_port())
         self.gmlc_url = f"http://127.0.0.1:{self.gmlc_port}"
         self.gmlc_dir = workdir / "gmlc"
         self.gmlc_config = self.gmlc_dir / "gmlc.toml"
@@ -206,7 +210,7 @@ class Demo:
             "--state-dir",
             str(self.gmlc_dir),
             "--issuer",
-            "gmlc.demo",
+            DEMO_ISSUER,
             "--dev",
         )
         cells = resources.files("appliance") / "data" / "demo_cells.csv"
@@ -222,6 +226,8 @@ class Demo:
                 WEB_CLIENT_ID,
                 "--msisdn",
                 DEMO_MSISDN,
+                "--from",
+                "127.0.0.1",
                 "--config",
                 str(self.gmlc_config),
                 "--json",
@@ -294,7 +300,7 @@ def _web_server_round(client: MlpClient, label: str) -> Outcome:
     # fresh random exporter stands in for one session's.
     exporter = secrets.token_bytes(32)
     session_hash = session_hash_from_exporter(exporter)
-    result = client.request_location(DEMO_MSISDN, session_hash)
+    result = client.request_location(DEMO_MSISDN, session_hash, domain=DEMO_DOMAIN)
     if result.statement is None:
         raise DemoError("the GMLC answered without a location statement")
     if not isinstance(result.position.shape, CircularArea):
@@ -305,14 +311,19 @@ def _web_server_round(client: MlpClient, label: str) -> Outcome:
         verified = verify_statement(
             result.statement,
             keys,
+            issuers=[DEMO_ISSUER],
+            subject=DEMO_DOMAIN,
             session_hash=session_hash,
+            proof=None,
             now=now,
             max_position_age_s=MAX_POSITION_AGE_S,
         )
     except StatementError as exc:
         raise DemoError(f"{label}: statement failed verification: {exc}") from exc
-    distance = verified.distance_to(SITE_LAT, SITE_LON)
-    accepted = verified.within(SITE_LAT, SITE_LON, THRESHOLD_M)
+    site = LocSite(SITE_LAT, SITE_LON, 2 * THRESHOLD_M)
+    (circle,) = verified.circles
+    distance = site.hp_m / 2 - site.margin_m(circle.lat, circle.lon, circle.radius_m)
+    accepted = site.covers(circle.lat, circle.lon, circle.radius_m)
     if accepted:
         reason = f"position within {THRESHOLD_M / 1000:g} km of {SITE_NAME}"
     else:

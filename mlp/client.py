@@ -209,6 +209,8 @@ class MlpClient:
         msid: str | Msid,
         session_hash: bytes | None = None,
         *,
+        domain: str | None = None,
+        batch_size: int | None = None,
         max_loc_age: int | None = None,
         hor_acc: int | None = None,
     ) -> LocationResult:
@@ -216,9 +218,14 @@ class MlpClient:
 
         Args:
             msid: The target; a plain string is an MSISDN.
-            session_hash: The 32-byte session hash of the client's TLS session (see
-                ``mlp.statement.session_hash_from_exporter``); when given, the answer
-                must carry a statement bound to it.
+            session_hash: The 32-byte session hash of a client's TLS session (see
+                ``mlp.statement.session_hash_from_exporter``), or the Merkle root of a
+                batch of them; when given, the answer must carry a statement bound to it.
+            domain: The canonical host name of the web service the statement is for
+                (``salve:domain``); the GMLC signs statements only for a domain registered
+                to this client.
+            batch_size: The number of leaves when ``session_hash`` is a Merkle root
+                (``salve:batch_size``).
             max_loc_age: Oldest acceptable position, in seconds (``eqop/max_loc_age``).
             hor_acc: Required horizontal accuracy in metres (``eqop/hor_acc``).
 
@@ -231,7 +238,8 @@ class MlpClient:
             MlpTransportError: Connection failure, timeout or broken connection.
             MlpBadAnswerError: An answer that is not usable MLP, lacks the target, or
                 lacks the statement that was asked for.
-            MlpEncodeError: The request cannot be written (for example an invalid MSID).
+            MlpEncodeError: The request cannot be written (for example an invalid MSID, a
+                non-canonical domain, or a batch size without a session hash).
             ValueError: ``session_hash`` is not 32 bytes.
         """
         target = msid if isinstance(msid, Msid) else Msid(value=msid)
@@ -244,7 +252,14 @@ class MlpClient:
             eqop = Eqop(max_loc_age=max_loc_age, hor_acc=hor_acc)
         request = LocationRequest(
             header=Header(client=self._credentials),
-            slir=Slir(msids=(target,), eqop=eqop, res_type=ResType.SYNC, session_hash=session_hash),
+            slir=Slir(
+                msids=(target,),
+                eqop=eqop,
+                res_type=ResType.SYNC,
+                domain=domain,
+                session_hash=session_hash,
+                batch_size=batch_size,
+            ),
         )
         status, content = self._exchange(
             "POST",

@@ -59,6 +59,7 @@ from lxml import etree
 from mlp.codes import LocType, MsidEncoding, MsidType, Prio, RespReq, ResType, ResultCode
 from mlp.coords import parse_latitude, parse_longitude
 from mlp.errors import MlpDecodeError, MlpUnknownServiceError
+from mlp.merkle import MAX_BATCH_SIZE
 from mlp.mlptime import parse_mlp_time
 from mlp.model import (
     SALVE_NS,
@@ -77,6 +78,7 @@ from mlp.model import (
     Slir,
     Subclient,
 )
+from mlp.names import HostNameError, check_host_name
 from mlp.shapes import (
     AreaShape,
     Box,
@@ -152,6 +154,7 @@ _DIGITS_RE = re.compile(r"\s*(\d{1,10})\s*", re.ASCII)
 _DECIMAL_RE = re.compile(r"\s*[+-]?(?:\d{1,15}(?:\.\d{0,20})?|\.\d{1,20})\s*", re.ASCII)
 _MSISDN_RE = re.compile(r"\+?(\d{1,15})", re.ASCII)
 _SESSION_HASH_RE = re.compile(r"[A-Za-z0-9_-]{43}=?", re.ASCII)
+_BATCH_SIZE_RE = re.compile(r"[1-9][0-9]{0,4}", re.ASCII)
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,39}", re.ASCII)
 _METRE_UNITS = frozenset({"METER", "METRE", "METERS", "METRES", "M"})
 
@@ -457,7 +460,15 @@ def _decode_slir(walker: _Walker, slir: _Element, max_targets: int) -> Slir:
     loc_type_element = _one(groups, "loc_type", path)
     prio_element = _one(groups, "prio", path)
     push_element = _one(groups, "pushaddr", path)
+    domain_element = _one(groups, "salve:domain", path)
     hash_element = _one(groups, "salve:session_hash", path)
+    batch_element = _one(groups, "salve:batch_size", path)
+    if batch_element is not None and hash_element is None:
+        raise _fail(
+            ResultCode.INVALID_PROTOCOL_ELEMENT_VALUE,
+            f"{path}/salve:batch_size",
+            "a batch size needs a salve:session_hash (the Merkle root)",
+        )
     return Slir(
         ver=ver,
         msids=tuple(msids),
@@ -472,7 +483,9 @@ def _decode_slir(walker: _Walker, slir: _Element, max_targets: int) -> Slir:
         pushaddr=None if push_element is None else _decode_pushaddr(walker, push_element, path),
         res_type=res_type,
         req_id=trans_ids[0] if trans_ids else None,
+        domain=None if domain_element is None else _decode_domain(domain_element, path),
         session_hash=None if hash_element is None else _decode_session_hash(hash_element, path),
+        batch_size=None if batch_element is None else _decode_batch_size(batch_element, path),
     )
 
 
@@ -667,6 +680,26 @@ def _decode_loc_type(element: _Element, parent: str) -> LocType:
 def _decode_pushaddr(walker: _Walker, element: _Element, parent: str) -> str:
     path = f"{parent}/pushaddr"
     return _nonempty(_need(walker.children(element), "url", path), f"{path}/url")
+
+
+def _decode_domain(element: _Element, parent: str) -> str:
+    path = f"{parent}/salve:domain"
+    try:
+        return check_host_name(_text(element, path))
+    except HostNameError as exc:
+        raise _fail(ResultCode.INVALID_PROTOCOL_ELEMENT_VALUE, path, str(exc)) from None
+
+
+def _decode_batch_size(element: _Element, parent: str) -> int:
+    path = f"{parent}/salve:batch_size"
+    text = _text(element, path)
+    if not _BATCH_SIZE_RE.fullmatch(text) or not 1 <= int(text) <= MAX_BATCH_SIZE:
+        raise _fail(
+            ResultCode.INVALID_PROTOCOL_ELEMENT_VALUE,
+            path,
+            f"not a whole number 1-{MAX_BATCH_SIZE}",
+        )
+    return int(text)
 
 
 def _decode_session_hash(element: _Element, parent: str) -> bytes:

@@ -28,6 +28,7 @@ from datetime import datetime
 from mlp.codes import ResultCode
 from mlp.coords import format_latitude, format_longitude
 from mlp.errors import MlpEncodeError
+from mlp.merkle import MAX_BATCH_SIZE
 from mlp.mlptime import format_mlp_time
 from mlp.model import (
     SALVE_NS,
@@ -43,6 +44,7 @@ from mlp.model import (
     Slia,
     Slir,
 )
+from mlp.names import HostNameError, check_host_name
 from mlp.shapes import (
     Box,
     CircularArcArea,
@@ -388,13 +390,33 @@ def _slir(slir: Slir) -> str:
         parts.append(f'<prio type="{slir.prio.value}"/>')
     if slir.pushaddr is not None:
         parts.append("<pushaddr>" + _element("url", slir.pushaddr, "pushaddr url") + "</pushaddr>")
+    parts.extend(_salve_extensions(slir))
+    parts.append("</slir>")
+    return "".join(parts)
+
+
+def _salve_extensions(slir: Slir) -> list[str]:
+    """The SALVE elements, in the contract's order: domain, session hash, batch size."""
+    parts = []
+    if slir.domain is not None:
+        try:
+            domain = check_host_name(slir.domain)
+        except HostNameError as exc:
+            raise MlpEncodeError(f"salve:domain: {exc}") from None
+        parts.append(f'<salve:domain xmlns:salve="{SALVE_NS}">{domain}</salve:domain>')
     if slir.session_hash is not None:
         if len(slir.session_hash) != 32:
             raise MlpEncodeError("session_hash must be exactly 32 bytes")
         encoded = base64.urlsafe_b64encode(slir.session_hash).rstrip(b"=").decode()
         parts.append(f'<salve:session_hash xmlns:salve="{SALVE_NS}">{encoded}</salve:session_hash>')
-    parts.append("</slir>")
-    return "".join(parts)
+    if slir.batch_size is not None:
+        if slir.session_hash is None:
+            raise MlpEncodeError("a batch size needs a session hash (the Merkle root)")
+        size = slir.batch_size
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_BATCH_SIZE:
+            raise MlpEncodeError(f"batch_size must be a whole number 1-{MAX_BATCH_SIZE}")
+        parts.append(f'<salve:batch_size xmlns:salve="{SALVE_NS}">{size}</salve:batch_size>')
+    return parts
 
 
 def encode_request(request: LocationRequest, *, doctype: bool = True) -> bytes:

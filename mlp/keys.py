@@ -39,6 +39,7 @@ from mlp.errors import MlpError
 
 __all__ = [
     "KID_LENGTH",
+    "KID_PATTERN",
     "MAX_RSA_BITS",
     "MIN_RSA_BITS",
     "SUPPORTED_ALGORITHMS",
@@ -67,7 +68,8 @@ KID_LENGTH: Final = 8
 MIN_RSA_BITS: Final = 2048
 MAX_RSA_BITS: Final = 8192
 _MAX_KID_LENGTH: Final = 64
-_KID_PATTERN: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
+KID_PATTERN: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
+"""What a key id may be: 1-64 characters of A-Z a-z 0-9 . _ -."""
 _B64URL_ALPHABET: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _URLSAFE_TO_STANDARD: Final = bytes.maketrans(b"-_", b"+/")
 _PADDING: Final = (b"", b"", b"==", b"=")
@@ -272,7 +274,7 @@ def _unsupported_algorithm(alg: object) -> KeyMaterialError:
 
 
 def _check_kid(kid: object) -> str:
-    if not isinstance(kid, str) or not _KID_PATTERN.fullmatch(kid):
+    if not isinstance(kid, str) or not KID_PATTERN.fullmatch(kid):
         raise KeyMaterialError(
             f"key id must be 1-{_MAX_KID_LENGTH} characters of A-Z a-z 0-9 . _ -"
         )
@@ -299,12 +301,15 @@ class VerificationKey:
         alg: The only algorithm accepted with this key.
         public_key: The public key object.
         jws_algorithm: PyJWT's algorithm object for ``alg``, built once.
+        until: When set, the key verifies only statements issued before this Unix time:
+            the ``until`` of its DNS pin, set when the key was retired or revoked.
     """
 
     kid: str
     alg: KeyAlgorithm
     public_key: PublicKey
     jws_algorithm: Algorithm = field(repr=False, compare=False)
+    until: int | None = None
 
     @classmethod
     def create(cls, kid: str, alg: str, public_key: PublicKey) -> VerificationKey:

@@ -215,7 +215,12 @@ class Slir:
         pushaddr: ``pushaddr/url`` for asynchronous reports.
         res_type: ``SYNC`` or ``ASYNC`` (``None``: not sent, SYNC applies).
         req_id: the client's own reference for the request (``trans_id``).
-        session_hash: the SALVE session binding (``salve:session_hash``), 32 bytes.
+        domain: the SALVE ``salve:domain``: the canonical host name of the web service
+            the statement is for.
+        session_hash: the SALVE session binding (``salve:session_hash``), 32 bytes: one
+            session's hash, or the Merkle root of a batch.
+        batch_size: the SALVE ``salve:batch_size``: the number of leaves when
+            ``session_hash`` is a Merkle root; None for a single session.
     """
 
     ver: str = "3.2.0"
@@ -229,7 +234,9 @@ class Slir:
     pushaddr: str | None = None
     res_type: ResType | None = None
     req_id: str | None = None
+    domain: str | None = None
     session_hash: bytes | None = None
+    batch_size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
