@@ -226,10 +226,15 @@ class Modem:
             )
 
     def sim(self) -> SimIdentity:
-        """The SIM's state and, when it is ready, its IMSI, ICCID and MSISDN.
+        """The SIM's state, its PIN/PUK attempts left and, when it is ready, its IMSI,
+        ICCID and MSISDN.
+
+        The attempts come from the family's counter command (asked whenever the SIM is
+        locked, and once per connection while it is ready).
 
         Returns:
-            The SIM identity; the MSISDN is None when the SIM does not store it.
+            The SIM identity; the MSISDN is None when the SIM does not store it, and the
+            attempts are None when the module does not report them.
 
         Raises:
             CommandError: ``+CPIN?`` failed in a way that says nothing about the SIM.
