@@ -15,7 +15,7 @@ Theory of operation. One main loop owns the modem; worker threads do the waiting
 * **alert thread** (:mod:`appliance.alerts`): posts webhook alerts.
 * **status thread** (:mod:`appliance.control`): answers ``salve-appliance status``.
 
-systemd integration (:mod:`appliance.sdnotify`): ``READY=1`` once the modem is open,
+systemd integration (:mod:`mlp.sdnotify`): ``READY=1`` once the modem is open,
 ``STATUS=`` lines for each state, ``WATCHDOG=1`` from the loop, ``RELOADING=1`` …
 ``READY=1`` around a SIGHUP reload, ``STOPPING=1`` on SIGTERM/SIGINT, after which the
 daemon stops its threads, closes the modem and returns 0. Undelivered observations
@@ -54,10 +54,10 @@ from appliance.errors import ApplianceError, ReportError
 from appliance.events import log_event
 from appliance.queue import ObservationQueue
 from appliance.report import build_report
-from appliance.sdnotify import SystemdNotifier
 from appliance.shipper import Shipper
 from appliance.state import SequenceCounter, ensure_state_dir, load_key, write_file_durably
 from mlp.observation import sign_observation
+from mlp.sdnotify import SystemdNotifier
 from modem.driver import Modem
 from modem.engine import AtEngine
 from modem.errors import CommandError, ModemError, ModemStateError, ModemUnavailableError
@@ -72,6 +72,11 @@ from modem.models import (
 __all__ = ["Daemon"]
 
 _log = logging.getLogger(__name__)
+
+
+def _notify_problem(kind: str, words: str) -> None:
+    log_event(_log, logging.WARNING, kind, words)
+
 
 #: How long opening the modem may wait for a booting module before trying again.
 _READY_TIMEOUT_S = 5.0
@@ -104,7 +109,9 @@ class Daemon:
         """
         self._config = config
         self._config_path = config_path if config_path is not None else config.source
-        self._notifier = notifier if notifier is not None else SystemdNotifier()
+        self._notifier = (
+            notifier if notifier is not None else SystemdNotifier(on_problem=_notify_problem)
+        )
         self._wake = threading.Event()
         self._stop_requested = threading.Event()
         self._reload_requested = threading.Event()

@@ -21,7 +21,7 @@ import pytest
 
 from appliance.config import ApplianceConfig, load_config
 from appliance.daemon import Daemon
-from appliance.sdnotify import SystemdNotifier
+from mlp.sdnotify import SystemdNotifier
 from appliance.state import create_key, ensure_state_dir
 
 
