@@ -76,6 +76,7 @@ __all__ = [
     "TsigKey",
     "TsigKeyError",
     "ZoneRecord",
+    "find_zone",
     "load_tsig_key",
     "publish",
     "zone_lines",
@@ -343,8 +344,8 @@ def _rdata(record: ZoneRecord) -> dns.rdata.Rdata:
 
 def _rdatasets(
     records: Sequence[ZoneRecord], zone: dns.name.Name
-) -> dict[tuple[dns.name.Name, int], dns.rdataset.Rdataset]:
-    wanted: dict[tuple[dns.name.Name, int], dns.rdataset.Rdataset] = {}
+) -> dict[tuple[dns.name.Name, dns.rdatatype.RdataType], dns.rdataset.Rdataset]:
+    wanted: dict[tuple[dns.name.Name, dns.rdatatype.RdataType], dns.rdataset.Rdataset] = {}
     for record in records:
         if isinstance(record.ttl, bool) or not isinstance(record.ttl, int):
             raise DnsUpdateRecordError(f"{record.owner}: the TTL must be a whole number")
@@ -431,7 +432,7 @@ def _exchange(
 
 
 def _served(
-    name: dns.name.Name, rdtype: int, address: str, port: int, timeout: float
+    name: dns.name.Name, rdtype: dns.rdatatype.RdataType, address: str, port: int, timeout: float
 ) -> dns.rdataset.Rdataset | None:
     query = dns.message.make_query(name, rdtype)
     query.flags &= ~dns.flags.RD
@@ -450,6 +451,33 @@ def _served(
     return None if rrset is None else rrset
 
 
+def find_zone(server: str, name: str, *, timeout: float = 5.0) -> str:
+    """The zone that holds ``name`` on ``server`` (an authoritative server), from its SOA.
+
+    Raises:
+        DnsUpdateRecordError: ``name`` is not a domain name.
+        DnsUpdateTransportError: The server could not be reached or did not answer.
+        DnsUpdateRejectedError: The server holds no zone for ``name``.
+    """
+    try:
+        qname = dns.name.from_text(name.rstrip(".") + ".")
+    except dns.exception.DNSException as exc:
+        raise DnsUpdateRecordError(f"{name[:80]!r} is not a domain name: {exc}") from None
+    address, port = _address(server)
+    query = dns.message.make_query(qname, dns.rdatatype.SOA)
+    query.flags &= ~dns.flags.RD
+    answer = _exchange(query, address, port, timeout, f"the SOA query for {qname}")
+    if answer.rcode() in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+        for section in (answer.answer, answer.authority):
+            for rrset in section:
+                if rrset.rdtype == dns.rdatatype.SOA and qname.is_subdomain(rrset.name):
+                    return str(rrset.name.to_text(omit_final_dot=True))
+    raise DnsUpdateRejectedError(
+        f"the DNS server {server} holds no zone for {qname.to_text(omit_final_dot=True)}",
+        dns.rcode.to_text(answer.rcode()),
+    )
+
+
 def _same(
     current: dns.rdataset.Rdataset | None, wanted: dns.rdataset.Rdataset, replace: bool
 ) -> bool:
@@ -460,7 +488,7 @@ def _same(
     return set(wanted) <= set(current)
 
 
-def _rejected(rcode: int, zone: str, key: TsigKey) -> DnsUpdateRejectedError:
+def _rejected(rcode: dns.rcode.Rcode, zone: str, key: TsigKey) -> DnsUpdateRejectedError:
     name = dns.rcode.to_text(rcode)
     if rcode == dns.rcode.REFUSED:
         return DnsUpdateRefusedError(

@@ -1,0 +1,247 @@
+"""``salve-front``: the site's TLS 1.3 front and its DNS and declaration tools.
+
+::
+
+    salve-front --config /etc/salve/front.toml check        # everything serve would check
+    salve-front --config /etc/salve/front.toml declare      # M2DMRT exchange with the GMLC
+    salve-front --config /etc/salve/front.toml dns records  # the zone lines to publish
+    salve-front --config /etc/salve/front.toml dns update --server ns1.example.com:53 \\
+                --tsig-key /etc/salve/tsig.key             # publish them (RFC 2136, TSIG)
+    salve-front --config /etc/salve/front.toml serve        # run (systemd: Type=notify)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Final
+
+from front.config import FrontConfig, load_config, read_secret_file
+from front.declare import declare_keys
+from front.errors import (
+    CertificateError,
+    ConfigError,
+    DeclarationError,
+    FrontError,
+    GmlcExchangeError,
+)
+from front.gmlc import gmlc_spki
+from front.records import site_records
+from front.server import FrontServer, load_checked_set
+from front.tls import TlsSet
+from mlp.jsonlog import configure_logging
+from mlp.m2dmrt import declaration_record_name
+from verifier.dnsupdate import (
+    DnsUpdateError,
+    ZoneRecord,
+    find_zone,
+    load_tsig_key,
+    publish,
+    zone_lines,
+)
+
+__all__ = ["main"]
+
+PROG: Final = "salve-front"
+EXIT_OK: Final = 0
+EXIT_ERROR: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_CONFIG: Final = 3
+EXIT_UNDECLARED: Final = 4
+EXIT_GMLC: Final = 5
+EXIT_DNS: Final = 6
+EPILOG: Final = """\
+exit codes:
+  0  done
+  1  error (anything not listed below)
+  2  usage error
+  3  the configuration, a certificate or a secret file cannot be used
+  4  a served TLS key has no published, verifying M2DMRT declaration
+  5  the GMLC cannot be reached, or refused, or answered wrongly
+  6  the DNS update failed (server unreachable, REFUSED, NOTAUTH, TSIG refused)
+
+Every setting can also come from the environment as SALVE_FRONT_<TABLE>_<KEY>
+(e.g. SALVE_FRONT_UPSTREAM_URL); secrets come from files only.
+"""
+
+
+def _version() -> str:
+    try:
+        return metadata.version("salve")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="The site's TLS 1.3 front: binds a GMLC location statement to every "
+        "client's TLS session and proxies everything else to the application.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        type=Path,
+        help="the TOML file (default: $SALVE_FRONT_CONFIG, else /etc/salve/front.toml)",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        help="log level (default: info for serve, warning otherwise)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("serve", help="run the front")
+    commands.add_parser(
+        "check",
+        help="check the configuration, certificates, secrets, the GMLC and the declarations",
+    )
+    commands.add_parser(
+        "declare", help="exchange the M2DMRT declarations of every configured key with the GMLC"
+    )
+    dns = commands.add_parser("dns", help="the site's DNS records")
+    dns_commands = dns.add_subparsers(dest="dns_command", required=True, metavar="ACTION")
+    dns_commands.add_parser("records", help="print the zone lines the site must publish")
+    update = dns_commands.add_parser(
+        "update", help="publish them with one RFC 2136 update signed with TSIG"
+    )
+    update.add_argument("--server", metavar="HOST:PORT", help="the primary server ([dns] server)")
+    update.add_argument(
+        "--tsig-key", metavar="FILE", type=Path, help="the TSIG key file ([dns] tsig_key_file)"
+    )
+    update.add_argument("--zone", help="the zone ([dns] zone; default: found from the SOA)")
+    return parser
+
+
+def _password(config: FrontConfig) -> str:
+    path = config.gmlc.password_file
+    if path is None:
+        raise ConfigError(
+            "gmlc.password_file is not set: add `password_file = ...` under [gmlc] or set "
+            "SALVE_FRONT_GMLC_PASSWORD_FILE",
+            "gmlc.password_file",
+        )
+    return read_secret_file(path, "gmlc.password_file")
+
+
+def _serve(config: FrontConfig, args: argparse.Namespace) -> int:
+    from twisted.internet import reactor  # installs the reactor: only when serving
+
+    server = FrontServer(config, reactor)
+    server.prepare()
+    server.run()
+    return EXIT_OK
+
+
+def _check(config: FrontConfig, args: argparse.Namespace) -> int:
+    config.require_serving()
+    _password(config)
+    print(f"{PROG}: configuration {config.source or '(environment only)'}: ok")
+    _, lines = load_checked_set(config)
+    for line in lines:
+        print(f"{PROG}: {line}: ok")
+    return EXIT_OK
+
+
+def _declare(config: FrontConfig, args: argparse.Namespace) -> int:
+    config.gmlc.require("url")
+    password = _password(config)
+    tls_set = TlsSet.load(config.tls.certificates)
+    for exchange in declare_keys(config, tls_set, password):
+        gmlc = config.gmlc.host
+        ttl = config.dns.ttl
+        ours = ZoneRecord(
+            declaration_record_name(exchange.host, gmlc), "TXT", ttl, exchange.site_declaration
+        )
+        theirs = ZoneRecord(
+            declaration_record_name(gmlc, exchange.host), "TXT", ttl, exchange.gmlc_declaration
+        )
+        print(f"; {exchange.host}, key of {exchange.certificate.chain_path}: declared")
+        print("; in the site's zone (salve-front dns update publishes it):")
+        print(*zone_lines([ours]))
+        print("; in the GMLC's zone (the GMLC operator publishes it):")
+        print(*zone_lines([theirs]))
+    return EXIT_OK
+
+
+def _records(config: FrontConfig) -> list[ZoneRecord]:
+    config.gmlc.require("url")
+    if not config.site.domains:
+        raise ConfigError("site.domains is not set: nothing to publish", "site.domains")
+    tls_set = TlsSet.load(config.tls.certificates)
+    spki, _ = gmlc_spki(config)
+    return site_records(config, tls_set, spki)
+
+
+def _dns(config: FrontConfig, args: argparse.Namespace) -> int:
+    records = _records(config)
+    if args.dns_command == "records":
+        for line in zone_lines(records):
+            print(line)
+        return EXIT_OK
+    server = args.server or config.dns.server
+    key_file = args.tsig_key or config.dns.tsig_key_file
+    if server is None:
+        raise ConfigError(
+            "no DNS server: give --server HOST:PORT or set [dns] server", "dns.server"
+        )
+    if key_file is None:
+        raise ConfigError(
+            "no TSIG key: give --tsig-key FILE or set [dns] tsig_key_file", "dns.tsig_key_file"
+        )
+    key = load_tsig_key(key_file)
+    zones: dict[str, list[ZoneRecord]] = {}
+    fixed = args.zone or config.dns.zone
+    for record in records:
+        zone = fixed or find_zone(server, record.owner, timeout=config.dns.timeout_s)
+        zones.setdefault(zone, []).append(record)
+    for zone, grouped in zones.items():
+        result = publish(server, key, zone, grouped, timeout=config.dns.timeout_s)
+        if result.changed:
+            replaced = ", ".join(f"{owner} {rdtype}" for owner, rdtype in result.replaced)
+            print(f"{PROG}: {zone}: published ({replaced})")
+        else:
+            print(f"{PROG}: {zone}: already published, nothing changed")
+    return EXIT_OK
+
+
+_COMMANDS: Final[dict[str, Callable[[FrontConfig, argparse.Namespace], int]]] = {
+    "serve": _serve,
+    "check": _check,
+    "declare": _declare,
+    "dns": _dns,
+}
+
+
+def _exit_code(error: Exception) -> int:
+    if isinstance(error, ConfigError | CertificateError):
+        return EXIT_CONFIG
+    if isinstance(error, DeclarationError):
+        return EXIT_UNDECLARED
+    if isinstance(error, GmlcExchangeError):
+        return EXIT_GMLC
+    if isinstance(error, DnsUpdateError):
+        return EXIT_DNS
+    return EXIT_ERROR
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``salve-front``; returns the exit code (see ``--help``)."""
+    args = build_parser().parse_args(argv)
+    configure_logging(
+        (args.log_level or ("info" if args.command == "serve" else "warning")).upper()
+    )
+    try:
+        config = load_config(args.config)
+        return _COMMANDS[args.command](config, args)
+    except (FrontError, DnsUpdateError) as error:
+        print(f"{PROG}: {error}", file=sys.stderr)
+        return _exit_code(error)
+    except KeyboardInterrupt:
+        return EXIT_OK
