@@ -40,6 +40,7 @@ from verifier.dnsupdate import (
     find_zone,
     load_tsig_key,
     publish,
+    published_values,
     zone_lines,
 )
 
@@ -170,19 +171,23 @@ def _declare(config: FrontConfig, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _records(config: FrontConfig) -> list[ZoneRecord]:
+def _records(config: FrontConfig, server: str | None) -> list[ZoneRecord]:
     config.gmlc.require("url")
     if not config.site.domains:
         raise ConfigError("site.domains is not set: nothing to publish", "site.domains")
     tls_set = TlsSet.load(config.tls.certificates)
     spki, _ = gmlc_spki(config)
-    return site_records(config, tls_set, spki)
+    if server is None:
+        return site_records(config, tls_set, spki)
+    timeout = config.dns.timeout_s
+    return site_records(
+        config, tls_set, spki, lambda name: published_values(server, name, "TXT", timeout=timeout)
+    )
 
 
 def _dns(config: FrontConfig, args: argparse.Namespace) -> int:
-    records = _records(config)
     if args.dns_command == "records":
-        for line in zone_lines(records):
+        for line in zone_lines(_records(config, None)):
             print(line)
         return EXIT_OK
     server = args.server or config.dns.server
@@ -196,6 +201,7 @@ def _dns(config: FrontConfig, args: argparse.Namespace) -> int:
             "no TSIG key: give --tsig-key FILE or set [dns] tsig_key_file", "dns.tsig_key_file"
         )
     key = load_tsig_key(key_file)
+    records = _records(config, server)
     zones: dict[str, list[ZoneRecord]] = {}
     fixed = args.zone or config.dns.zone
     for record in records:

@@ -18,12 +18,14 @@ declared before it is served.
 
 from __future__ import annotations
 
+import base64
+import http.client
 import json
 import ssl
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
+from urllib.parse import urlsplit
 
-import httpx
 from cryptography import x509
 
 from front.config import FrontConfig
@@ -57,25 +59,65 @@ class DeclarationExchange:
     gmlc_declaration: str
 
 
-def _peer_spki(response: httpx.Response) -> bytes:
-    stream = response.extensions.get("network_stream")
-    ssl_object: Any = stream.get_extra_info("ssl_object") if stream is not None else None
-    if not isinstance(ssl_object, ssl.SSLSocket | ssl.SSLObject):
-        raise GmlcExchangeError("the GMLC connection is not TLS: there is no GMLC key to declare")
-    der = ssl_object.getpeercert(binary_form=True)
-    if der is None:
-        raise GmlcExchangeError("the GMLC presented no certificate")
-    return spki_der(x509.load_der_x509_certificate(der))
+class _GmlcConnection:
+    """One verified HTTPS connection to the GMLC, kept for all the exchanges.
+
+    The standard library's client keeps the TLS socket at hand, so the SPKI checked is the
+    one of the connection the request travels on.
+    """
+
+    def __init__(self, config: FrontConfig, password: str) -> None:
+        gmlc = config.gmlc
+        parts = urlsplit(gmlc.require("url"))
+        if parts.scheme != "https":
+            raise GmlcExchangeError(
+                "the GMLC URL is not https://: without TLS there is no GMLC key to declare"
+            )
+        self._prefix = parts.path.rstrip("/")
+        credentials = f"{gmlc.require('client_id')}:{password}".encode()
+        self._authorization = "Basic " + base64.b64encode(credentials).decode("ascii")
+        self._http = http.client.HTTPSConnection(
+            parts.hostname or "",
+            parts.port or 443,
+            timeout=gmlc.timeout_s,
+            context=tls_context(gmlc),
+        )
+
+    def exchange(
+        self, method: str, path: str, body: bytes | None = None
+    ) -> tuple[int, bytes, bytes]:
+        """One request: the status, the body, and the SPKI of the GMLC's certificate."""
+        headers = {"Authorization": self._authorization, "Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            self._http.request(method, self._prefix + path, body=body, headers=headers)
+            response = self._http.getresponse()
+            content = response.read(_MAX_ANSWER + 1)
+        except ssl.SSLCertVerificationError as exc:
+            raise GmlcExchangeError(
+                f"the GMLC presented a certificate that does not verify: {exc.verify_message}"
+            ) from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise GmlcExchangeError(f"cannot reach the GMLC: {exc}") from None
+        sock = self._http.sock
+        der = sock.getpeercert(binary_form=True) if isinstance(sock, ssl.SSLSocket) else None
+        if der is None:
+            raise GmlcExchangeError("the GMLC presented no certificate")
+        return response.status, content, spki_der(x509.load_der_x509_certificate(der))
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._http.close()
 
 
-def _refusal(response: httpx.Response, host: str) -> GmlcExchangeError:
+def _refusal(status: int, content: bytes, host: str) -> GmlcExchangeError:
     try:
-        document = json.loads(response.content[:_MAX_ANSWER])
+        document = json.loads(content[:_MAX_ANSWER])
     except ValueError:
         document = {}
     error = document.get("error") if isinstance(document, dict) else None
     detail = document.get("detail") if isinstance(document, dict) else None
-    status = response.status_code
     if status == 401:
         return GmlcExchangeError("the GMLC refused the client id or password (HTTP 401)")
     if status == 403 and error == "domain_not_registered":
@@ -98,7 +140,7 @@ def _refusal(response: httpx.Response, host: str) -> GmlcExchangeError:
 
 
 def _exchange(
-    http: httpx.Client,
+    connection: _GmlcConnection,
     config: FrontConfig,
     host: str,
     certificate: ServedCertificate,
@@ -113,16 +155,15 @@ def _exchange(
         "site_spki": b64url_encode(certificate.spki),
         "declaration": ours.to_text(),
     }
-    try:
-        response = http.post(DECLARATIONS_PATH, json=body)
-    except httpx.HTTPError as exc:
-        raise GmlcExchangeError(f"cannot reach the GMLC: {exc}") from None
-    if response.status_code != 200:
-        raise _refusal(response, host)
-    if _peer_spki(response) != gmlc_spki:
+    status, content, seen_spki = connection.exchange(
+        "POST", DECLARATIONS_PATH, json.dumps(body).encode()
+    )
+    if status != 200:
+        raise _refusal(status, content, host)
+    if seen_spki != gmlc_spki:
         raise GmlcExchangeError("the GMLC's TLS key changed during the exchange; run it again")
     try:
-        document = json.loads(response.content[:_MAX_ANSWER])
+        document = json.loads(content[:_MAX_ANSWER])
         theirs, their_spki = document["declaration"], b64url_decode(document["gmlc_spki"])
         if not isinstance(theirs, str):
             raise TypeError("declaration is not a string")
@@ -157,25 +198,18 @@ def declare_keys(config: FrontConfig, tls_set: TlsSet, password: str) -> list[De
         DeclarationError: A domain no certificate covers.
         ConfigError: A GMLC setting is missing.
     """
-    gmlc = config.gmlc
     exchanges: list[DeclarationExchange] = []
-    with httpx.Client(
-        base_url=gmlc.require("url"),
-        verify=tls_context(gmlc),
-        timeout=gmlc.timeout_s,
-        auth=(gmlc.require("client_id"), password),
-        follow_redirects=False,
-    ) as http:
-        try:
-            probe = http.get(_PROBE_PATH)
-        except httpx.HTTPError as exc:
-            raise GmlcExchangeError(f"cannot reach the GMLC: {exc}") from None
-        gmlc_spki = _peer_spki(probe)
+    connection = _GmlcConnection(config, password)
+    try:
+        # The key the site signs over is the one this very connection presents.
+        _, _, gmlc_spki = connection.exchange("GET", _PROBE_PATH)
         for host in config.site.domains:
             keys = tls_set.keys_for(host)
             if not keys:
                 raise DeclarationError(f"no configured certificate covers {host}")
             for certificate in keys:
-                exchanges.append(_exchange(http, config, host, certificate, gmlc_spki))
+                exchanges.append(_exchange(connection, config, host, certificate, gmlc_spki))
+    finally:
+        connection.close()
     remember_gmlc_spki(config.site.state_dir, gmlc_spki)
     return exchanges

@@ -368,7 +368,9 @@ class ProxyExchange:
         self._cancel()
 
     def _cancel(self) -> None:
-        if self._pending is not None and not self._pending.called:
+        # Not guarded by .called: Agent's Deferred has fired (with the connection) and now
+        # waits on the request's; cancel() forwards to it, and is a no-op once all is done.
+        if self._pending is not None:
             self._pending.cancel()
 
     def _idle(self) -> None:

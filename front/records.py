@@ -8,6 +8,8 @@ For each domain ``H`` of the site, with ``G`` its GMLC (DESIGN "DNS records")::
                         (served and upcoming ones: a new key is declared before it is used)
 
 The declaration is signed with the site's TLS private key over the SHA-256 of G's SPKI.
+ECDSA and RSA-PSS signatures differ each time they are made, so a declaration already
+published for a key is kept as it is: publishing the same keys again changes nothing.
 The other half, ``H._m2dmrt.G`` in G's zone, comes from the GMLC (``salve-front declare``,
 then the GMLC operator publishes it).
 
@@ -17,6 +19,7 @@ both declarations must be published, DNSSEC-valid, and verify with that key and 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from front.config import FrontConfig
@@ -30,8 +33,24 @@ from verifier.dnsupdate import ZoneRecord
 __all__ = ["DeclaredKey", "check_declarations", "site_records"]
 
 
-def site_records(config: FrontConfig, tls_set: TlsSet, gmlc_spki: bytes) -> list[ZoneRecord]:
+Published = Callable[[str], Sequence[str]]
+"""The TXT values published now at a name (empty when unknown)."""
+
+
+def site_records(
+    config: FrontConfig,
+    tls_set: TlsSet,
+    gmlc_spki: bytes,
+    published: Published | None = None,
+) -> list[ZoneRecord]:
     """Every record the site publishes in its own zone(s), in a stable order.
+
+    Args:
+        config: The site's configuration.
+        tls_set: Its keys (served and upcoming).
+        gmlc_spki: The GMLC's SPKI, which the declarations sign.
+        published: What is published now; a declaration of the same key found there is
+            kept instead of signing a new one.
 
     Raises:
         ConfigError: No GMLC URL, or a policy value out of range.
@@ -47,12 +66,33 @@ def site_records(config: FrontConfig, tls_set: TlsSet, gmlc_spki: bytes) -> list
             raise DeclarationError(f"no configured certificate covers {host}")
         records += [ZoneRecord(host, "LOC", ttl, loc.loc()) for loc in config.site.locations]
         records.append(ZoneRecord(policy_record_name(host), "TXT", ttl, policy.to_text()))
+        name = declaration_record_name(host, gmlc)
+        current = list(published(name)) if published is not None else []
         for key in keys:
-            declaration = sign_declaration(
-                signer=host, target=gmlc, target_spki_der=gmlc_spki, private_key=key.private_key
-            )
-            records.append(ZoneRecord(declaration.record_name, "TXT", ttl, declaration.to_text()))
+            value = _declaration(host, gmlc, gmlc_spki, key, current)
+            records.append(ZoneRecord(name, "TXT", ttl, value))
     return records
+
+
+def _declaration(
+    host: str, gmlc: str, gmlc_spki: bytes, key: ServedCertificate, current: Sequence[str]
+) -> str:
+    for value in current:
+        try:
+            verify_declarations(
+                [value],
+                signer=host,
+                target=gmlc,
+                signer_spki_der=key.spki,
+                target_spki_der=gmlc_spki,
+            )
+        except M2dmrtError:
+            continue
+        return value
+    declaration = sign_declaration(
+        signer=host, target=gmlc, target_spki_der=gmlc_spki, private_key=key.private_key
+    )
+    return declaration.to_text()
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,7 @@ __all__ = [
     "find_zone",
     "load_tsig_key",
     "publish",
+    "published_values",
     "zone_lines",
 ]
 
@@ -449,6 +450,33 @@ def _served(
         )
     rrset = answer.get_rrset(answer.answer, name, _IN, rdtype)
     return None if rrset is None else rrset
+
+
+def published_values(server: str, owner: str, rdtype: str, *, timeout: float = 5.0) -> list[str]:
+    """What ``server`` serves at ``owner rdtype`` now, as :class:`ZoneRecord` values.
+
+    A publisher uses it to keep a record whose value may be written in several equally
+    good ways (a randomized signature), so that publishing again changes nothing.
+
+    Raises:
+        DnsUpdateRecordError: A bad name or type.
+        DnsUpdateTransportError: The server could not be reached or did not answer.
+        DnsUpdateRejectedError: The server answered with an error.
+    """
+    try:
+        name = dns.name.from_text(owner.rstrip(".") + ".")
+        kind = dns.rdatatype.from_text(rdtype)
+    except dns.exception.DNSException as exc:
+        raise DnsUpdateRecordError(f"{owner[:80]!r} {rdtype[:16]}: {exc}") from None
+    address, port = _address(server)
+    current = _served(name, kind, address, port, timeout)
+    if current is None:
+        return []
+    if kind == dns.rdatatype.TXT:
+        return [
+            b"".join(r.strings).decode("ascii", "replace") for r in current if isinstance(r, TXT)
+        ]
+    return [r.to_text() for r in current]
 
 
 def find_zone(server: str, name: str, *, timeout: float = 5.0) -> str:

@@ -69,6 +69,8 @@ API = "api.example.salve.test"
 G = "front-gmlc.gmlc.salve.test"
 PASSWORD = "front-integration-password"
 MSISDN, IMSI, ICCID = "41791000201", "228011000000201", "8941011000000000201"
+# A SIM of the same client that never reported a cell: the GMLC cannot place it.
+SILENT = ("41791000202", "228011000000202", "8941011000000000202")
 CELL = CellRecord("LTE", 228, 1, 3100, 777001, 46.9480, 7.4474, 1800, 120)
 
 
@@ -208,8 +210,16 @@ def gmlc(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[Gmlc]:
             "shop-front",
             hash_password(PASSWORD),
             networks=["127.0.0.0/8"],
-            msisdns=[MSISDN],
-            imsis=[IMSI],
+            msisdns=[MSISDN, SILENT[0]],
+            imsis=[IMSI, SILENT[1]],
+        )
+        store.add_appliance(
+            "appliance-silent",
+            public_key=encode_public_key(Ed25519PrivateKey.generate().public_key()),
+            imsi=SILENT[1],
+            iccid=SILENT[2],
+            msisdn=SILENT[0],
+            site="site-silent",
         )
         store.add_appliance(
             "appliance-front",
@@ -377,9 +387,9 @@ def _handler(upstream_ref: list[Upstream]) -> type[BaseHTTPRequestHandler]:
                 return
             self._send(200, json.dumps(entry).encode())
 
-        do_POST = do_GET
-        do_PUT = do_GET
-        do_HEAD = do_GET
+        do_POST = do_GET  # noqa: N815 - http.server's names
+        do_PUT = do_GET  # noqa: N815
+        do_HEAD = do_GET  # noqa: N815
 
     return Handler
 
@@ -479,7 +489,7 @@ class FrontWorld:
             },
             "upstream": {
                 "url": self.upstream.url,
-                "response_timeout_s": 3,
+                "response_timeout_s": 1.5,
                 "idle_timeout_s": 3,
                 "connect_timeout_s": 2,
             },

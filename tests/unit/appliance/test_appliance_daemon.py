@@ -21,8 +21,8 @@ import pytest
 
 from appliance.config import ApplianceConfig, load_config
 from appliance.daemon import Daemon
-from mlp.sdnotify import SystemdNotifier
 from appliance.state import create_key, ensure_state_dir
+from mlp.sdnotify import SystemdNotifier
 
 
 def wait_for(what: str, condition: Callable[[], Any], timeout: float = 30.0) -> Any:
