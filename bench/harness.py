@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO_CELLS = ROOT / "appliance" / "data" / "demo_cells.csv"
 MSISDN = "41791234567"
 CLIENT_ID = "bench-web"
+DOMAIN = "www.bench.example"
 
 
 def free_port() -> int:
@@ -83,7 +84,7 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
 
 
 def slir_body(client_id: str, password: str, msisdn: str, session_hash: bytes | None) -> bytes:
-    """An MLP 3.2 SLIR as a web server sends it (optionally with a session hash)."""
+    """An MLP 3.2 SLIR as a site's front sends it (optionally with a session hash)."""
     request = LocationRequest(
         header=Header(
             client=Client(id=client_id, pwd=password, serviceid=None),
@@ -104,6 +105,7 @@ def slir_body(client_id: str, password: str, msisdn: str, session_hash: bytes | 
             pushaddr=None,
             res_type=None,
             req_id=None,
+            domain=DOMAIN if session_hash is not None else None,
             session_hash=session_hash,
         ),
     )

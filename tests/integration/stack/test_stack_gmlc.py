@@ -27,6 +27,7 @@ Poll = Callable[..., Any]
 
 WEB_CLIENT = "web-frontend"
 ISSUER = "gmlc.test.invalid"
+DOMAIN = "www.example.com"
 #: The demo site (the centre of the demo cells of tracking area 1234).
 SITE_LAT, SITE_LON = 47.3769, 8.5417
 
@@ -77,17 +78,21 @@ def delivered(status: dict[str, Any]) -> int:
 def verified_statement(stack: Stack, max_loc_age: int | None = None) -> Any:
     session_hash = session_hash_from_exporter(secrets.token_bytes(32))
     with stack.client() as client:
-        result = client.request_location(stack.target, session_hash, max_loc_age=max_loc_age)
+        result = client.request_location(
+            stack.target, session_hash, domain=DOMAIN, max_loc_age=max_loc_age
+        )
         keys = client.fetch_jwks()
     assert result.statement is not None
     return (
         verify_statement(
             result.statement,
             keys,
+            issuers=[ISSUER],
+            subject=DOMAIN,
             session_hash=session_hash,
+            proof=None,
             now=datetime.now(UTC),
             max_position_age_s=120,
-            issuer=ISSUER,
         ),
         result.statement,
         keys,
@@ -98,14 +103,18 @@ def test_first_observation_to_first_verified_statement(stack: Stack, poll: Poll)
     status = stack.appliance.wait_status("the first delivery", lambda s: delivered(s) >= 1)
     assert status["gmlc"]["reachable"] is True
     verified, token, keys = verified_statement(stack)
-    assert verified.within(SITE_LAT, SITE_LON, 20_000)
-    assert verified.claims.sub == f"msisdn:{stack.target}"
+    (circle,) = verified.circles
+    assert circle.max_distance_m(SITE_LAT, SITE_LON) <= 20_000
+    assert verified.claims.sub == DOMAIN
     # The statement is bound to its session: another session's hash does not verify.
     with pytest.raises(StatementBindingError):
         verify_statement(
             token,
             keys,
+            issuers=[ISSUER],
+            subject=DOMAIN,
             session_hash=session_hash_from_exporter(secrets.token_bytes(32)),
+            proof=None,
             now=datetime.now(UTC),
             max_position_age_s=120,
         )
@@ -177,9 +186,12 @@ def test_sim_swap_is_refused_alarmed_and_statements_stop(stack: Stack, poll: Pol
                 client.request_location(
                     stack.target,
                     session_hash_from_exporter(secrets.token_bytes(32)),
+                    domain=DOMAIN,
                     max_loc_age=5,
                 )
-        except MlpResultError:
+        except MlpResultError as exc:
+            # Per target (no position recent enough), not a refused request.
+            assert exc.msid is not None, exc
             return True
         return False
 

@@ -27,7 +27,7 @@ from gmlc.service import CellCache, KeyHolder, LocationService, RequestContext
 from gmlc.settings import Settings, load_settings
 from gmlc.store import CellRecord, ClientRecord, Store
 from mlp.codes import LocType, MsidType, ResType, ResultCode
-from mlp.keys import KeySet
+from mlp.keys import KeySet, b64url_decode
 from mlp.model import (
     Client,
     Eqop,
@@ -61,6 +61,8 @@ OTHER_IMSI = "228019999999999"
 OTHER_ICCID = "8941010000000000002"
 PASSWORD = "correct horse battery staple"
 SESSION_HASH = hashlib.sha256(b"session").digest()
+DOMAIN = "www.example.com"
+ISSUER = "gmlc.test"
 # Cheap argon2 parameters keep the fixture fast; the production parameters and the
 # timing-uniform path are covered in test_auth.py.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
@@ -127,6 +129,7 @@ class World:
         client_id: str = "web-1",
         password: str | None = PASSWORD,
         session_hash: bytes | None = SESSION_HASH,
+        domain: str | None = DOMAIN,
         deadline_s: float = 30.0,
         **slir_fields: object,
     ) -> Slia:
@@ -134,7 +137,12 @@ class World:
 
         request = LocationRequest(
             Header(client=Client(client_id, password)),
-            Slir(msids=msids, session_hash=session_hash, **slir_fields),  # type: ignore[arg-type]
+            Slir(
+                msids=msids,
+                domain=domain,
+                session_hash=session_hash,
+                **slir_fields,  # type: ignore[arg-type]
+            ),
         )
         context = RequestContext("192.0.2.20", time.monotonic() + deadline_s)
         return self.service.answer(request, context)
@@ -143,7 +151,7 @@ class World:
 @pytest.fixture
 def world(tmp_path: Path, password_hash: str) -> Iterator[World]:
     clock = Clock()
-    settings = load_settings(dev=True, state_dir=tmp_path, issuer="gmlc.test")
+    settings = load_settings(dev=True, state_dir=tmp_path, issuer=ISSUER)
     store = Store.open(settings.effective_database_url, clock=clock)
     store.migrate()
     ring = KeyRing(settings.keys_dir)
@@ -213,15 +221,21 @@ def test_position_with_statement(world: World) -> None:
     verified = verify_statement(
         position.statement,
         keyset,
+        issuers=[ISSUER],
+        subject=DOMAIN,
         session_hash=SESSION_HASH,
+        proof=None,
         now=T0,
         max_position_age_s=60,
-        issuer="gmlc.test",
     )
-    assert verified.claims.sub == f"msisdn:{MSISDN}"
-    assert verified.distance_to(47.3769, 8.5417) == pytest.approx(2500, abs=1)
-    assert verified.within(47.3769, 8.5417, 2600)
-    assert not verified.within(47.6, 8.5417, 5000)
+    assert verified.claims.sub == DOMAIN
+    (circle,) = verified.circles
+    assert circle.max_distance_m(47.3769, 8.5417) == pytest.approx(2500, abs=1)
+    assert circle.max_distance_m(47.3769, 8.5417) <= 2600
+    assert circle.max_distance_m(47.6, 8.5417) > 5000
+    # No SIM identity in what every visitor of the site receives.
+    signed = b64url_decode(position.statement.split(".")[1]).decode()
+    assert all(identity not in signed for identity in (MSISDN, IMSI, ICCID))
     assert verified.position_time == T0 - timedelta(seconds=7)
     assert verified.expires_at - verified.issued_at == timedelta(seconds=60)
 
@@ -418,7 +432,14 @@ def test_rotation_is_picked_up_and_old_statements_still_verify(world: World) -> 
     kids = set()
     for token in (old.statement, new.statement):
         verified = verify_statement(
-            token, keyset, session_hash=SESSION_HASH, now=T0, max_position_age_s=60
+            token,
+            keyset,
+            issuers=[ISSUER],
+            subject=DOMAIN,
+            session_hash=SESSION_HASH,
+            proof=None,
+            now=T0,
+            max_position_age_s=60,
         )
         kids.add((verified.kid, verified.alg))
     assert len(kids) == 2
