@@ -39,8 +39,8 @@ def check_host_name(name: object) -> str:
     """Return ``name`` when it is a canonical host name; refuse anything else.
 
     Canonical: 1-253 characters, dot-separated labels of 1-63 lowercase letters, digits
-    and inner hyphens (LDH), no trailing dot, no port, not an IPv4 address, and every
-    ``xn--`` label a valid IDNA 2008 A-label.
+    and inner hyphens (LDH), no trailing dot, no port, every ``xn--`` label a valid
+    IDNA 2008 A-label, and the last label not all digits (no IPv4 address, no number).
 
     Raises:
         HostNameError: not a string, or not in canonical form (the message says why).
@@ -64,8 +64,10 @@ def check_host_name(name: object) -> str:
         elif label[2:4] == "--":
             # RFC 5891 §4.2.3.1: "??--" is reserved for encodings such as "xn--".
             raise HostNameError(f"label {label!r} has hyphens in the 3rd and 4th positions")
-    if len(labels) == 4 and all(_NUMERIC.fullmatch(label) for label in labels):
-        raise HostNameError(f"{name!r} is an IPv4 address, not a host name")
+    if _NUMERIC.fullmatch(labels[-1]):
+        # RFC 3696 §2: a top-level label is never all-numeric; this also keeps IPv4
+        # addresses and bare numbers (an MSISDN) from passing as host names.
+        raise HostNameError(f"{name[:64]!r} is an address or a number, not a host name")
     return name
 
 

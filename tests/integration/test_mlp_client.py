@@ -60,6 +60,7 @@ from mlp.statement import (
 
 MSISDN = "41791234567"
 SESSION_HASH = session_hash_from_exporter(bytes(range(32)))
+DOMAIN = "www.example.com"
 MEASURED = datetime(2026, 11, 23, 11, 59, 40, tzinfo=UTC)
 SIGNING_KEY = SigningKey.generate("ES256")
 
@@ -209,15 +210,18 @@ def gmlc_like(request_body: bytes) -> Reply:
         return _xml(encode_slia(Slia(result=ResultCode.UNAUTHORIZED_APPLICATION)))
     statement = None
     if request.slir.session_hash is not None:
+        if request.slir.domain is None:
+            return _xml(encode_slia(Slia(result=ResultCode.INVALID_PROTOCOL_ELEMENT_VALUE)))
         statement, _ = issue_statement(
             key=SIGNING_KEY,
             issuer="gmlc.example.net",
-            subject=f"msisdn:{request.slir.msids[0].value}",
+            subject=request.slir.domain,
             session_hash=request.slir.session_hash,
-            position=StatementPosition(47.376888, 8.541694, 750),
+            positions=StatementPosition(47.376888, 8.541694, 750),
             position_time=MEASURED,
             now=MEASURED + timedelta(seconds=5),
             validity_s=60,
+            batch_size=request.slir.batch_size,
         )
     return _xml(encode_slia(Slia(positions=(position_for(request, statement),))))
 
@@ -240,7 +244,7 @@ def test_location_with_statement_that_verifies(serve: Any) -> None:
     base_url, server = serve(answering)
 
     with client_for(base_url) as client:
-        result = client.request_location(MSISDN, SESSION_HASH)
+        result = client.request_location(MSISDN, SESSION_HASH, domain=DOMAIN)
         keys = client.fetch_jwks()
 
     assert isinstance(result, LocationResult)
@@ -256,12 +260,16 @@ def test_location_with_statement_that_verifies(serve: Any) -> None:
     verified = verify_statement(
         result.statement,
         keys,
+        issuers=["gmlc.example.net"],
+        subject=DOMAIN,
         session_hash=SESSION_HASH,
+        proof=None,
         now=MEASURED + timedelta(seconds=10),
         max_position_age_s=60,
-        issuer="gmlc.example.net",
     )
-    assert verified.claims.sub == f"msisdn:{MSISDN}"
+    assert verified.claims.sub == DOMAIN
+    request = decode_request(server.exchanges[0].body)
+    assert (request.slir.domain, request.slir.session_hash) == (DOMAIN, SESSION_HASH)
     assert [(e.method, e.path) for e in server.exchanges] == [
         ("POST", "/mlp"),
         ("GET", "/.well-known/salve/jwks.json"),
@@ -285,6 +293,18 @@ def test_request_carries_credentials_target_and_qos(serve: Any) -> None:
     assert request.slir.session_hash is None
 
 
+def test_batch_request_carries_the_root_and_its_size(serve: Any) -> None:
+    base_url, server = serve(answering)
+    root = session_hash_from_exporter(bytes(32))
+
+    with client_for(base_url) as client:
+        result = client.request_location(MSISDN, root, domain=DOMAIN, batch_size=9)
+
+    request = decode_request(server.exchanges[0].body)
+    assert (request.slir.session_hash, request.slir.batch_size) == (root, 9)
+    assert result.statement is not None
+
+
 def test_without_session_hash_no_statement_is_needed(serve: Any) -> None:
     base_url, _ = serve(answering)
 
@@ -299,7 +319,7 @@ def test_one_tcp_connection_serves_many_requests(serve: Any) -> None:
 
     with client_for(base_url) as client:
         for _ in range(25):
-            client.request_location(MSISDN, SESSION_HASH)
+            client.request_location(MSISDN, SESSION_HASH, domain=DOMAIN)
         client.fetch_jwks()
 
     assert len(server.exchanges) == 26
@@ -326,7 +346,7 @@ def test_request_level_result_is_a_typed_error(serve: Any) -> None:
         MlpClient(base_url, client_id="webshop", password="wrong") as client,
         pytest.raises(MlpResultError) as caught,
     ):
-        client.request_location(MSISDN, SESSION_HASH)
+        client.request_location(MSISDN, SESSION_HASH, domain=DOMAIN)
 
     assert caught.value.result_code == ResultCode.UNAUTHORIZED_APPLICATION
     assert caught.value.resid == 3
@@ -348,7 +368,7 @@ def test_target_poserr_is_a_typed_error(serve: Any) -> None:
     base_url, _ = serve(unknown_subscriber)
 
     with client_for(base_url) as client, pytest.raises(MlpResultError) as caught:
-        client.request_location(MSISDN, SESSION_HASH)
+        client.request_location(MSISDN, SESSION_HASH, domain=DOMAIN)
 
     assert caught.value.result_code == ResultCode.UNKNOWN_SUBSCRIBER
     assert caught.value.slogan == "UNKNOWN SUBSCRIBER"
@@ -403,7 +423,7 @@ def test_missing_statement_is_a_bad_answer(serve: Any) -> None:
     base_url, _ = serve(no_statement)
 
     with client_for(base_url) as client, pytest.raises(MlpBadAnswerError, match="statement"):
-        client.request_location(MSISDN, SESSION_HASH)
+        client.request_location(MSISDN, SESSION_HASH, domain=DOMAIN)
 
 
 def test_msisdn_echoed_without_plus_matches_the_request(serve: Any) -> None:
@@ -492,7 +512,7 @@ def test_client_recovers_after_the_server_drops_the_connection(serve: Any) -> No
     with client_for(base_url) as client:
         with pytest.raises(MlpTransportError):
             client.request_location(MSISDN)
-        assert client.request_location(MSISDN, SESSION_HASH).statement is not None
+        assert client.request_location(MSISDN, SESSION_HASH, domain=DOMAIN).statement is not None
 
     assert server.connections == 2
 
@@ -568,7 +588,9 @@ def test_tls_with_a_ca_bundle_keeps_one_connection(
 
     with client_for(base_url, verify=str(tls_files[0])) as client:
         for _ in range(5):
-            assert client.request_location(MSISDN, SESSION_HASH).statement is not None
+            assert (
+                client.request_location(MSISDN, SESSION_HASH, domain=DOMAIN).statement is not None
+            )
 
     assert base_url.startswith("https://")
     assert server.connections == 1

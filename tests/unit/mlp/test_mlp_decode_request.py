@@ -188,6 +188,60 @@ def test_bad_session_hash_is_105(value: str) -> None:
     assert "salve:session_hash" in caught.value.add_info
 
 
+SESSION_HASH_TEXT = base64.urlsafe_b64encode(bytes(range(32))).rstrip(b"=").decode()
+
+
+def test_salve_domain_and_batch_size_are_read() -> None:
+    body = slir_with(
+        "<msids><msid>46701234567</msid></msids>"
+        '<salve:domain xmlns:salve="urn:salve:mlp:1"> www.example.com </salve:domain>'
+        '<salve:session_hash xmlns:salve="urn:salve:mlp:1">'
+        f"{SESSION_HASH_TEXT}</salve:session_hash>"
+        '<salve:batch_size xmlns:salve="urn:salve:mlp:1">65536</salve:batch_size>'
+    )
+    slir = decode_request(body).slir
+    assert (slir.domain, slir.batch_size) == ("www.example.com", 65536)
+
+
+@pytest.mark.parametrize(
+    ("extension", "where"),
+    [
+        ('<salve:domain xmlns:salve="urn:salve:mlp:1">WWW.example.com</salve:domain>', "domain"),
+        ('<salve:domain xmlns:salve="urn:salve:mlp:1">www.example.com.</salve:domain>', "domain"),
+        (
+            '<salve:domain xmlns:salve="urn:salve:mlp:1">www.example.com:443</salve:domain>',
+            "domain",
+        ),
+        ('<salve:domain xmlns:salve="urn:salve:mlp:1"></salve:domain>', "domain"),
+        (
+            f'<salve:session_hash xmlns:salve="urn:salve:mlp:1">{SESSION_HASH_TEXT}'
+            '</salve:session_hash><salve:batch_size xmlns:salve="urn:salve:mlp:1">0'
+            "</salve:batch_size>",
+            "batch_size",
+        ),
+        (
+            f'<salve:session_hash xmlns:salve="urn:salve:mlp:1">{SESSION_HASH_TEXT}'
+            '</salve:session_hash><salve:batch_size xmlns:salve="urn:salve:mlp:1">65537'
+            "</salve:batch_size>",
+            "batch_size",
+        ),
+        (
+            f'<salve:session_hash xmlns:salve="urn:salve:mlp:1">{SESSION_HASH_TEXT}'
+            '</salve:session_hash><salve:batch_size xmlns:salve="urn:salve:mlp:1">012'
+            "</salve:batch_size>",
+            "batch_size",
+        ),
+        ('<salve:batch_size xmlns:salve="urn:salve:mlp:1">2</salve:batch_size>', "batch_size"),
+    ],
+)
+def test_bad_salve_extensions_are_110(extension: str, where: str) -> None:
+    body = slir_with("<msids><msid>46701234567</msid></msids>" + extension)
+    with pytest.raises(MlpDecodeError) as caught:
+        decode_request(body)
+    assert caught.value.result_code is ResultCode.INVALID_PROTOCOL_ELEMENT_VALUE
+    assert f"salve:{where}" in caught.value.add_info
+
+
 def test_target_limit_counts_msids_and_ranges() -> None:
     hundred = "".join(f"<msid>4670000{n:04d}</msid>" for n in range(100))
     assert len(decode_request(slir_with(f"<msids>{hundred}</msids>")).targets()) == 100

@@ -235,7 +235,9 @@ FULL_REQUEST = LocationRequest(
         pushaddr="https://client.example/push?a=1&b=2",
         res_type=ResType.ASYNC,
         req_id="ref-1",
+        domain="www.example.com",
         session_hash=bytes(range(32)),
+        batch_size=12,
     ),
 )
 
@@ -244,8 +246,10 @@ def test_request_is_valid_and_round_trips() -> None:
     document = encode_request(FULL_REQUEST)
     assert_valid(document, "svc_init_32.dtd")
     assert document.rstrip().endswith(
+        b'<salve:domain xmlns:salve="urn:salve:mlp:1">www.example.com</salve:domain>'
         b'<salve:session_hash xmlns:salve="urn:salve:mlp:1">'
-        b"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8</salve:session_hash></slir></svc_init>"
+        b"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8</salve:session_hash>"
+        b'<salve:batch_size xmlns:salve="urn:salve:mlp:1">12</salve:batch_size></slir></svc_init>'
     )
     assert decode_request(document) == FULL_REQUEST
 
@@ -276,6 +280,17 @@ def test_minimal_request_bytes() -> None:
         (
             LocationRequest(Header(client=Client("c")), Slir(msids=(TARGET,), session_hash=b"x")),
             "32 bytes",
+        ),
+        (
+            LocationRequest(HEADER, Slir(msids=(TARGET,), domain="WWW.example.com")),
+            "salve:domain",
+        ),
+        (LocationRequest(HEADER, Slir(msids=(TARGET,), batch_size=2)), "needs a session hash"),
+        (
+            LocationRequest(
+                HEADER, Slir(msids=(TARGET,), session_hash=bytes(32), batch_size=65537)
+            ),
+            "batch_size",
         ),
         (
             LocationRequest(
