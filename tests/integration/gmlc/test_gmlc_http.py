@@ -553,12 +553,12 @@ def test_revoked_key_signs_nothing_more_and_leaves_the_jwks_at_once(
 ) -> None:
     msisdn = gmlc_server.targets["ok"].msisdn
     with gmlc_server.client("web-1", PASSWORD) as client:
-        before = client.request_location(msisdn, SESSION_HASH, domain="www.example.net")
+        before = client.request_location(msisdn, SESSION_HASH, domain=DOMAIN)
         assert before.statement is not None
         revoked_kid = _kid_of(before.statement)
         revoked = gmlc_server.ring().revoke(revoked_kid)
         # No waiting: the very next statement and the very next JWKS already reflect it.
-        after = client.request_location(msisdn, SESSION_HASH, domain="www.example.net")
+        after = client.request_location(msisdn, SESSION_HASH, domain=DOMAIN)
         published = gmlc_server.get("/.well-known/salve/jwks.json").json()["keys"]
     assert after.statement is not None
     assert _kid_of(after.statement) != revoked_kid
