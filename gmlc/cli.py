@@ -25,8 +25,7 @@ from typing import Any, NoReturn
 
 from gmlc.auth import generate_password, hash_password
 from gmlc.cellimport import import_cells
-from gmlc.enrolment import EnrolmentError
-from gmlc.errors import ConfigError, DuplicateError, GmlcError, NotFoundError
+from gmlc.errors import ConfigError, DuplicateError, EnrolmentError, GmlcError, NotFoundError
 from gmlc.keys import KeyInfo, KeyRing
 from gmlc.peers import spki_sha256_of_pem
 from gmlc.settings import Settings, load_settings

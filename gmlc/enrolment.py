@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gmlc.errors import GmlcError
+from gmlc.errors import EnrolmentError
 from gmlc.settings import Settings
 from gmlc.store import DomainEnrolment
 from mlp.dnsrecords import DnsRecordError, SalvePolicy, policy_record_name
@@ -27,10 +27,6 @@ from verifier.anchors import TrustAnchorError
 from verifier.dns import DnsValidationError, SecureResolver, lookup_policy, open_resolver
 
 __all__ = ["EnrolmentError", "ValidatedDomain", "open_enrolment_resolver", "validate_domain"]
-
-
-class EnrolmentError(GmlcError):
-    """A domain that cannot be enrolled; the message says why in plain words."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gmlc.cli import (
     EXIT_OK,
@@ -28,11 +28,15 @@ from gmlc.cli import (
     format_table,
 )
 from gmlc.dnszone import gmlc_zone_lines
-from gmlc.enrolment import ValidatedDomain, open_enrolment_resolver, validate_domain
 from gmlc.errors import NotFoundError
 from gmlc.store import ClientRecord, DomainRecord, Store
 from gmlc.store.domains import MAX_PRECISION_M
 from mlp.names import HostNameError, canonical_host_name
+
+if TYPE_CHECKING:
+    # DNSSEC validation is imported where it is used: it brings the verifier (about 0.1 s),
+    # which only the enrolling commands need.
+    from gmlc.enrolment import ValidatedDomain
 
 __all__ = [
     "add_client_options",
@@ -92,6 +96,8 @@ def enrol_domains(ctx: _Context, texts: Sequence[str]) -> list[ValidatedDomain]:
     domains = canonical_domains(texts)
     if not domains:
         return []
+    from gmlc.enrolment import open_enrolment_resolver, validate_domain
+
     settings = ctx.settings()
     resolver = open_enrolment_resolver(settings)
     return [validate_domain(resolver, domain, settings.issuer) for domain in domains]
