@@ -358,7 +358,7 @@ def _cmd_client_add(ctx: _Context) -> int:
             "or --from-anywhere"
         )
     pins = [_certificate_pin(path) for path in args.certificate or ()]
-    from gmlc.sitecli import announce_enrolled, enrol_domains, options_said
+    from gmlc.sitecli import announce_enrolled, audit_enrolled, enrol_domains, options_said
 
     password = generate_password()
     with ctx.store() as store:
@@ -376,6 +376,7 @@ def _cmd_client_add(ctx: _Context) -> int:
         )
         if pins:
             client = store.set_client_certificates(args.id, add=pins)
+        audit_enrolled(store, args.id, validated)
     _announce_password(ctx, args.id, password, f"added; it may connect {_networks_said(client)}")
     if not args.json:
         print(f"It gets statements in {options_said(client)}.")

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "add_client_options",
     "add_site_commands",
+    "audit_enrolled",
     "enrol_domains",
     "options_said",
 ]
@@ -132,6 +133,16 @@ def announce_enrolled(client_id: str, mode: str, validated: Sequence[ValidatedDo
         print(note)
 
 
+def audit_enrolled(store: Store, client_id: str, validated: Sequence[ValidatedDomain]) -> None:
+    """One ``domain_enrolled`` audit row per domain, with the evidence it was enrolled on."""
+    for v in validated:
+        store.append_audit(
+            "domain_enrolled",
+            client_id=client_id,
+            detail={"domain": v.enrolment.domain, **v.enrolment.evidence},
+        )
+
+
 def _domain_json(record: DomainRecord) -> dict[str, Any]:
     return {
         "domain": record.domain,
@@ -147,6 +158,7 @@ def _cmd_domain_add(ctx: _Context) -> int:
         client = _client(store, args.id)
         validated = enrol_domains(ctx, args.domains)
         records = store.enrol_domains(args.id, [v.enrolment for v in validated])
+        audit_enrolled(store, args.id, validated)
     if args.json:
         _emit_json([_domain_json(record) for record in records])
     else:
@@ -156,13 +168,16 @@ def _cmd_domain_add(ctx: _Context) -> int:
 
 def _cmd_domain_remove(ctx: _Context) -> int:
     args = ctx.args
+    domains = canonical_domains(args.domains)
     with ctx.store() as store:
-        records = store.remove_domains(args.id, canonical_domains(args.domains))
+        records = store.remove_domains(args.id, domains)
+        for domain in domains:
+            store.append_audit("domain_removed", client_id=args.id, detail={"domain": domain})
     if args.json:
         _emit_json([_domain_json(record) for record in records])
         return EXIT_OK
     print(
-        f"Client {args.id} gets no more statements for {', '.join(canonical_domains(args.domains))}"
+        f"Client {args.id} gets no more statements for {', '.join(domains)}"
         "; their declarations are gone too. Remove the H._m2dmrt records from the GMLC's zone "
         f"({PROG} dns records prints what remains)."
     )

@@ -122,6 +122,18 @@ def test_a_domain_is_enrolled_only_when_its_validated_policy_names_this_gmlc(
     assert shop in out and "gmlc.salve.test:9211" in out
     assert cli("client", "domain", "remove", "web-1", shop)[0] == 0
     assert cli("client", "domain", "remove", "web-1", shop)[0] == 3
+    # Enrolments (with their evidence) and removals are in the audit log.
+    code, out, _ = cli("audit", "list", "--json")
+    trail = [
+        (row["kind"], row["client_id"], row["detail"]["domain"])
+        for row in json.loads(out)
+        if row["kind"].startswith("domain_")
+    ]
+    assert trail == [
+        ("domain_enrolled", "web-1", shop),
+        ("domain_enrolled", "web-1", shop),
+        ("domain_removed", "web-1", shop),
+    ]
     assert cli("client", "domain", "add", "web-1", "not a host")[0] == 2
 
 
