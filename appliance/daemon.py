@@ -51,10 +51,8 @@ from appliance.changes import (
 from appliance.config import ApplianceConfig, load_config
 from appliance.control import StatusServer
 from appliance.errors import ApplianceError, ReportError
-from appliance.events import log_event
 from appliance.queue import ObservationQueue
 from appliance.report import build_report
-from appliance.sdnotify import SystemdNotifier
 from appliance.shipper import Shipper
 from appliance.state import SequenceCounter, ensure_state_dir, load_key, write_file_durably
 from mlp.observation import sign_observation
@@ -68,6 +66,8 @@ from modem.models import (
     SimIdentity,
     SimState,
 )
+from runtime.logs import log_event
+from runtime.sdnotify import SystemdNotifier
 
 __all__ = ["Daemon"]
 

@@ -49,8 +49,8 @@ from typing import Any
 import httpx
 
 from appliance.changes import EventKind
-from appliance.events import log_event
 from appliance.queue import ObservationQueue
+from runtime.logs import log_event
 
 __all__ = [
     "OBSERVATIONS_PATH",

@@ -78,9 +78,9 @@ def test_busy_port_names_the_holder_and_exits_3(salve_modem: Command) -> None:
     assert_no_traceback(result)
 
 
-def test_unknown_scheme_exits_3(salve_modem: Command) -> None:
+def test_unknown_scheme_is_a_usage_error(salve_modem: Command) -> None:
     result = run(salve_modem("probe", "nosuch://port"))
-    assert result.returncode == 3
+    assert result.returncode == 2
     assert "unknown port scheme" in result.stderr
     assert_no_traceback(result)
 
@@ -204,6 +204,23 @@ def test_probe_exit_codes_say_what_is_wrong(
 
 def test_bad_sim_url_options_are_refused_in_words(salve_modem: Command) -> None:
     result = run(salve_modem("probe", "sim://quectel-ec25?colour=blue"))
-    assert result.returncode == 3
+    assert result.returncode == 2
     assert "colour" in result.stderr
+    assert_no_traceback(result)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["probe", "sim://no-such-profile"],
+        ["simulate", "--tcp", "127.0.0.1:0", "--profile", "no-such-profile"],
+        ["simulate", "--pty", "--scenario", "no-such-scenario"],
+    ],
+)
+def test_unknown_simulator_names_are_usage_errors(salve_modem: Command, argv: list[str]) -> None:
+    result = run(salve_modem(*argv))
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1].startswith("salve-modem: ")
+    assert "no-such-" in result.stderr
+    assert "error:" not in result.stderr
     assert_no_traceback(result)

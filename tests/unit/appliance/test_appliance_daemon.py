@@ -21,8 +21,8 @@ import pytest
 
 from appliance.config import ApplianceConfig, load_config
 from appliance.daemon import Daemon
-from appliance.sdnotify import SystemdNotifier
 from appliance.state import create_key, ensure_state_dir
+from runtime.sdnotify import SystemdNotifier
 
 
 def wait_for(what: str, condition: Callable[[], Any], timeout: float = 30.0) -> Any:
@@ -237,4 +237,5 @@ def test_configured_pin_is_tried_once(
                 )
                 assert status["state"] == "sim_locked"
                 assert status["counters"]["pin_required"] == 1
-    assert caplog.text.count("event=pin_rejected") == (0 if unlocked else 1)
+    rejected = [r for r in caplog.records if r.getMessage() == "pin_rejected"]
+    assert len(rejected) == (0 if unlocked else 1)
