@@ -224,3 +224,47 @@ def test_unknown_simulator_names_are_usage_errors(salve_modem: Command, argv: li
     assert "no-such-" in result.stderr
     assert "error:" not in result.stderr
     assert_no_traceback(result)
+
+
+def test_watch_waits_out_a_brief_unplug(
+    salve_modem: Command, tmp_path: Path, wait_until: Callable[..., None]
+) -> None:
+    control_path = tmp_path / "control.sock"
+    url = f"sim://quectel-ec25?scenario=demo&control={control_path}"
+    process = subprocess.Popen(
+        salve_modem("watch", "--json", "--interval", "0.5", url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = json.loads(process.stdout.readline())
+        assert first["trigger"] == "start"
+        wait_until(control_path.exists, what="the control socket")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as control:
+            control.connect(str(control_path))
+            control.sendall(b'{"cmd": "unplug", "seconds": 3}\n')
+            assert json.loads(control.makefile().readline()) == {"ok": True}
+        lost = json.loads(process.stdout.readline())
+        assert lost["type"] == "modem_lost"
+        assert lost["reason"]
+        back = json.loads(process.stdout.readline())
+        assert back["type"] == "modem_back"
+        assert back["gone_s"] > 0
+        # It said it would wait, and it did: a fresh observation follows, and it still runs.
+        again = json.loads(process.stdout.readline())
+        assert (again["type"], again["trigger"]) == ("change", "back")
+        assert again["serving"]["ci"] == 0x1A2B3C4
+        assert process.poll() is None
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+        assert process.stderr is not None
+        assert "Traceback" not in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
