@@ -268,3 +268,10 @@ def test_watch_waits_out_a_brief_unplug(
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
+
+
+def test_list_runs_on_this_machine(salve_modem: Command) -> None:
+    result = run(salve_modem("list", "--json"))
+    assert result.returncode == 0, result.stderr
+    assert isinstance(json.loads(result.stdout), list)
+    assert_no_traceback(result)
