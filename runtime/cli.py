@@ -122,11 +122,13 @@ class Program:
 class ProgramParser(argparse.ArgumentParser):
     """An argument parser whose errors read ``PROGRAM: message`` and exit with 2."""
 
+    #: The program's name (a sub-command's ``prog`` is "salve-modem probe").
+    program_name: str | None = None
+
     def error(self, message: str) -> NoReturn:
         """Prints the usage and ``PROGRAM: message`` on stderr; exits with 2."""
         self.print_usage(sys.stderr)
-        # Sub-command parsers are named "salve-modem probe": the program is the first word.
-        self.exit(EXIT_USAGE, f"{self.prog.split()[0]}: {message}\n")
+        self.exit(EXIT_USAGE, f"{self.program_name or self.prog}: {message}\n")
 
 
 def _log_level_option(
@@ -155,6 +157,7 @@ def program_parser(program: Program, **kwargs: Any) -> ProgramParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         **kwargs,
     )
+    parser.program_name = program.name
     parser.add_argument("--version", action="version", version=program.version())
     _log_level_option(parser, program, default=None, words=f"default {program.default_log_level}")
     _add_completion(parser)
@@ -196,6 +199,7 @@ def add_command(
     kwargs.setdefault("epilog", program.epilog)
     kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
     command: ProgramParser = commands.add_parser(name, help=help, **kwargs)
+    command.program_name = program.name
     # SUPPRESS: a value given before the command name must survive the sub-parser.
     _log_level_option(command, program, default=argparse.SUPPRESS, words="as before the command")
     return command
