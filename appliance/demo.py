@@ -117,6 +117,7 @@ class Demo:
                 del self.env[key]
         self.gmlc_port = _free_port()
         self.env["SALVE_GMLC_PORT"] = str(self.gmlc_port)
+        self.env["SALVE_GMLC_METRICS_PORT"] = str(_free_port())
         self.gmlc_url = f"http://127.0.0.1:{self.gmlc_port}"
         self.gmlc_dir = workdir / "gmlc"
         self.gmlc_config = self.gmlc_dir / "gmlc.toml"
@@ -225,6 +226,8 @@ class Demo:
                 WEB_CLIENT_ID,
                 "--msisdn",
                 DEMO_MSISDN,
+                "--from",
+                "127.0.0.1",
                 "--config",
                 str(self.gmlc_config),
                 "--json",

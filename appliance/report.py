@@ -27,6 +27,7 @@ from mlp.observation import (
     ReportRegistration,
     ReportSignal,
     ReportSim,
+    in_claim_range,
     registration_state,
 )
 from modem.models import Cell, CellObservation, ModemIdentity, Registration, SimIdentity
@@ -34,7 +35,6 @@ from modem.models import Cell, CellObservation, ModemIdentity, Registration, Sim
 __all__ = ["build_report"]
 
 _MAX_DOMAINS = 8
-_MAX_INT = 2**53
 _MAX_TEXT = 128
 _NOT_PRINTABLE = re.compile(r"[^\x20-\x7e]")
 _MCC = re.compile(r"[0-9]{3}")
@@ -93,12 +93,12 @@ def build_report(
             serving=serving,
             neighbours=tuple(_cell(cell) for cell in observation.neighbours[:MAX_NEIGHBOURS]),
             signal=ReportSignal(
-                rssi=_number(signal.rssi) if signal else None,
-                rsrp=_number(signal.rsrp) if signal else None,
-                rsrq=_number(signal.rsrq) if signal else None,
-                sinr=_number(signal.sinr) if signal else None,
-                rscp=_number(signal.rscp) if signal else None,
-                ecno=_number(signal.ecno) if signal else None,
+                rssi=_number(signal.rssi, "signal.rssi") if signal else None,
+                rsrp=_number(signal.rsrp, "signal.rsrp") if signal else None,
+                rsrq=_number(signal.rsrq, "signal.rsrq") if signal else None,
+                sinr=_number(signal.sinr, "signal.sinr") if signal else None,
+                rscp=_number(signal.rscp, "signal.rscp") if signal else None,
+                ecno=_number(signal.ecno, "signal.ecno") if signal else None,
             ),
         )
     except ObservationMalformedError as error:
@@ -120,11 +120,13 @@ def _registration_rat(observation: CellObservation) -> str | None:
 def _domain(record: Registration) -> ReportDomain:
     return ReportDomain(
         domain=record.domain.value,
-        stat=_integer(int(record.stat)) if record.stat is not None else None,
-        lac=_integer(record.lac),
-        tac=_integer(record.tac),
-        ci=_integer(record.ci),
-        act=_integer(record.act),
+        stat=_integer(int(record.stat), "registration.domains.stat")
+        if record.stat is not None
+        else None,
+        lac=_integer(record.lac, "registration.domains.lac"),
+        tac=_integer(record.tac, "registration.domains.tac"),
+        ci=_integer(record.ci, "registration.domains.ci"),
+        act=_integer(record.act, "registration.domains.act"),
     )
 
 
@@ -133,32 +135,36 @@ def _cell(cell: Cell) -> ReportCell:
         rat=cell.rat.value if cell.rat is not None else None,
         mcc=cell.mcc if cell.mcc is not None and _MCC.fullmatch(cell.mcc) else None,
         mnc=cell.mnc if cell.mnc is not None and _MNC.fullmatch(cell.mnc) else None,
-        lac=_integer(cell.lac),
-        tac=_integer(cell.tac),
-        ci=_integer(cell.ci),
-        pci=_integer(cell.pci),
-        arfcn=_integer(cell.arfcn),
-        earfcn=_integer(cell.earfcn),
-        uarfcn=_integer(cell.uarfcn),
-        psc=_integer(cell.psc),
-        band=_integer(cell.band),
-        rsrp=_number(cell.rsrp),
-        rsrq=_number(cell.rsrq),
-        rssi=_number(cell.rssi),
-        sinr=_number(cell.sinr),
-        rscp=_number(cell.rscp),
-        ecio=_number(cell.ecio),
+        lac=_integer(cell.lac, "cell.lac"),
+        tac=_integer(cell.tac, "cell.tac"),
+        ci=_integer(cell.ci, "cell.ci"),
+        pci=_integer(cell.pci, "cell.pci"),
+        arfcn=_integer(cell.arfcn, "cell.arfcn"),
+        earfcn=_integer(cell.earfcn, "cell.earfcn"),
+        uarfcn=_integer(cell.uarfcn, "cell.uarfcn"),
+        psc=_integer(cell.psc, "cell.psc"),
+        band=_integer(cell.band, "cell.band"),
+        rsrp=_number(cell.rsrp, "cell.rsrp"),
+        rsrq=_number(cell.rsrq, "cell.rsrq"),
+        rssi=_number(cell.rssi, "cell.rssi"),
+        sinr=_number(cell.sinr, "cell.sinr"),
+        rscp=_number(cell.rscp, "cell.rscp"),
+        ecio=_number(cell.ecio, "cell.ecio"),
     )
 
 
-def _integer(value: int | None) -> int | None:
-    if value is None or isinstance(value, bool) or not 0 <= value < _MAX_INT:
+def _integer(value: int | None, claim: str) -> int | None:
+    # A value outside the claim's range is dropped, not reported: one quirky field must
+    # not cost the whole observation.
+    if value is None or isinstance(value, bool) or not in_claim_range(claim, value):
         return None
     return int(value)
 
 
-def _number(value: float | None) -> float | None:
+def _number(value: float | None, claim: str) -> float | None:
     if value is None or isinstance(value, bool) or not math.isfinite(value):
+        return None
+    if not in_claim_range(claim, value):
         return None
     return float(value)
 

@@ -10,7 +10,10 @@ Sections (each row has its own baseline, so the ratios hold whatever the machine
   authorization, positioning, signing, audit write) vs. a fixed-answer app on the
   same server stack, at concurrency 1, 16 and 64;
 * observation intake: signed observations accepted and stored per second;
-* appliance: one observation cycle on the simulated modem, and AT commands per cycle.
+* appliance: one observation cycle on the simulated modem, and AT commands per cycle;
+* verifier: the client check's CPU on top of a TLS handshake, the statement step against
+  the raw library verification, DNSSEC validation of the SALVE record set
+  (``bench/verifier.py``).
 
 The table is printed and written as JSON to ``bench/results/``.
 """
@@ -42,6 +45,7 @@ from bench.harness import (
     running_gmlc,
     slir_body,
 )
+from bench.verifier import bench_verifier
 from mlp import decode_request, encode_slia
 from mlp.codes import ResultCode
 from mlp.keys import KeySet, SigningKey
@@ -338,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         ("codec", bench_codec),
         ("statements", bench_statements),
         ("appliance cycle", bench_appliance_cycle),
+        ("verifier", lambda: [Row(*row) for row in bench_verifier(per_op_seconds)]),
     ]
     if not args.skip_http:
         sections += [

@@ -255,6 +255,7 @@ def prepared_gmlc(
     port = free_port()
     env |= {
         "SALVE_GMLC_PORT": str(port),
+        "SALVE_GMLC_METRICS_PORT": str(free_port()),
         "SALVE_GMLC_WORKERS": str(workers),
         "SALVE_GMLC_OBSERVATION_MAX_AGE_S": "86400",
     }
@@ -272,7 +273,11 @@ def prepared_gmlc(
             env=env,
         )
         gmlc.cli("cells", "import", str(DEMO_CELLS))
-        added = json.loads(gmlc.cli("client", "add", CLIENT_ID, "--msisdn", MSISDN, "--json"))
+        added = json.loads(
+            gmlc.cli(
+                "client", "add", CLIENT_ID, "--msisdn", MSISDN, "--from", "127.0.0.1", "--json"
+            )
+        )
         gmlc.password = added["password"]
         gmlc.enroll_appliances(appliances)
         yield gmlc

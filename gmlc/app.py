@@ -14,7 +14,17 @@ Routes:
 - ``POST /v1/observations``: one signed observation report (see :mod:`gmlc.intake`).
 - ``GET /.well-known/salve/jwks.json``: the statement verification keys.
 - ``GET /healthz`` (process alive), ``GET /readyz`` (database reachable and migrated,
-  signing key loaded), ``GET /metrics`` (Prometheus text, this worker's counters).
+  signing key loaded).
+- ``GET /metrics`` (Prometheus text, this worker's counters) only on the metrics listener
+  (``metrics_host``/``metrics_port``), and nothing else there: the metrics name appliances
+  and keys, so they never share a port with MLP clients.
+
+Bodies are read under a size cap and a deadline. An answer given before the whole body was
+read (a body over the cap gets HTTP 413 with an MLP body, at once, without ``100 Continue``;
+a body too slow gets 101; too many requests in flight get 101) carries ``Connection: close``,
+and :mod:`gmlc.connections` closes lingering, so the client can finish sending and read the
+answer. A client that disconnects in the middle of its body leaves one WARNING log line and
+one audit row (``request_abandoned``).
 """
 
 from __future__ import annotations
@@ -28,20 +38,25 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gmlc.auditlog import AuditWriter
 from gmlc.auth import Authenticator, FailureThrottle
+from gmlc.connections import GUARD_STATE_KEY, ConnectionGuard, ConnectionLimits
 from gmlc.errors import GmlcError, KeyFileError
 from gmlc.intake import ObservationIntake
 from gmlc.keys import KeyRing
 from gmlc.logs import log_event
 from gmlc.metrics import CONTENT_TYPE_LATEST, GmlcMetrics
+from gmlc.peers import PEER_CERTIFICATE_KEY
 from gmlc.service import KeyHolder, LocationService, RequestContext
 from gmlc.settings import Settings, load_settings
 from gmlc.store import AuditEntry, ClientRecord, Store
@@ -89,22 +104,50 @@ class _BodyTooLargeError(Exception):
     pass
 
 
+class _ClientGoneError(Exception):
+    """The client disconnected before its body was complete."""
+
+    def __init__(self, received: int) -> None:
+        super().__init__(received)
+        self.received = received
+
+
+# An answer given before the whole body was read must end the connection: the rest of the
+# body is then read and dropped by the lingering close, never taken for a next request.
+_CLOSE = {"Connection": "close"}
+
+
+def _declared_length(request: Request) -> int | None:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.strip().isdigit():
+        return int(declared)
+    return None
+
+
 async def _read_body(request: Request, cap: int, deadline: float) -> bytes:
     """Read the request body, refusing more than ``cap`` bytes without buffering them.
+
+    A declared length over the cap is refused before the first body byte is asked for, so
+    a client that sent ``Expect: 100-continue`` gets the refusal instead of ``100 Continue``
+    and never sends the body.
 
     Raises:
         _BodyTooLargeError: the declared or received length exceeds ``cap``.
         TimeoutError: the body did not arrive before ``deadline``.
+        _ClientGoneError: the client disconnected before the body was complete.
     """
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.strip().isdigit() and int(declared) > cap:
+    declared = _declared_length(request)
+    if declared is not None and declared > cap:
         raise _BodyTooLargeError
     received = bytearray()
-    async with asyncio.timeout(max(deadline - time.monotonic(), 0.0)):
-        async for chunk in request.stream():
-            received += chunk
-            if len(received) > cap:
-                raise _BodyTooLargeError
+    try:
+        async with asyncio.timeout(max(deadline - time.monotonic(), 0.0)):
+            async for chunk in request.stream():
+                received += chunk
+                if len(received) > cap:
+                    raise _BodyTooLargeError
+    except ClientDisconnect:
+        raise _ClientGoneError(len(received)) from None
     return bytes(received)
 
 
@@ -113,9 +156,37 @@ def _source(request: Request) -> str | None:
 
 
 def _mlp_response(
-    body: bytes, status: int = 200, background: BackgroundTask | None = None
+    body: bytes,
+    status: int = 200,
+    background: BackgroundTask | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
-    return Response(body, status_code=status, media_type=MLP_MEDIA_TYPE, background=background)
+    return Response(
+        body, status_code=status, media_type=MLP_MEDIA_TYPE, background=background, headers=headers
+    )
+
+
+class _ListenerSplit:
+    """Serves ``/metrics`` on the metrics listener only, and nothing else there.
+
+    The listener is told apart by the port the connection was accepted on (the ASGI
+    ``server`` of the scope, taken from the socket itself, so no client can choose it);
+    :func:`gmlc.server.serve` binds both listeners and refuses equal ports.
+    """
+
+    def __init__(self, app: ASGIApp, *, metrics_port: int) -> None:
+        self.app = app
+        self.metrics_port = metrics_port
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            server = scope.get("server")
+            port = server[1] if server else None
+            on_metrics = bool(self.metrics_port) and port == self.metrics_port
+            if on_metrics != (scope["path"] == "/metrics"):
+                await Response(status_code=404)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _build_state(
@@ -127,7 +198,12 @@ def _build_state(
     ring = KeyRing(settings.keys_dir, grace_period_s=settings.key_grace_period_s)
     keys = KeyHolder(ring, grace_period_s=settings.key_grace_period_s, clock=clock)
     throttle = FailureThrottle(settings.auth_failure_limit, settings.auth_failure_window_s)
-    authenticator: Authenticator[ClientRecord] = Authenticator(opened.get_client, throttle=throttle)
+    authenticator: Authenticator[ClientRecord] = Authenticator(
+        opened.get_client,
+        throttle=throttle,
+        prefix_v4=settings.auth_failure_prefix_v4,
+        prefix_v6=settings.auth_failure_prefix_v6,
+    )
     audit = AuditWriter(opened)
     service = LocationService(
         store=opened,
@@ -217,7 +293,7 @@ def create_app(
     wall_clock = clock or _utc_now
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(
             limiter.total_tokens, min(settings.max_concurrent_requests, _THREADS_MAX)
@@ -230,6 +306,13 @@ def create_app(
             state.key_problems.append(str(exc))
             log_event(logger, logging.ERROR, "signing_key_unavailable", problem=str(exc))
         app.state.gmlc = state
+        guard = ConnectionGuard(
+            ConnectionLimits(
+                header_timeout_s=settings.header_timeout_s,
+                max_per_source=settings.max_connections_per_source,
+            ),
+            metrics=state.metrics,
+        )
         log_event(
             logger,
             logging.INFO,
@@ -238,9 +321,16 @@ def create_app(
             issuer=settings.issuer,
             dev=settings.dev,
         )
+        flusher = asyncio.create_task(_flush_refusals_periodically(state))
         try:
-            yield
+            # The lifespan state reaches every connection's protocol (gmlc.connections).
+            yield {GUARD_STATE_KEY: guard}
         finally:
+            flusher.cancel()
+            try:
+                await run_in_threadpool(state.intake.flush_refusals, everything=True)
+            except GmlcError as exc:
+                log_event(logger, logging.ERROR, "audit_failed", problem=str(exc))
             await run_in_threadpool(state.audit.close)
             if state.owns_store:
                 await run_in_threadpool(state.store.close)
@@ -261,7 +351,11 @@ def create_app(
         state = state_of(request)
         metrics = state.metrics
         started = time.monotonic()
-        context = RequestContext(_source(request), started + state.settings.request_deadline_s)
+        context = RequestContext(
+            _source(request),
+            started + state.settings.request_deadline_s,
+            request.scope.get("state", {}).get(PEER_CERTIFICATE_KEY),
+        )
         endpoint = _MlpEndpoint(state)
         if state.inflight >= state.settings.max_concurrent_requests:
             # Answer at once; the audit entry is written after the answer has gone out.
@@ -272,20 +366,20 @@ def create_app(
             task = BackgroundTask(
                 endpoint._audit_request_level, code, "too many concurrent requests", context.source
             )
-            return _mlp_response(body, background=task)
+            return _mlp_response(body, background=task, headers=_CLOSE)
         state.inflight += 1
         metrics.inflight.inc()
         try:
             try:
                 body = await _read_body(request, state.settings.max_body_bytes, context.deadline)
             except _BodyTooLargeError:
-                answer, status = await run_in_threadpool(
+                answer, _ = await run_in_threadpool(
                     endpoint.request_level,
                     ResultCode.SYNTAX_ERROR,
                     f"document larger than {state.settings.max_body_bytes} bytes",
                     context,
                 )
-                return _mlp_response(answer, status)
+                return _mlp_response(answer, 413, headers=_CLOSE)
             except TimeoutError:
                 metrics.overloaded.inc()
                 answer, status = await run_in_threadpool(
@@ -294,7 +388,10 @@ def create_app(
                     "request not received in time",
                     context,
                 )
-                return _mlp_response(answer, status)
+                return _mlp_response(answer, status, headers=_CLOSE)
+            except _ClientGoneError as gone:
+                await run_in_threadpool(_abandoned, state, request, context.source, gone.received)
+                return Response(status_code=400, headers=_CLOSE)  # nobody is left to read it
             answer, status = await run_in_threadpool(endpoint.process, body, context)
             return _mlp_response(answer, status)
         finally:
@@ -311,6 +408,13 @@ def create_app(
         source = _source(request)
         cap = state.settings.max_observation_bytes
         deadline = time.monotonic() + state.settings.request_deadline_s
+        refused = await run_in_threadpool(state.intake.admit, source)
+        if refused is not None:
+            return JSONResponse(
+                refused.body,
+                status_code=refused.status,
+                headers={**_CLOSE, "Retry-After": str(refused.retry_after_s)},
+            )
         try:
             body = await _read_body(request, cap, deadline)
         except _BodyTooLargeError:
@@ -321,12 +425,15 @@ def create_app(
                 f"observation larger than {cap} bytes",
                 source=source,
             )
-            return JSONResponse(answer.body, status_code=answer.status)
+            return JSONResponse(answer.body, status_code=answer.status, headers=_CLOSE)
         except TimeoutError:
             answer = await run_in_threadpool(
                 state.intake.reject, 408, "timeout", "body not received in time", source=source
             )
-            return JSONResponse(answer.body, status_code=answer.status)
+            return JSONResponse(answer.body, status_code=answer.status, headers=_CLOSE)
+        except _ClientGoneError as gone:
+            await run_in_threadpool(_abandoned, state, request, source, gone.received)
+            return Response(status_code=400, headers=_CLOSE)
         try:
             answer = await run_in_threadpool(state.intake.submit, body, source=source)
         except GmlcError as exc:
@@ -386,7 +493,49 @@ def create_app(
     async def metrics_route(request: Request) -> Response:
         return Response(state_of(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
+    app.add_middleware(_ListenerSplit, metrics_port=settings.metrics_port)
     return app
+
+
+async def _flush_refusals_periodically(state: GmlcState) -> None:
+    """Write folded refusal counts soon after their window ends, even if no refusal follows."""
+    interval = min(5.0, state.settings.audit_fold_window_s)
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await run_in_threadpool(state.intake.flush_refusals)
+        except GmlcError as exc:
+            log_event(logger, logging.ERROR, "audit_failed", problem=str(exc))
+
+
+def _abandoned(state: GmlcState, request: Request, source: str | None, received: int) -> None:
+    """Record a request whose client left before sending its whole body (worker thread)."""
+    declared = _declared_length(request)
+    log_event(
+        logger,
+        logging.WARNING,
+        "request_abandoned",
+        path=request.url.path,
+        source=source,
+        received_bytes=received,
+        declared_bytes=declared,
+    )
+    try:
+        state.audit.write(
+            [
+                AuditEntry(
+                    "request_abandoned",
+                    source=source,
+                    detail={
+                        "path": request.url.path,
+                        "received_bytes": received,
+                        "declared_bytes": declared,
+                    },
+                )
+            ]
+        )
+    except GmlcError as exc:
+        log_event(logger, logging.ERROR, "audit_failed", problem=str(exc))
 
 
 def app_from_environment() -> FastAPI:

@@ -1,4 +1,4 @@
-"""Client passwords: slow salted hashes, uniform verification, throttling.
+"""Client passwords: slow salted hashes, uniform verification, source networks, throttling.
 
 Theory of operation
 -------------------
@@ -9,19 +9,34 @@ passwords are argon2id hashes (:func:`hash_password`), never the passwords.
 both run one argon2 verification (an unknown id is checked against a dummy hash made at
 start-up) and both end in the same ``None``. A disabled client also pays the full check.
 
+Indistinguishable includes concurrency. Identical attempts (same id and password) that
+arrive while one of them is being checked share that one check ("single flight") and all
+answer when it ends, whether the id exists or not; otherwise two identical wrong guesses
+sent at once would answer one check apart for a real id (the second waiting for the
+first) and together for an unknown one, which tells the ids apart.
+
+Each client is pinned to its networks (:mod:`gmlc.networks`), and may be pinned to TLS
+client certificates (:mod:`gmlc.peers`). A request from elsewhere, or without a pinned
+certificate, is refused exactly like a wrong password, after the same argon2 work, with
+its own reason (``outside_networks``, ``certificate_mismatch``) for the audit log and the
+alarm, which also says whether the password itself was right: a right password from the
+wrong place means it was stolen.
+
 Argon2 is deliberately slow (tens of milliseconds), far too slow to pay on every request
 of a busy client. After a successful check the authenticator remembers, for a short TTL,
 that this (client id, password) pair matched this stored hash. The cache key is an
 HMAC-SHA256 of the id and password under a random key made per process, so the cache never
 holds a password or anything an attacker could test guesses against offline. An entry is
 only used while the client's stored hash is unchanged: rotating the password invalidates
-it, and disabling the client takes effect at once because the record is read on every
-request.
+it, and disabling the client or changing its networks takes effect at once because the
+record is read on every request.
 
-:class:`FailureThrottle` counts failures per client id and per source address in a sliding
-window. A blocked source is refused outright; a blocked client id is refused unless the
-credential is already in the verified cache, so an attacker hammering a client's id cannot
-lock out the real client that is already talking to us.
+:class:`FailureThrottle` counts failures in a sliding window per source address and per
+(client id, source network). A blocked source is refused outright. A blocked (client,
+network) pair is refused unless the credential is already in the verified cache. The
+network is the client's own pinned network when the source is inside one, and the
+source's /24 (IPv4) or /64 (IPv6) otherwise, so wrong passwords sent from anywhere else
+never lock a client out of its own site: a client id is never throttled as a whole.
 """
 
 from __future__ import annotations
@@ -32,18 +47,21 @@ import secrets
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Final, Generic, Protocol, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from gmlc.networks import Network, network_of, parse_address, source_allowed
 
 __all__ = [
     "AuthOutcome",
     "Authenticator",
     "CredentialRecord",
     "FailureThrottle",
+    "ThrottleKey",
     "generate_password",
     "hash_password",
 ]
@@ -89,6 +107,12 @@ class CredentialRecord(Protocol):
     @property
     def enabled(self) -> bool: ...
 
+    @property
+    def networks(self) -> frozenset[Network]: ...
+
+    @property
+    def certificates(self) -> frozenset[str]: ...
+
 
 RecordT = TypeVar("RecordT", bound=CredentialRecord)
 
@@ -102,13 +126,19 @@ class AuthOutcome(Generic[RecordT]):
         reason: Why it failed, for logs and audit only (never shown to the caller):
             "bad_credentials" (unknown id, wrong password, disabled client: one reason,
             so not even the audit trail tells a log reader which ids exist),
-            "throttled_client", "throttled_source"; None on success.
+            "outside_networks" (a client's id from outside its networks),
+            "certificate_mismatch" (a client pinned to TLS certificates, without one),
+            "throttled_client" (too many failures for this client from this network),
+            "throttled_source" (too many failures from this address); None on success.
         cached: Whether a verified-credential cache entry answered (no argon2 run).
+        password_valid: For "outside_networks" and "certificate_mismatch": whether the
+            password itself was right.
     """
 
     record: RecordT | None
     reason: str | None
     cached: bool = False
+    password_valid: bool = False
 
     @property
     def ok(self) -> bool:
@@ -116,8 +146,13 @@ class AuthOutcome(Generic[RecordT]):
         return self.record is not None
 
 
+ThrottleKey = tuple[str, ...]
+"""What failures are counted against: ``("source", address)`` or
+``("client", client_id, network)``."""
+
+
 class FailureThrottle:
-    """Sliding-window failure counters per client id and per source address.
+    """Sliding-window failure counters, one per key (see :data:`ThrottleKey`).
 
     Args:
         limit: Failures within the window after which the key is blocked.
@@ -141,10 +176,10 @@ class FailureThrottle:
         self.window_s = window_s
         self._clock = clock
         self._max_keys = max_keys
-        self._failures: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
+        self._failures: OrderedDict[ThrottleKey, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _count(self, key: tuple[str, str], now: float) -> int:
+    def _count(self, key: ThrottleKey, now: float) -> int:
         times = self._failures.get(key)
         if times is None:
             return 0
@@ -155,24 +190,14 @@ class FailureThrottle:
             return 0
         return len(times)
 
-    def client_blocked(self, client_id: str) -> bool:
-        """Whether the client id has reached the failure limit within the window."""
+    def blocked(self, key: ThrottleKey) -> bool:
+        """Whether the key has reached the failure limit within the window."""
         with self._lock:
-            return self._count(("client", client_id), self._clock()) >= self.limit
+            return self._count(key, self._clock()) >= self.limit
 
-    def source_blocked(self, source: str | None) -> bool:
-        """Whether the source address has reached the failure limit within the window."""
-        if source is None:
-            return False
-        with self._lock:
-            return self._count(("source", source), self._clock()) >= self.limit
-
-    def record_failure(self, client_id: str, source: str | None) -> None:
-        """Count one failed attempt against the client id and the source address."""
+    def record_failure(self, keys: Iterable[ThrottleKey]) -> None:
+        """Count one failed attempt against each key."""
         now = self._clock()
-        keys = [("client", client_id)]
-        if source is not None:
-            keys.append(("source", source))
         with self._lock:
             for key in keys:
                 times = self._failures.get(key)
@@ -185,12 +210,25 @@ class FailureThrottle:
             while len(self._failures) > self._max_keys:
                 self._failures.popitem(last=False)
 
-    def record_success(self, client_id: str, source: str | None) -> None:
-        """Forget the failures of a client id and source that just authenticated."""
+    def record_success(self, keys: Iterable[ThrottleKey]) -> None:
+        """Forget the failures of keys that just authenticated."""
         with self._lock:
-            self._failures.pop(("client", client_id), None)
-            if source is not None:
-                self._failures.pop(("source", source), None)
+            for key in keys:
+                self._failures.pop(key, None)
+
+
+@dataclass(eq=False)
+class _Flight:
+    """One argon2 check that identical concurrent attempts wait for."""
+
+    stored_hash: str | None
+    done: threading.Event = field(default_factory=threading.Event)
+    matched: bool | None = None
+    joined: int = 0  # attempts waiting for this check instead of running their own
+
+
+# How long an attempt waits for an identical attempt's check before checking itself.
+_FLIGHT_WAIT_S: Final = 30.0
 
 
 class Authenticator(Generic[RecordT]):
@@ -198,7 +236,7 @@ class Authenticator(Generic[RecordT]):
 
     Args:
         lookup: Returns the client's record by id, or None; called on every attempt so
-            disabling a client or changing its password takes effect at once.
+            disabling a client or changing its password or networks takes effect at once.
         throttle: Failure throttle; None disables throttling.
         cache_ttl_s: How long a verified credential is trusted without argon2; 0 disables
             the cache.
@@ -208,6 +246,9 @@ class Authenticator(Generic[RecordT]):
             dummy check costs what a real one does.
         max_concurrent_hashes: Argon2 checks allowed at once (each takes 64 MiB); further
             attempts wait, so a flood of wrong passwords cannot exhaust memory.
+        prefix_v4: Size of the IPv4 network a failure outside the client's own networks
+            counts against.
+        prefix_v6: The same for IPv6.
     """
 
     def __init__(
@@ -220,6 +261,8 @@ class Authenticator(Generic[RecordT]):
         clock: Callable[[], float] = time.monotonic,
         hasher: PasswordHasher | None = None,
         max_concurrent_hashes: int = 4,
+        prefix_v4: int = 24,
+        prefix_v6: int = 64,
     ) -> None:
         self._lookup = lookup
         self._throttle = throttle
@@ -232,9 +275,11 @@ class Authenticator(Generic[RecordT]):
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(24))
         self._cache_key = secrets.token_bytes(32)
         self._hash_slots = threading.BoundedSemaphore(max_concurrent_hashes)
-        self._running: dict[bytes, threading.Event] = {}
+        self._flights: dict[bytes, _Flight] = {}
         self._cache: OrderedDict[bytes, tuple[str, float]] = OrderedDict()
         self._lock = threading.Lock()
+        self._prefix_v4 = prefix_v4
+        self._prefix_v6 = prefix_v6
 
     def _fingerprint(self, client_id: str, password: str) -> bytes:
         message = client_id.encode("utf-8", "surrogatepass") + b"\x00"
@@ -263,23 +308,41 @@ class Authenticator(Generic[RecordT]):
             while len(self._cache) > self._cache_max_entries:
                 self._cache.popitem(last=False)
 
-    def _argon2_matches(self, stored_hash: str, password: str) -> bool:
+    def _argon2(self, stored_hash: str | None, password: str) -> bool:
+        """One argon2 verification: against the stored hash, or the dummy when None."""
         try:
             with self._hash_slots:
-                return self._hasher.verify(stored_hash, password)
+                return self._hasher.verify(stored_hash or self._dummy_hash, password)
         except (VerifyMismatchError, VerificationError):
             return False
         except InvalidHashError:
             # A corrupt stored hash: still pay the same cost as a real check.
-            self._argon2_dummy(password)
+            self._argon2(None, password)
             return False
 
-    def _argon2_dummy(self, password: str) -> None:
+    def _shared_check(self, fingerprint: bytes, stored_hash: str | None, password: str) -> bool:
+        """Whether the password matches, sharing one check among identical attempts."""
+        with self._lock:
+            flight = self._flights.get(fingerprint)
+            leader = flight is None
+            if flight is None:
+                flight = self._flights[fingerprint] = _Flight(stored_hash)
+            else:
+                flight.joined += 1
+        if not leader:
+            flight.done.wait(timeout=_FLIGHT_WAIT_S)
+            if flight.matched is not None and flight.stored_hash == stored_hash:
+                return flight.matched
+            # The check was for another stored hash (the password changed in between) or
+            # did not finish: check this attempt on its own.
+            return self._argon2(stored_hash, password)
         try:
-            with self._hash_slots:
-                self._hasher.verify(self._dummy_hash, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            pass
+            flight.matched = self._argon2(stored_hash, password)
+            return flight.matched
+        finally:
+            with self._lock:
+                self._flights.pop(fingerprint, None)
+            flight.done.set()
 
     def invalidate(self) -> None:
         """Drop every cached verification (e.g. after a bulk password change)."""
@@ -287,76 +350,66 @@ class Authenticator(Generic[RecordT]):
             self._cache.clear()
 
     def authenticate(
-        self, client_id: str, password: str, source: str | None = None
+        self,
+        client_id: str,
+        password: str,
+        source: str | None = None,
+        certificate: str | None = None,
     ) -> AuthOutcome[RecordT]:
-        """Check a client id and password.
+        """Check a client id and password, and that the request comes from its networks
+        (and with one of its TLS certificates, when it is pinned to some).
 
         Args:
             client_id: ``hdr/client/id`` as sent.
             password: ``hdr/client/pwd`` as sent.
-            source: The caller's address, for per-source throttling.
+            source: The caller's address, for the network pinning and throttling.
+            certificate: The SPKI SHA-256 of the TLS client certificate the request came
+                with (:mod:`gmlc.peers`), or None.
 
         Returns:
             The outcome; ``outcome.record`` is the client's record when authenticated.
         """
-        if self._throttle is not None and self._throttle.source_blocked(source):
+        address = parse_address(source)
+        source_key: ThrottleKey | None = ("source", str(address)) if address else None
+        if self._throttle is not None and source_key and self._throttle.blocked(source_key):
             return AuthOutcome(None, "throttled_source")
         record = self._lookup(client_id)
+        networks = record.networks if record is not None else frozenset()
+        in_networks = record is not None and source_allowed(networks, source)
+        with_certificate = record is not None and (
+            not record.certificates or certificate in record.certificates
+        )
+        allowed = in_networks and with_certificate
+        network = network_of(source, networks, prefix_v4=self._prefix_v4, prefix_v6=self._prefix_v6)
+        client_key: ThrottleKey = ("client", client_id, network)
+        keys = [client_key] if source_key is None else [source_key, client_key]
         fingerprint = self._fingerprint(client_id, password)
         if (
             record is not None
             and record.enabled
+            and allowed
             and self._cached(fingerprint, record.password_hash)
         ):
             if self._throttle is not None:
-                self._throttle.record_success(client_id, source)
+                self._throttle.record_success(keys)
             return AuthOutcome(record, None, cached=True)
-        if self._throttle is not None and self._throttle.client_blocked(client_id):
+        if self._throttle is not None and self._throttle.blocked(client_key):
             return AuthOutcome(None, "throttled_client")
-        if record is not None and record.enabled and self._cache_ttl_s > 0:
-            # Single flight: when a check of the very same credential is already running
-            # (a client opening many connections at once), wait for it instead of paying
-            # argon2 again; the wait lasts as long as a check, so timing stays uniform.
-            with self._lock:
-                running = self._running.get(fingerprint)
-                if running is None:
-                    self._running[fingerprint] = threading.Event()
-            if running is not None:
-                running.wait(timeout=30.0)
-                if self._cached(fingerprint, record.password_hash):
-                    if self._throttle is not None:
-                        self._throttle.record_success(client_id, source)
-                    return AuthOutcome(record, None, cached=True)
-                return self._check(client_id, password, source, record, fingerprint)
-            try:
-                return self._check(client_id, password, source, record, fingerprint)
-            finally:
-                with self._lock:
-                    event = self._running.pop(fingerprint, None)
-                if event is not None:
-                    event.set()
-        return self._check(client_id, password, source, record, fingerprint)
-
-    def _check(
-        self,
-        client_id: str,
-        password: str,
-        source: str | None,
-        record: RecordT | None,
-        fingerprint: bytes,
-    ) -> AuthOutcome[RecordT]:
-        if record is None:
-            self._argon2_dummy(password)
-            matched = False
-        else:
-            matched = self._argon2_matches(record.password_hash, password)
-        if matched and record is not None and record.enabled:
+        stored_hash = record.password_hash if record is not None else None
+        matched = self._shared_check(fingerprint, stored_hash, password)
+        if matched and record is not None and record.enabled and allowed:
             self._remember(fingerprint, record.password_hash)
             if self._throttle is not None:
-                self._throttle.record_success(client_id, source)
+                self._throttle.record_success(keys)
             return AuthOutcome(record, None)
         if self._throttle is not None:
-            self._throttle.record_failure(client_id, source)
+            self._throttle.record_failure(keys)
+        if record is not None and not allowed:
+            return AuthOutcome(
+                None,
+                "outside_networks" if not in_networks else "certificate_mismatch",
+                password_valid=matched and record.enabled,
+            )
         return AuthOutcome(None, "bad_credentials")
 
     def verify(self, client_id: str, password: str, source: str | None = None) -> RecordT | None:

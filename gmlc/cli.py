@@ -26,8 +26,9 @@ from gmlc.auth import generate_password, hash_password
 from gmlc.cellimport import import_cells
 from gmlc.errors import ConfigError, DuplicateError, GmlcError, NotFoundError
 from gmlc.keys import KeyInfo, KeyRing
+from gmlc.peers import spki_sha256_of_pem
 from gmlc.settings import Settings, load_settings
-from gmlc.store import ApplianceRecord, ClientRecord, Store
+from gmlc.store import ANYWHERE, ApplianceRecord, ClientRecord, Store
 
 __all__ = ["EXIT_CONFLICT", "EXIT_ERROR", "EXIT_NOT_FOUND", "EXIT_OK", "EXIT_USAGE", "main"]
 
@@ -223,7 +224,10 @@ def _cmd_init(ctx: _Context) -> int:
         print(f"Configuration {config_file} already exists; left unchanged.")
     if settings.dev:
         print(f"Development mode: issuer {settings.issuer!r}. Do not expose this node.")
-    print(f"Next: {PROG} --config {config_file} client add CLIENT-ID --msisdn NUMBER")
+    print(
+        f"Next: {PROG} --config {config_file} client add CLIENT-ID --msisdn NUMBER "
+        "--from SITE-NETWORK/PREFIX"
+    )
     return EXIT_OK
 
 
@@ -308,8 +312,20 @@ def _client_json(client: ClientRecord) -> dict[str, Any]:
         "enabled": client.enabled,
         "msisdns": sorted(client.msisdns),
         "imsis": sorted(client.imsis),
+        "networks": _network_texts(client),
+        "certificates": sorted(client.certificates),
         "created_at": _iso(client.created_at),
     }
+
+
+def _network_texts(client: ClientRecord) -> list[str]:
+    return sorted(str(network) for network in client.networks)
+
+
+def _networks_said(client: ClientRecord) -> str:
+    if client.from_anywhere:
+        return "from anywhere (0.0.0.0/0, ::/0)"
+    return "only from " + ", ".join(_network_texts(client))
 
 
 def _announce_password(ctx: _Context, client_id: str, password: str, verb: str) -> None:
@@ -322,12 +338,63 @@ def _announce_password(ctx: _Context, client_id: str, password: str, verb: str) 
 
 def _cmd_client_add(ctx: _Context) -> int:
     args = ctx.args
+    networks = ANYWHERE if args.from_anywhere else args.networks
+    if not networks:
+        raise UsageError(
+            "say where the client connects from: --from CIDR (repeat for several networks), "
+            "or --from-anywhere"
+        )
+    pins = [_certificate_pin(path) for path in args.certificate or ()]
     password = generate_password()
     with ctx.store() as store:
-        store.add_client(
-            args.id, hash_password(password), msisdns=args.msisdn or (), imsis=args.imsi or ()
+        client = store.add_client(
+            args.id,
+            hash_password(password),
+            networks=networks,
+            msisdns=args.msisdn or (),
+            imsis=args.imsi or (),
         )
-    _announce_password(ctx, args.id, password, "added")
+        if pins:
+            client = store.set_client_certificates(args.id, add=pins)
+    _announce_password(ctx, args.id, password, f"added; it may connect {_networks_said(client)}")
+    return EXIT_OK
+
+
+def _certificate_pin(path: str) -> str:
+    try:
+        return spki_sha256_of_pem(Path(path).read_bytes())
+    except FileNotFoundError:
+        raise NotFoundError(f"certificate file {path} does not exist") from None
+    except ValueError as error:
+        raise UsageError(f"{path}: {error}") from None
+
+
+def _cmd_client_certificates(ctx: _Context) -> int:
+    args = ctx.args
+    if args.none and (args.add or args.remove):
+        raise UsageError("--none removes every certificate; do not mix it with --add")
+    with ctx.store() as store:
+        if args.none or args.add or args.remove:
+            client = store.set_client_certificates(
+                args.id,
+                add=[_certificate_pin(path) for path in args.add or ()],
+                remove=args.remove or (),
+                replace=args.none,
+            )
+        else:
+            found = store.get_client(args.id)
+            if found is None:
+                raise NotFoundError(f"client {args.id!r} does not exist")
+            client = found
+    if args.json:
+        _emit_json(_client_json(client))
+    elif client.certificates:
+        print(
+            f"Client {client.client_id} must present a TLS certificate with one of these "
+            f"public keys (SPKI SHA-256): {', '.join(sorted(client.certificates))}."
+        )
+    else:
+        print(f"Client {client.client_id} needs no TLS client certificate.")
     return EXIT_OK
 
 
@@ -337,12 +404,15 @@ def _cmd_client_list(ctx: _Context) -> int:
     if ctx.args.json:
         _emit_json([_client_json(c) for c in clients])
     elif not clients:
-        print(f"No clients. Add one with: {PROG} client add ID --msisdn NUMBER")
+        print(f"No clients. Add one with: {PROG} client add ID --msisdn NUMBER --from CIDR")
     else:
         print(
             format_table(
-                ["CLIENT", "ENABLED", "MSISDNS", "IMSIS", "CREATED"],
-                [(c.client_id, c.enabled, c.msisdns, c.imsis, c.created_at) for c in clients],
+                ["CLIENT", "ENABLED", "MSISDNS", "IMSIS", "NETWORKS", "CREATED"],
+                [
+                    (c.client_id, c.enabled, c.msisdns, c.imsis, _network_texts(c), c.created_at)
+                    for c in clients
+                ],
             )
         )
     return EXIT_OK
@@ -362,6 +432,32 @@ def _cmd_client_rotate_password(ctx: _Context) -> int:
     _announce_password(
         ctx, ctx.args.id, password, "has a new password; the old one no longer works"
     )
+    return EXIT_OK
+
+
+def _cmd_client_networks(ctx: _Context) -> int:
+    args = ctx.args
+    replacing = args.anywhere or bool(args.set)
+    if replacing and (args.add or args.remove):
+        raise UsageError("--set and --anywhere replace the whole set; do not mix them with --add")
+    with ctx.store() as store:
+        if replacing or args.add or args.remove:
+            client = store.set_client_networks(
+                args.id,
+                add=ANYWHERE if args.anywhere else (args.set or args.add or ()),
+                remove=args.remove or (),
+                replace=replacing,
+            )
+            verb = "may now connect"
+        else:
+            found = store.get_client(args.id)
+            if found is None:
+                raise NotFoundError(f"client {args.id!r} does not exist")
+            client, verb = found, "may connect"
+    if args.json:
+        _emit_json(_client_json(client))
+    else:
+        print(f"Client {client.client_id} {verb} {_networks_said(client)}.")
     return EXIT_OK
 
 
@@ -537,7 +633,16 @@ def _key_json(key: KeyInfo) -> dict[str, Any]:
         "status": key.status,
         "created_at": _iso(key.created_at),
         "retired_at": None if key.retired_at is None else _iso(key.retired_at),
+        "revoked_at": None if key.revoked_at is None else _iso(key.revoked_at),
+        # What the key's DNS pin must carry as until= (Unix seconds); null while active.
+        "until": key.until,
     }
+
+
+def _until_text(key: KeyInfo) -> str | None:
+    if key.until is None:
+        return None
+    return f"{key.until} ({_iso(datetime.fromtimestamp(key.until, UTC))})"
 
 
 def _cmd_keys_generate(ctx: _Context) -> int:
@@ -563,6 +668,28 @@ def _cmd_keys_rotate(ctx: _Context) -> int:
     return EXIT_OK
 
 
+def _cmd_keys_revoke(ctx: _Context) -> int:
+    ring = _key_ring(ctx)
+    before = {k.kid: k.status for k in ring.list()}
+    key = ring.revoke(ctx.args.kid)
+    if ctx.args.json:
+        _emit_json(_key_json(key))
+        return EXIT_OK
+    if before.get(key.kid) == "revoked":
+        revoked_at = _iso(key.revoked_at or key.created_at)
+        print(f"Signing key {key.kid} was already revoked at {revoked_at}.")
+    else:
+        print(f"Signing key {key.kid} is revoked and no longer published in the JWKS.")
+    if before.get(key.kid) == "active":
+        active = next(k for k in ring.list() if k.status == "active")
+        print(f"It was the active key: {active.kid} ({active.alg}) now signs in its place.")
+    print(
+        f"Publish its DNS pin with until={key.until} now; statements it signed from "
+        f"{_until_text(key)} on no longer verify."
+    )
+    return EXIT_OK
+
+
 def _cmd_keys_list(ctx: _Context) -> int:
     keys = _key_ring(ctx).list()
     if ctx.args.json:
@@ -570,8 +697,11 @@ def _cmd_keys_list(ctx: _Context) -> int:
     else:
         print(
             format_table(
-                ["KID", "ALG", "STATUS", "CREATED", "RETIRED"],
-                [(k.kid, k.alg, k.status, k.created_at, k.retired_at) for k in keys],
+                ["KID", "ALG", "STATUS", "CREATED", "RETIRED", "REVOKED", "PIN UNTIL"],
+                [
+                    (k.kid, k.alg, k.status, k.created_at, k.retired_at, k.revoked_at, k.until)
+                    for k in keys
+                ],
             )
         )
     return EXIT_OK
@@ -693,6 +823,58 @@ def build_parser() -> argparse.ArgumentParser:
     add = sub(client, "add", "add a client and print its generated password once", _cmd_client_add)
     add.add_argument("id", help="client id (1-64 of A-Z a-z 0-9 . _ -)")
     _target_options(add)
+    origin = add.add_mutually_exclusive_group()
+    origin.add_argument(
+        "--from",
+        dest="networks",
+        action="append",
+        metavar="CIDR",
+        help="a network (or address) the client connects from; repeat for several. "
+        "Requests from anywhere else are refused like a wrong password",
+    )
+    origin.add_argument(
+        "--from-anywhere",
+        action="store_true",
+        help="allow any source address (not recommended: a stolen password then works "
+        "from anywhere)",
+    )
+    add.add_argument(
+        "--certificate",
+        action="append",
+        metavar="PEM",
+        help="a TLS client certificate it must present (mutual TLS; repeat for several)",
+    )
+    certificates = sub(
+        client,
+        "certificates",
+        "show or change the TLS client certificates a client must present",
+        _cmd_client_certificates,
+    )
+    certificates.add_argument("id")
+    certificates.add_argument(
+        "--add", action="append", metavar="PEM", help="accept this certificate's public key"
+    )
+    certificates.add_argument(
+        "--remove", action="append", metavar="SHA256", help="no longer accept this key"
+    )
+    certificates.add_argument("--none", action="store_true", help="require no certificate any more")
+    networks = sub(
+        client,
+        "networks",
+        "show or change the networks a client may connect from",
+        _cmd_client_networks,
+    )
+    networks.add_argument("id")
+    networks.add_argument("--add", action="append", metavar="CIDR", help="allow this network")
+    networks.add_argument(
+        "--remove", action="append", metavar="CIDR", help="no longer allow this network"
+    )
+    networks.add_argument(
+        "--set", action="append", metavar="CIDR", help="allow exactly these networks (repeat)"
+    )
+    networks.add_argument(
+        "--anywhere", action="store_true", help="allow any source address (0.0.0.0/0, ::/0)"
+    )
     sub(client, "list", "list clients", _cmd_client_list)
     for name, enabled in (("disable", False), ("enable", True)):
         action = sub(
@@ -756,7 +938,19 @@ def build_parser() -> argparse.ArgumentParser:
         keys, "rotate", "make a new active key, retiring the current one", _cmd_keys_rotate
     )
     rotate_key.add_argument("--alg", choices=ALGORITHMS, default=None)
-    sub(keys, "list", "list signing keys", _cmd_keys_list)
+    revoke_key = sub(
+        keys,
+        "revoke",
+        "withdraw a key at once (the active key is replaced first); prints its DNS pin's until",
+        _cmd_keys_revoke,
+    )
+    revoke_key.add_argument("kid", metavar="KID")
+    sub(
+        keys,
+        "list",
+        "list signing keys and the until each key's DNS pin must carry",
+        _cmd_keys_list,
+    )
 
     audit = commands.add_parser("audit", help="the audit log").add_subparsers(
         dest="audit_command", metavar="ACTION", required=True

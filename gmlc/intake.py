@@ -13,6 +13,9 @@ timeout               408     body not received within ``request_deadline_s``
 malformed             400     not a compact JWS, bad header, or claims off the schema
 unknown_key           401     no enrolled, enabled appliance with the token's kid
 bad_signature         401     signature does not verify with the enrolled key
+out_of_range          422     a signed claim of the right type outside its range
+                              (``mlp.observation.CLAIM_RANGES``: a date beyond year 9999,
+                              a cell id wider than 36 bits, an impossible signal level)
 replay                409     ``seq`` not above the last accepted one
 clock_skew            422     ``observed_at`` outside [now - observation_max_age_s,
                               now + observation_skew_s]: from the future means a wrong
@@ -21,6 +24,14 @@ sim_mismatch          409     the SIM's IMSI/ICCID (or a reported MSISDN) differ
                               enrolled one: the SIM was swapped. Alarm: audit entry, an
                               ERROR log event, and a metric
 ====================  ======  =============================================================
+
+Before anything is read, a source whose recent submissions were refused too often gets
+``rate_limited`` (HTTP 429 with ``Retry-After``): every refusal spends a token of the
+source's bucket (``observation_refusal_burst``, refilled at ``observation_refusals_per_s``),
+accepted reports spend none. Refusals are audited folded (:mod:`gmlc.refusals`): the first
+of each (source, reason, appliance) in ``audit_fold_window_s`` is written at once with a
+WARNING log line, the repeats as one row with their count, so garbage cannot flood the
+audit log or the journal.
 
 Accepted -> 202 ``{"accepted": seq}``; the observations table is the record (no audit row
 per accepted report). The replay check is done early against ``last_seq`` for a precise
@@ -43,10 +54,12 @@ from typing import Any
 
 from gmlc.logs import log_event
 from gmlc.metrics import GmlcMetrics
+from gmlc.refusals import RefusalFolder, SourceBuckets
 from gmlc.settings import Settings
-from gmlc.store import ApplianceRecord, Store
+from gmlc.store import ApplianceRecord, AuditEntry, Store
 from mlp.observation import (
     ObservationMalformedError,
+    ObservationRangeError,
     ObservationReport,
     ObservationSignatureError,
     decode_public_key,
@@ -66,10 +79,12 @@ class IntakeAnswer:
     Attributes:
         status: HTTP status code.
         body: JSON body.
+        retry_after_s: For 429: when the source may try again (the ``Retry-After`` header).
     """
 
     status: int
     body: dict[str, Any] = field(default_factory=dict)
+    retry_after_s: int | None = None
 
     @property
     def accepted(self) -> bool:
@@ -105,6 +120,30 @@ class ObservationIntake:
         self._accepted_since_prune = 0
         self._counter_lock = threading.Lock()
         self._prune_lock = threading.Lock()
+        self._refusals = RefusalFolder(
+            store.append_audits, window_s=settings.audit_fold_window_s, clock=clock
+        )
+        self._buckets = SourceBuckets(
+            settings.observation_refusal_burst, settings.observation_refusals_per_s
+        )
+
+    def admit(self, source: str | None) -> IntakeAnswer | None:
+        """Refuse a source that spent its refusals, before its body is read; else None."""
+        wait_s = self._buckets.retry_after_s(source)
+        if not wait_s:
+            return None
+        answer = self.reject(
+            429,
+            "rate_limited",
+            f"too many refused observations from this address; retry in {wait_s} s",
+            source=source,
+            spend=False,
+        )
+        return IntakeAnswer(answer.status, answer.body, retry_after_s=wait_s)
+
+    def flush_refusals(self, *, everything: bool = False) -> int:
+        """Write the folded refusal counts that are due (all of them at shutdown)."""
+        return self._refusals.flush(everything=everything)
 
     def reject(
         self,
@@ -116,24 +155,28 @@ class ObservationIntake:
         appliance_id: str | None = None,
         kind: str = "observation_rejected",
         extra: dict[str, Any] | None = None,
+        spend: bool = True,
     ) -> IntakeAnswer:
-        """Audit and count a rejection and build its answer."""
+        """Audit (folded) and count a rejection, spend the source's token, build the answer."""
         self._metrics.observations.labels(code).inc()
-        self._store.append_audit(
+        if spend:
+            self._buckets.spend(source)
+        entry = AuditEntry(
             kind,
             appliance_id=appliance_id,
             source=source,
             result=status,
             detail={"reason": code, "detail": detail, **(extra or {})},
         )
-        log_event(
-            logger,
-            logging.WARNING,
-            "observation_rejected",
-            reason=code,
-            appliance_id=appliance_id,
-            source=source,
-        )
+        if self._refusals.record((kind, source, code, appliance_id), entry):
+            log_event(
+                logger,
+                logging.WARNING,
+                "observation_rejected",
+                reason=code,
+                appliance_id=appliance_id,
+                source=source,
+            )
         return IntakeAnswer(status, {"error": code, "detail": detail})
 
     def submit(self, body: bytes, *, source: str | None) -> IntakeAnswer:
@@ -182,6 +225,10 @@ class ObservationIntake:
                 "signature does not verify",
                 source=source,
                 appliance_id=appliance_id,
+            )
+        except ObservationRangeError as exc:
+            return self.reject(
+                422, "out_of_range", str(exc), source=source, appliance_id=appliance_id
             )
         except ObservationMalformedError as exc:
             return self.reject(

@@ -3,7 +3,8 @@
 Layout of ``keys_dir`` (mode 0700)::
 
     keyring.json        metadata: one entry per key (kid, alg, file, created_at,
-                        retired_at, public JWK); exactly one entry has no retired_at
+                        retired_at, revoked_at, public JWK); exactly one entry has no
+                        retired_at
     <kid>.pem           private key, PKCS#8 PEM, mode 0600
     .lock               advisory lock taken while the ring changes
 
@@ -11,6 +12,17 @@ Life of a key: ``generate`` creates the first key, which is active. ``rotate`` c
 new active key and retires the previous one (``retired_at`` = now). A retired key stays
 in the published JWKS for a grace period, so statements it signed shortly before the
 rotation still verify; after that it is "expired" and only kept on disk for the record.
+``revoke`` is for a key that must stop verifying at once (it leaked, or its holder is
+gone): the key leaves the JWKS immediately and for good; revoking the active key first
+rotates to a new one, so the GMLC never signs with a revoked key and never stops signing.
+
+The ``until`` of a key (:attr:`KeyInfo.until`, :meth:`KeyRing.pin_until`) is what its DNS
+pin (``_salve-keys.G TXT ...; until=UNIX``) must carry: a client refuses a statement whose
+``iat`` is at or after it. A retired key signs nothing after its retirement, so its
+statements all have an earlier ``iat``; a statement claiming a later one was forged with
+a stolen key. For a revoked key ``until`` is the revocation (or the earlier retirement).
+Combined with the statements' short validity, a stolen retired or revoked key can only
+produce statements that have already expired.
 
 Invariants: keyring.json is replaced atomically (write to a temporary file, then rename),
 and only after the new private key is safely on disk, so a reader sees either the old or
@@ -23,8 +35,10 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import dataclasses
 import fcntl
 import json
+import math
 import os
 import re
 import stat
@@ -34,7 +48,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from gmlc.errors import DuplicateError, KeyFileError
+from gmlc.errors import DuplicateError, KeyFileError, NotFoundError
 from mlp.keys import SigningKey
 
 __all__ = ["ALGORITHMS", "KeyInfo", "KeyRing", "KeyStatus"]
@@ -45,7 +59,7 @@ LOCK_NAME = ".lock"
 FORMAT_VERSION = 1
 DEFAULT_GRACE_PERIOD_S = 7 * 24 * 3600
 
-KeyStatus = Literal["active", "retired", "expired"]
+KeyStatus = Literal["active", "retired", "expired", "revoked"]
 
 _SAFE_KID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
@@ -58,9 +72,10 @@ class KeyInfo:
         kid: Key id, as written in the JWS header and the JWKS.
         alg: JWS algorithm pinned to this key.
         status: "active" (signs new statements), "retired" (published during the grace
-            period) or "expired" (no longer published).
+            period), "expired" (no longer published) or "revoked" (withdrawn at once).
         created_at: When the key was generated (UTC).
         retired_at: When a newer key replaced it, None for the active key.
+        revoked_at: When it was revoked, None unless revoked.
     """
 
     kid: str
@@ -68,6 +83,20 @@ class KeyInfo:
     status: KeyStatus
     created_at: datetime
     retired_at: datetime | None
+    revoked_at: datetime | None = None
+
+    @property
+    def until(self) -> int | None:
+        """The ``until`` its DNS pin must carry (Unix seconds), None for the active key.
+
+        The earlier of retirement and revocation, rounded up to a whole second: statement
+        ``iat`` values are whole seconds (rounded down), so a statement signed in the last
+        fraction of a second before the retirement still verifies.
+        """
+        ends = [moment for moment in (self.retired_at, self.revoked_at) if moment is not None]
+        if not ends:
+            return None
+        return math.ceil(min(ends).timestamp())
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +107,7 @@ class _Entry:
     created_at: datetime
     retired_at: datetime | None
     public_jwk: dict[str, Any]
+    revoked_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -86,6 +116,7 @@ class _Entry:
             "file": self.file,
             "created_at": self.created_at.isoformat(),
             "retired_at": self.retired_at.isoformat() if self.retired_at else None,
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
             "public_jwk": self.public_jwk,
         }
 
@@ -116,15 +147,24 @@ def _entry_from_json(raw: object, metadata_path: Path) -> _Entry:
     if not isinstance(jwk, dict):
         raise KeyFileError(f"{where} {kid} has no public key")
     retired_raw = raw.get("retired_at")
+    # Absent in rings written before revocation existed: such a key was never revoked.
+    revoked_raw = raw.get("revoked_at")
+    revoked_at = (
+        None if revoked_raw is None else _parse_time(revoked_raw, f"{where} {kid} revoked_at")
+    )
+    retired_at = (
+        None if retired_raw is None else _parse_time(retired_raw, f"{where} {kid} retired_at")
+    )
+    if revoked_at is not None and retired_at is None:
+        raise KeyFileError(f"{where} {kid} is revoked but still active")
     return _Entry(
         kid=kid,
         alg=str(alg),
         file=file,
         created_at=_parse_time(raw.get("created_at"), f"{where} {kid} created_at"),
-        retired_at=(
-            None if retired_raw is None else _parse_time(retired_raw, f"{where} {kid} retired_at")
-        ),
+        retired_at=retired_at,
         public_jwk=jwk,
+        revoked_at=revoked_at,
     )
 
 
@@ -211,14 +251,50 @@ class KeyRing:
             entries = self._read_entries()
             current = self._active_entry(entries)
             new_entry = self._create_key(alg or current.alg, moment)
-            retired = [
-                _Entry(e.kid, e.alg, e.file, e.created_at, moment, e.public_jwk)
-                if e.retired_at is None
-                else e
-                for e in entries
-            ]
-            self._write_entries([new_entry, *retired])
+            self._write_entries([new_entry, *self._retired(entries, moment)])
         return self._info(new_entry, moment)
+
+    def revoke(self, kid: str, *, now: datetime | None = None) -> KeyInfo:
+        """Revoke a key: it leaves the JWKS at once, and its DNS pin gets ``until``.
+
+        Revoking the active key first makes a new active key of the same algorithm, in the
+        same change of the ring, so no node ever signs with the revoked key and signing
+        never stops. Revoking a key again changes nothing and returns it as it is.
+
+        Args:
+            kid: The key to revoke.
+            now: Revocation time; the current time when None.
+
+        Returns:
+            The revoked key's facts (``until`` is what its DNS pin must now carry).
+
+        Raises:
+            NotFoundError: the ring has no key with that kid.
+            KeyFileError: there is no ring yet, it is corrupt, or files cannot be written.
+        """
+        moment = (now or datetime.now(UTC)).astimezone(UTC)
+        with self._locked():
+            entries = self._read_entries()
+            target = self._entry(entries, kid)
+            if target.revoked_at is not None:
+                return self._info(target, moment)
+            if target.retired_at is None:
+                entries = [self._create_key(target.alg, moment), *self._retired(entries, moment)]
+            revoked = [
+                dataclasses.replace(e, revoked_at=moment) if e.kid == kid else e for e in entries
+            ]
+            self._write_entries(revoked)
+        return self._info(self._entry(revoked, kid), moment)
+
+    def pin_until(self, kid: str) -> int | None:
+        """The ``until`` (Unix seconds) the key's DNS pin must carry; None for the active key.
+
+        Raises:
+            NotFoundError: the ring has no key with that kid.
+            KeyFileError: there is no ring or it is corrupt.
+        """
+        entry = self._entry(self._read_entries(), kid)
+        return self._info(entry, datetime.now(UTC)).until
 
     # -- reading the ring --------------------------------------------------------------
 
@@ -257,6 +333,8 @@ class KeyRing:
     def jwks(self, now: datetime, grace_period_s: int) -> dict[str, Any]:
         """The public keys to publish: the active key and keys retired within the grace.
 
+        A revoked key is never published, whatever its grace period.
+
         Args:
             now: Reference time.
             grace_period_s: How long a retired key stays published.
@@ -271,7 +349,11 @@ class KeyRing:
         limit = timedelta(seconds=grace_period_s)
         published = [e for e in entries if e.retired_at is None]
         published += sorted(
-            (e for e in entries if e.retired_at is not None and now - e.retired_at <= limit),
+            (
+                e
+                for e in entries
+                if e.retired_at is not None and e.revoked_at is None and now - e.retired_at <= limit
+            ),
             key=lambda e: e.created_at,
             reverse=True,
         )
@@ -284,15 +366,34 @@ class KeyRing:
         if alg not in ALGORITHMS:
             raise ValueError(f"unsupported algorithm {alg!r}; choose one of {ALGORITHMS}")
 
+    @staticmethod
+    def _retired(entries: builtins.list[_Entry], moment: datetime) -> builtins.list[_Entry]:
+        """The entries with the active one retired at ``moment``."""
+        return [
+            dataclasses.replace(e, retired_at=moment) if e.retired_at is None else e
+            for e in entries
+        ]
+
+    @staticmethod
+    def _entry(entries: builtins.list[_Entry], kid: str) -> _Entry:
+        for entry in entries:
+            if entry.kid == kid:
+                return entry
+        raise NotFoundError(f"the key ring has no key {kid!r}; see: salve-gmlc keys list")
+
     def _info(self, entry: _Entry, now: datetime) -> KeyInfo:
         status: KeyStatus
-        if entry.retired_at is None:
+        if entry.revoked_at is not None:
+            status = "revoked"
+        elif entry.retired_at is None:
             status = "active"
         elif now - entry.retired_at <= timedelta(seconds=self.grace_period_s):
             status = "retired"
         else:
             status = "expired"
-        return KeyInfo(entry.kid, entry.alg, status, entry.created_at, entry.retired_at)
+        return KeyInfo(
+            entry.kid, entry.alg, status, entry.created_at, entry.retired_at, entry.revoked_at
+        )
 
     def _ensure_dir(self) -> None:
         try:

@@ -76,6 +76,14 @@ class GmlcMetrics:
             ["reason"],
             registry=self.registry,
         )
+        self.pin_refusals = Counter(
+            "salve_gmlc_client_pin_refusals",
+            "Requests with a client's id from outside its networks (reason "
+            "outside_networks) or without its pinned TLS certificate (certificate_mismatch); "
+            "alert on any increase: with password_valid=yes its password was stolen",
+            ["client", "reason", "password_valid"],
+            registry=self.registry,
+        )
         self.inflight = Gauge(
             "salve_gmlc_mlp_requests_in_flight",
             "MLP requests being answered",
@@ -84,6 +92,19 @@ class GmlcMetrics:
         self.overloaded = Counter(
             "salve_gmlc_overload_rejections",
             "Requests answered 101 because the concurrency limit or deadline was hit",
+            registry=self.registry,
+        )
+
+        self.open_connections = Gauge(
+            "salve_gmlc_connections_open",
+            "Open HTTP connections of this process",
+            registry=self.registry,
+        )
+        self.connection_events = Counter(
+            "salve_gmlc_connection_events",
+            "Connections refused over the per-source cap, closed by the header-read "
+            "timeout, or closed lingering after an early answer",
+            ["event"],
             registry=self.registry,
         )
 

@@ -23,6 +23,8 @@ __all__ = [
     "AUDIT",
     "CELLS",
     "CLIENTS",
+    "CLIENT_CERTIFICATES",
+    "CLIENT_NETWORKS",
     "CLIENT_TARGETS",
     "METADATA",
     "OBSERVATIONS",
@@ -97,6 +99,35 @@ CLIENT_TARGETS = sa.Table(
     ),
     sa.Column("msid_type", sa.String(8), primary_key=True),
     sa.Column("value", sa.String(16), primary_key=True),
+)
+
+# Where a client may connect from: one row per (client, network in canonical CIDR form).
+# "Anywhere" is the two rows 0.0.0.0/0 and ::/0; a client without rows is refused everywhere.
+CLIENT_NETWORKS = sa.Table(
+    "client_networks",
+    METADATA,
+    sa.Column(
+        "client_id",
+        sa.String(64),
+        sa.ForeignKey("clients.client_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("network", sa.String(43), primary_key=True),
+)
+
+# TLS client certificates a client must present (mutual TLS), by the SHA-256 of their
+# public key (SubjectPublicKeyInfo, lower-case hex), so a renewed certificate for the same
+# key keeps working. A client without rows may connect without a certificate.
+CLIENT_CERTIFICATES = sa.Table(
+    "client_certificates",
+    METADATA,
+    sa.Column(
+        "client_id",
+        sa.String(64),
+        sa.ForeignKey("clients.client_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("spki_sha256", sa.String(64), primary_key=True),
 )
 
 APPLIANCES = sa.Table(

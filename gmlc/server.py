@@ -5,29 +5,43 @@ traceback in a worker: the listening setup (TLS files, plain HTTP only on loopba
 allowed), the database (reachable, schema current) and the active signing key (present,
 private). Problems are raised as plain-words errors for the CLI to print.
 
+The listening sockets are bound here, not by uvicorn: the MLP listener and, unless
+``metrics_port`` is 0, the metrics listener (loopback by default), so that a port already in
+use is a plain error before anything starts. Both are served by one uvicorn server through
+:class:`gmlc.connections.GuardedHttpProtocol` (header-read timeout, per-source connection cap,
+lingering close); the app tells the listeners apart by the accepting socket's port.
+
 With one worker the app object is handed to uvicorn directly. With several, uvicorn needs
 an import string: the settings travel to the workers as JSON in one environment variable
 and :func:`app_for_worker` rebuilds them, so every worker runs with exactly the settings
-the operator started with (including command-line overrides).
+the operator started with (including command-line overrides). The workers share the
+listening sockets; each counts its own connections and keeps its own metrics.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import socket
+import ssl
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.supervisors import Multiprocess
 
 from gmlc.app import create_app
+from gmlc.connections import GuardedHttpProtocol
 from gmlc.errors import ConfigError, GmlcError, StoreError
 from gmlc.keys import KeyRing
-from gmlc.logs import configure_logging, uvicorn_log_config
+from gmlc.logs import configure_logging, log_event, uvicorn_log_config
 from gmlc.settings import Settings
 from gmlc.store import Store
 
-__all__ = ["WORKER_SETTINGS_ENV", "app_for_worker", "preflight", "serve"]
+__all__ = ["WORKER_SETTINGS_ENV", "app_for_worker", "listening_socket", "preflight", "serve"]
+
+logger = logging.getLogger(__name__)
 
 # Not under the SALVE_GMLC_ prefix, so pydantic-settings never reads it as a setting.
 WORKER_SETTINGS_ENV = "SALVEGMLC_WORKER_SETTINGS"
@@ -72,6 +86,24 @@ def app_for_worker() -> FastAPI:
     return create_app(settings)
 
 
+def listening_socket(host: str, port: int, what: str) -> socket.socket:
+    """A bound TCP socket, inheritable by worker processes.
+
+    Raises:
+        ConfigError: the address cannot be bound (in use, not local, no permission).
+    """
+    try:
+        sock = socket.create_server(
+            (host, port),
+            family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+            backlog=2048,
+        )
+    except OSError as exc:
+        raise ConfigError(f"cannot listen for {what} on {host}:{port}: {exc.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
 def serve(settings: Settings, *, log_level: str = "info") -> None:
     """Run the service until interrupted.
 
@@ -80,25 +112,58 @@ def serve(settings: Settings, *, log_level: str = "info") -> None:
         log_level: uvicorn log level name.
 
     Raises:
-        ConfigError, StoreError, KeyFileError: from :func:`preflight`.
+        ConfigError, StoreError, KeyFileError: from :func:`preflight`, or a listener that
+            cannot be bound.
     """
     configure_logging(log_level.upper())
     preflight(settings)
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.effective_port,
+        "http": GuardedHttpProtocol,
         "log_config": uvicorn_log_config(log_level.upper()),
         "access_log": False,
         "server_header": False,
         "proxy_headers": False,
         "timeout_keep_alive": 5,
         "timeout_graceful_shutdown": 10,
+        "workers": settings.workers,
     }
     if settings.tls_enabled:
         options["ssl_certfile"] = str(settings.tls_cert)
         options["ssl_keyfile"] = str(settings.tls_key)
-    if settings.workers > 1:
-        os.environ[WORKER_SETTINGS_ENV] = settings.model_dump_json()
-        uvicorn.run("gmlc.server:app_for_worker", factory=True, workers=settings.workers, **options)
-    else:
-        uvicorn.run(create_app(settings), **options)
+    if settings.tls_client_ca is not None:
+        # Asked for, verified against the CA when sent, but optional: clients not pinned to
+        # a certificate keep working; pinned ones are refused without theirs (gmlc.auth).
+        options["ssl_ca_certs"] = str(settings.tls_client_ca)
+        options["ssl_cert_reqs"] = ssl.CERT_OPTIONAL
+    sockets = [listening_socket(settings.host, settings.effective_port, "MLP")]
+    try:
+        if settings.metrics_port:
+            sockets.append(
+                listening_socket(settings.metrics_host, settings.metrics_port, "metrics")
+            )
+        log_event(
+            logger,
+            logging.INFO,
+            "listening",
+            mlp=f"{'https' if settings.tls_enabled else 'http'}://{_address(sockets[0])}",
+            metrics=f"{'https' if settings.tls_enabled else 'http'}://{_address(sockets[1])}"
+            if len(sockets) > 1
+            else None,
+        )
+        if settings.workers > 1:
+            os.environ[WORKER_SETTINGS_ENV] = settings.model_dump_json()
+            config = uvicorn.Config("gmlc.server:app_for_worker", factory=True, **options)
+            Multiprocess(config, sockets=sockets).run()
+        else:
+            server = uvicorn.Server(uvicorn.Config(create_app(settings), **options))
+            server.run(sockets=sockets)
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _address(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -9,8 +9,10 @@ Result codes (OMA MLP 3.x §5.4; request level in ``slia/result``, else one ``po
 target, in request order):
 
 - 3 UNAUTHORIZED APPLICATION: no ``client/id`` or ``pwd``, unknown client, wrong
-  password, disabled client, or throttled after repeated failures. One answer for all,
-  and the same argon2 work for unknown and wrong (see :mod:`gmlc.auth`).
+  password, disabled client, a request from outside the client's networks or without its
+  pinned TLS client certificate, or throttled
+  after repeated failures. One answer for all, and the same argon2 work for unknown, wrong
+  and outside (see :mod:`gmlc.auth`); the audit row says which it was.
 - 104 TOO MANY POSITION ITEMS: more targets than ``max_targets``.
 - 107 PROTOCOL ELEMENT NOT SUPPORTED: ``pushaddr`` (we never connect to client-supplied
   URLs). 113 PROTOCOL ELEMENT ATTRIBUTE VALUE NOT SUPPORTED: ``res_type="ASYNC"``, a
@@ -84,17 +86,21 @@ _UNKNOWN_TARGET_INFO = "unknown subscriber"
 class KeyHolder:
     """The active signing key and the published JWKS, reloaded when the ring changes.
 
-    The ring's metadata file is checked at most once per ``check_interval_s``; when it
-    changed (a ``salve-gmlc keys rotate`` ran), the active key is loaded again. A failed
-    reload keeps the previous key and logs the problem, so a half-finished operator action
-    never takes signing down.
+    The ring's metadata file is looked at (one ``stat``, about a microsecond) before every
+    statement: a ``salve-gmlc keys revoke`` must take effect before the next signature, not
+    a moment later. When it changed (a rotation or revocation ran), the active key is loaded
+    again. A failed reload keeps the previous key and logs the problem, so a half-finished
+    operator action never takes signing down; the one exception is a previous key that has
+    been revoked, which is never used again (signing then fails until the ring is fixed).
 
     Args:
         ring: The key ring in the state directory.
         grace_period_s: How long retired keys stay in the JWKS.
         clock: Wall clock for the JWKS grace period.
-        monotonic: Clock for the reload interval.
-        check_interval_s: Minimum time between two looks at the ring.
+        monotonic: Clock for the intervals below.
+        check_interval_s: How long a computed JWKS is reused while the ring is unchanged
+            (a retired key must still leave it when its grace period ends), and how often
+            a ring whose active key failed to load is tried again.
     """
 
     def __init__(
@@ -116,7 +122,9 @@ class KeyHolder:
         self._jwks: dict[str, Any] | None = None
         self._jwks_at = float("-inf")
         self._version: tuple[int, int, int] | None = None
-        self._checked_at = float("-inf")
+        # A ring version whose key could not be loaded is retried once per interval, not
+        # on every statement (the operator may fix a file mode without touching the ring).
+        self._failed: tuple[tuple[int, int, int] | None, float] | None = None
 
     def load(self) -> SigningKey:
         """Load the active key now.
@@ -128,26 +136,39 @@ class KeyHolder:
             version = self._ring.metadata_version()
             key = self._ring.active_signing_key()
             self._key, self._version, self._jwks = key, version, None
-            self._checked_at = self._monotonic()
             return key
 
     def _refresh(self) -> None:
-        now = self._monotonic()
-        if now - self._checked_at < self._check_interval_s:
-            return
-        self._checked_at = now
         version = self._ring.metadata_version()
         if version == self._version and self._key is not None:
             return
+        now = self._monotonic()
+        if (
+            self._key is not None
+            and self._failed is not None
+            and self._failed[0] == version
+            and now - self._failed[1] < self._check_interval_s
+        ):
+            return
+        previous = self._key.kid if self._key is not None else None
         try:
             key = self._ring.active_signing_key()
         except KeyFileError as exc:
+            self._failed = (version, now)
             log_event(logger, logging.ERROR, "signing_key_reload_failed", problem=str(exc))
+            if previous is not None and self._revoked(previous):
+                self._key = None
+                log_event(logger, logging.ERROR, "signing_key_revoked", kid=previous)
             return
-        previous = self._key.kid if self._key is not None else None
-        self._key, self._version, self._jwks = key, version, None
+        self._key, self._version, self._jwks, self._failed = key, version, None, None
         if previous != key.kid:
             log_event(logger, logging.INFO, "signing_key_loaded", kid=key.kid, alg=key.alg)
+
+    def _revoked(self, kid: str) -> bool:
+        try:
+            return any(k.kid == kid and k.status == "revoked" for k in self._ring.list())
+        except KeyFileError:
+            return False
 
     @property
     def loaded(self) -> bool:
@@ -158,7 +179,8 @@ class KeyHolder:
         """The active signing key, reloaded if the ring changed.
 
         Raises:
-            KeyFileError: no key could ever be loaded.
+            KeyFileError: no key could ever be loaded, or the loaded one was revoked and
+                no new active key can be read.
         """
         with self._lock:
             self._refresh()
@@ -170,8 +192,8 @@ class KeyHolder:
         """The JWKS to publish (active key and retired keys within the grace period)."""
         with self._lock:
             self._refresh()
-            # Recomputed at most once per interval: a retired key leaves the set when its
-            # grace period ends, even if the ring itself does not change.
+            # Recomputed at most once per interval while the ring is unchanged: a retired
+            # key leaves the set when its grace period ends, even if the ring does not change.
             now = self._monotonic()
             if self._jwks is None or now - self._jwks_at >= self._check_interval_s:
                 self._jwks = self._ring.jwks(self._clock(), self._grace_period_s)
@@ -264,10 +286,12 @@ class RequestContext:
     Attributes:
         source: The peer's address, for throttling and audit.
         deadline: ``time.monotonic()`` value after which remaining targets get 101.
+        certificate: SPKI SHA-256 of the peer's TLS client certificate, if it sent one.
     """
 
     source: str | None
     deadline: float
+    certificate: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,21 +444,30 @@ class LocationService:
                 detail={"reason": "missing_credentials"},
             )
             return None, (ResultCode.UNAUTHORIZED_APPLICATION, "client id and pwd are required")
-        outcome = self._authenticator.authenticate(client.id, client.pwd, context.source)
+        outcome = self._authenticator.authenticate(
+            client.id, client.pwd, context.source, context.certificate
+        )
         if outcome.record is not None:
             return outcome.record, None
         reason = outcome.reason or "bad_credentials"
         self._metrics.auth_failures.labels(reason).inc()
-        self._audit_one(
-            "auth_failure", client_id=client.id, source=context.source, detail={"reason": reason}
-        )
+        detail: dict[str, Any] = {"reason": reason}
+        alarm = reason in ("outside_networks", "certificate_mismatch")
+        if alarm:
+            # The alarm: someone holding this client's id, maybe its password, from a place
+            # (or without the certificate) the client never connects from.
+            detail["password_valid"] = outcome.password_valid
+            self._metrics.pin_refusals.labels(
+                client.id, reason, "yes" if outcome.password_valid else "no"
+            ).inc()
+        self._audit_one("auth_failure", client_id=client.id, source=context.source, detail=detail)
         log_event(
             logger,
             logging.WARNING,
-            "auth_failure",
+            "client_pin_refused" if alarm else "auth_failure",
             client_id=client.id,
             source=context.source,
-            reason=reason,
+            **detail,
         )
         # One add_info for every reason: the caller learns nothing about which ids exist.
         return None, (ResultCode.UNAUTHORIZED_APPLICATION, None)

@@ -32,12 +32,13 @@ from pydantic_settings import (
 from gmlc.errors import ConfigError
 from mlp.names import HostNameError, canonical_host_name
 
-__all__ = ["DEV_ISSUER", "ENV_PREFIX", "Settings", "load_settings"]
+__all__ = ["DEV_ISSUER", "ENV_PREFIX", "METRICS_PORT", "Settings", "load_settings"]
 
 ENV_PREFIX = "SALVE_GMLC_"
 DEV_ISSUER = "gmlc.dev.invalid"
 TLS_PORT = 9211
 PLAIN_PORT = 9210
+METRICS_PORT = 9212
 _DAY_S = 24 * 3600
 
 # The TOML values of the load in progress. A context variable rather than a class
@@ -84,6 +85,10 @@ class Settings(BaseSettings):
     port: int | None = Field(default=None, ge=1, le=65535)
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    tls_client_ca: Path | None = Field(
+        default=None,
+        description="CA bundle for TLS client certificates (mutual TLS); asked, not required.",
+    )
     allow_plain_http: bool = False
     workers: int = Field(default=1, ge=1, le=256)
     statement_validity_s: int = Field(default=60, ge=1, le=_DAY_S)
@@ -102,7 +107,37 @@ class Settings(BaseSettings):
     key_grace_period_s: int = Field(default=7 * _DAY_S, ge=0)
     auth_failure_limit: int = Field(default=5, ge=1)
     auth_failure_window_s: int = Field(default=60, ge=1)
+    auth_failure_prefix_v4: int = Field(
+        default=24, ge=8, le=32, description="IPv4 network size failures count against."
+    )
+    auth_failure_prefix_v6: int = Field(
+        default=64, ge=16, le=128, description="IPv6 network size failures count against."
+    )
     max_observation_bytes: int = Field(default=16384, ge=512)
+    observation_refusal_burst: int = Field(
+        default=20, ge=1, description="Refused observations a source may send at once."
+    )
+    observation_refusals_per_s: float = Field(
+        default=0.5, gt=0, description="Refused observations per second a source may sustain."
+    )
+    audit_fold_window_s: float = Field(
+        default=60.0, gt=0, description="Repeated refusals within this time are one audit row."
+    )
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, description="Time allowed for a request line and headers."
+    )
+    max_connections_per_source: int = Field(
+        default=256, ge=1, description="Open connections per source address and worker."
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Address of the Prometheus /metrics listener."
+    )
+    metrics_port: int = Field(
+        default=METRICS_PORT,
+        ge=0,
+        le=65535,
+        description="Port of the /metrics listener; 0 serves no metrics at all.",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -133,8 +168,15 @@ class Settings(BaseSettings):
             raise ValueError(f"issuer must be the GMLC's host name: {exc}") from None
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert and tls_key must be set together")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            raise ValueError("tls_client_ca needs TLS: set tls_cert and tls_key as well")
         if self.radius_floor_m > self.radius_ceiling_m:
             raise ValueError("radius_floor_m must not exceed radius_ceiling_m")
+        if self.metrics_port and self.metrics_port == self.effective_port:
+            raise ValueError(
+                f"metrics_port {self.metrics_port} is the MLP port: /metrics needs its own "
+                "listener (it names appliances and keys, and is not for MLP clients)"
+            )
         return self
 
     @property
@@ -186,7 +228,11 @@ class Settings(BaseSettings):
                     "fronts this port"
                 )
             return
-        for name, path in (("tls_cert", self.tls_cert), ("tls_key", self.tls_key)):
+        for name, path in (
+            ("tls_cert", self.tls_cert),
+            ("tls_key", self.tls_key),
+            ("tls_client_ca", self.tls_client_ca),
+        ):
             if path is not None and not path.is_file():
                 raise ConfigError(f"{name} {path} does not exist or is not a file")
 

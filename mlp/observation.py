@@ -25,7 +25,14 @@ Errors::
     MlpError
       ObservationError
         ObservationMalformedError   (also a ValueError) bad token, header, claims or key
+          ObservationRangeError     a claim of the right type outside its range
         ObservationSignatureError   the signature does not verify with the given key
+
+Ranges: every number has one (:data:`CLAIM_RANGES`), so a report that verifies holds only
+values its readers can use: ``observed_at`` converts to a date, and a signal strength can be
+squared and divided by without overflowing or dividing by zero. Identifier ranges are the
+widest the 3GPP specifications allow; signal ranges are a physical envelope somewhat wider
+than the 3GPP reporting ranges, so a quirky but real modem value is still accepted.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ from mlp.errors import MlpError
 from mlp.keys import b64url_decode, b64url_encode, loads_json_object, split_compact_jws
 
 __all__ = [
+    "CLAIM_RANGES",
     "DOMAIN_NAMES",
     "MAX_NEIGHBOURS",
     "OBSERVATION_ALG",
@@ -54,6 +62,7 @@ __all__ = [
     "REGISTRATION_STATES",
     "ObservationError",
     "ObservationMalformedError",
+    "ObservationRangeError",
     "ObservationReport",
     "ObservationSignatureError",
     "ReportCell",
@@ -64,6 +73,7 @@ __all__ = [
     "ReportSim",
     "decode_public_key",
     "encode_public_key",
+    "in_claim_range",
     "peek_appliance_id",
     "registration_state",
     "sign_observation",
@@ -110,6 +120,43 @@ _MCC_PATTERN: Final = re.compile(r"[0-9]{3}")
 _MNC_PATTERN: Final = re.compile(r"[0-9]{2,3}")
 _TEXT_PATTERN: Final = re.compile(r"[\x20-\x7e]{1,128}")
 _MAX_INT: Final = 2**53  # exact in every JSON implementation; NR cell ids need 36 bits
+_LAST_DATETIME_SECOND: Final = 253402300799  # 9999-12-31T23:59:59Z, the last one a datetime holds
+
+CLAIM_RANGES: Final[Mapping[str, tuple[float, float]]] = {
+    "seq": (1, _MAX_INT - 1),
+    "observed_at": (0, _LAST_DATETIME_SECOND),
+    # 27.007 §7.2: <stat> 0-11, <AcT> 0-13 (room for two more), LAC 16 bits, TAC 24 bits,
+    # cell identity up to 36 bits (NR).
+    "registration.domains.stat": (0, 11),
+    "registration.domains.lac": (0, 0xFFFF),
+    "registration.domains.tac": (0, 0xFFFFFF),
+    "registration.domains.ci": (0, 2**36 - 1),
+    "registration.domains.act": (0, 15),
+    "cell.lac": (0, 0xFFFF),
+    "cell.tac": (0, 0xFFFFFF),
+    "cell.ci": (0, 2**36 - 1),
+    "cell.pci": (0, 1007),  # NR 0-1007, LTE 0-503
+    "cell.arfcn": (0, 3279165),  # GSM ARFCN 0-1023, NR-ARFCN up to 3,279,165
+    "cell.earfcn": (0, 262143),
+    "cell.uarfcn": (0, 16383),
+    "cell.psc": (0, 511),
+    "cell.band": (0, 1024),
+    # dBm: 3GPP reports RSRP -156..-31 (NR), RSCP -120..-25, RSSI -113..-51 (+CSQ).
+    "cell.rsrp": (-160.0, -20.0),
+    "cell.rscp": (-130.0, -20.0),
+    "cell.rssi": (-130.0, 0.0),
+    # dB: RSRQ -43..20 (NR), SINR -23..40, Ec/Io -24..0.
+    "cell.rsrq": (-45.0, 25.0),
+    "cell.sinr": (-30.0, 60.0),
+    "cell.ecio": (-30.0, 5.0),
+    "signal.rsrp": (-160.0, -20.0),
+    "signal.rscp": (-130.0, -20.0),
+    "signal.rssi": (-130.0, 0.0),
+    "signal.rsrq": (-45.0, 25.0),
+    "signal.sinr": (-30.0, 60.0),
+    "signal.ecno": (-30.0, 5.0),
+}
+"""The inclusive range of every numeric claim, by its path in the claims object."""
 _HEADER_NAMES: Final = frozenset({"alg", "kid", "typ"})
 _PUBLIC_KEY_BYTES: Final = 32
 
@@ -120,6 +167,10 @@ class ObservationError(MlpError):
 
 class ObservationMalformedError(ObservationError, ValueError):
     """Not a valid observation report: bad token, header, claims, or public key encoding."""
+
+
+class ObservationRangeError(ObservationMalformedError):
+    """A claim of the right type whose value lies outside its range (:data:`CLAIM_RANGES`)."""
 
 
 class ObservationSignatureError(ObservationError):
@@ -133,11 +184,28 @@ def _malformed(where: str, what: str) -> ObservationMalformedError:
 # --------------------------------------------------------------------------- value checks
 
 
-def _check_int(value: object, where: str, *, minimum: int = 0) -> None:
+def in_claim_range(where: str, value: float) -> bool:
+    """Whether ``value`` lies within the range of the claim at path ``where``.
+
+    For producers that drop a value they cannot report (the appliance) rather than fail.
+
+    Raises:
+        KeyError: ``where`` names no numeric claim.
+    """
+    low, high = CLAIM_RANGES[where]
+    return low <= value <= high
+
+
+def _check_range(value: float, where: str) -> None:
+    low, high = CLAIM_RANGES[where]
+    if not low <= value <= high:
+        raise ObservationRangeError(f"observation {where}: {value!r} is outside [{low}, {high}]")
+
+
+def _check_int(value: object, where: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _malformed(where, "must be an integer")
-    if not minimum <= value < _MAX_INT:
-        raise _malformed(where, f"must be an integer in [{minimum}, 2^53)")
+    _check_range(value, where)
 
 
 def _check_optional_int(value: object, where: str) -> None:
@@ -152,6 +220,7 @@ def _check_optional_number(value: object, where: str) -> None:
         raise _malformed(where, "must be a number or null")
     if not math.isfinite(value):
         raise _malformed(where, "must be finite")
+    _check_range(value, where)
 
 
 def _check_pattern(value: object, pattern: re.Pattern[str], where: str, what: str) -> None:
@@ -380,7 +449,7 @@ class ObservationReport:
         _check_pattern(
             self.appliance, _APPLIANCE_PATTERN, "appliance", "1-64 characters of A-Z a-z 0-9 . _ -"
         )
-        _check_int(self.seq, "seq", minimum=1)
+        _check_int(self.seq, "seq")
         _check_int(self.observed_at, "observed_at")
         for name, kind in (
             ("sim", ReportSim),
@@ -491,7 +560,9 @@ def _build(kind: type[_Part], value: object, where: str) -> _Part:
     try:
         return kind(**members)
     except ObservationMalformedError as exc:
-        raise _malformed(where, str(exc).removeprefix("observation ")) from exc
+        # Keep the class: a range error stays a range error with the path in front.
+        detail = str(exc).removeprefix("observation ")
+        raise type(exc)(f"observation {where}: {detail}") from exc
 
 
 # --------------------------------------------------------------------------- signing

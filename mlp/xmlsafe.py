@@ -10,9 +10,15 @@ nothing but parse:
   neither from the network nor from a file relative to the working directory;
 * ``huge_tree=False`` keeps libxml2's limits (depth 256, 10 MB text nodes,
   entity amplification);
-* a DOCTYPE with a non-empty internal subset is rejected, because libxml2 applies
-  ``ATTLIST`` defaults from it even with DTD loading off, so a document could
-  change attributes such as ``msid/@type`` without showing them;
+* a DOCTYPE whose internal subset declares anything is rejected, because libxml2
+  applies ``ATTLIST`` defaults from it even with DTD loading off, so a document could
+  change attributes such as ``msid/@type``, ``slir/@res_type`` or a default ``xmlns``
+  without showing them. The decision is made on the DTD libxml2 parsed, never on the
+  request text: a SYSTEM or PUBLIC literal may legally hold newlines, tabs, ``[`` or
+  ``]>``, and the document may be UTF-16;
+* any entity reference is refused, decided on libxml2's own diagnostics (an undeclared
+  entity is reported whatever the document's encoding) and on the entity nodes in the
+  tree, never by searching the request text;
 * ``collect_ids`` keeps its default: with ``collect_ids=False`` lxml 6.1 /
   libxml2 2.14 open the DOCTYPE's SYSTEM file despite ``load_dtd=False``.
 
@@ -24,7 +30,7 @@ microseconds) and must not be shared between threads.
 
 from __future__ import annotations
 
-import re
+from typing import Any, cast
 
 from lxml import etree
 
@@ -32,9 +38,6 @@ from mlp.codes import ResultCode
 from mlp.errors import MlpDecodeError
 
 __all__ = ["parse_document"]
-
-# "&" not starting one of the five predefined entities or a character reference.
-_ENTITY_REFERENCE_RE = re.compile(r"&(?!(?:amp|lt|gt|quot|apos);|#)")
 
 
 def _new_parser() -> etree.XMLParser:
@@ -51,12 +54,40 @@ def _new_parser() -> etree.XMLParser:
     )
 
 
-def _has_internal_subset(tree: etree._ElementTree) -> bool:
-    # lxml has no direct flag: docinfo.internalDTD exists even for SYSTEM-only
-    # DOCTYPEs, and ATTLIST-only subsets are invisible to DTD.iterelements().
-    # libxml2 serializes a non-empty internal subset as "<!DOCTYPE name ... [".
-    first_line = etree.tostring(tree).split(b"\n", 1)[0]
-    return first_line.startswith(b"<!DOCTYPE") and first_line.rstrip().endswith(b"[")
+def _declares_anything(tree: etree._ElementTree) -> bool:
+    """Whether the parsed internal DTD subset holds any declaration.
+
+    lxml lists element and entity declarations, but not attribute-list declarations for
+    an element the subset does not declare, nor notations. For those, ask libxml2 itself:
+    its serializer writes the internal subset (`` [ ... ]>``) exactly when the parsed DTD
+    has a declaration of any kind (``xmlDtdDumpOutput`` tests its element, attribute,
+    entity and notation tables), and a DOCTYPE written without one always ends in a quote
+    or in the root name, never in ``]>``. This reads libxml2's rendering of the parsed
+    DTD, not the request, so no spelling of the request can hide a declaration.
+    """
+    # lxml-stubs lack DTD.iterelements/iterentities and say internalDTD is never None.
+    dtd: Any = tree.docinfo.internalDTD
+    if dtd is None:
+        return False
+    if next(dtd.iterelements(), None) is not None or next(dtd.iterentities(), None) is not None:
+        return True
+    root = tree.getroot()
+    whole = etree.tostring(tree)
+    element = etree.tostring(root)
+    if not whole.endswith(element):
+        return True  # an unexpected rendering: fail closed
+    return whole[: len(whole) - len(element)].rstrip().endswith(b"]>")
+
+
+def _refers_to_entity(root: etree._Element, parser: etree.XMLParser) -> bool:
+    # Without a DOCTYPE an undeclared entity is a well-formedness error. With one,
+    # libxml2 accepts it (the unread external DTD might declare it) and only warns: in
+    # text the reference stays an entity node, in an attribute value it silently
+    # vanishes. The warning is raised on the decoded characters, so it is there
+    # whatever the document's encoding, BOM or declaration.
+    if next(root.iter(etree.Entity), None) is not None:
+        return True
+    return any("ENTITY" in entry.type_name for entry in parser.error_log)
 
 
 def parse_document(body: bytes, *, max_body_bytes: int) -> etree._Element:
@@ -83,8 +114,9 @@ def parse_document(body: bytes, *, max_body_bytes: int) -> etree._Element:
         )
     if not body.strip():
         raise MlpDecodeError(ResultCode.SYNTAX_ERROR, "empty document")
+    parser = _new_parser()
     try:
-        root = etree.fromstring(body, _new_parser())
+        root = etree.fromstring(body, parser)
     except etree.XMLSyntaxError as exc:
         raise MlpDecodeError(
             ResultCode.SYNTAX_ERROR, "document is not well-formed XML", line=exc.lineno
@@ -93,26 +125,11 @@ def parse_document(body: bytes, *, max_body_bytes: int) -> etree._Element:
         # Unknown encodings and similar refusals from lxml before parsing starts.
         raise MlpDecodeError(ResultCode.SYNTAX_ERROR, "document cannot be read as XML") from exc
     tree = root.getroottree()
-    # lxml-stubs lack DocInfo.doctype; it is a str ("" without a DOCTYPE).
-    if tree.docinfo.doctype:  # type: ignore[union-attr]
-        if _has_internal_subset(tree):
-            raise MlpDecodeError(ResultCode.SYNTAX_ERROR, "DOCTYPE internal subset not accepted")
-        # Without a DOCTYPE an undeclared entity is a well-formedness error; with one,
-        # libxml2 accepts it because the unread external DTD might declare it. In text
-        # it stays an entity node, but in an attribute value it silently vanishes, so
-        # the document itself is searched.
-        encoding = tree.docinfo.encoding or "UTF-8"
-        if next(root.iter(etree.Entity), None) is not None or _mentions_entity(body, encoding):
-            raise MlpDecodeError(ResultCode.SYNTAX_ERROR, "entity reference not accepted")
+    if cast(Any, tree.docinfo.internalDTD) is None:
+        # No DOCTYPE: an entity reference would not have been well-formed.
+        return root
+    if _declares_anything(tree):
+        raise MlpDecodeError(ResultCode.SYNTAX_ERROR, "DOCTYPE internal subset not accepted")
+    if _refers_to_entity(root, parser):
+        raise MlpDecodeError(ResultCode.SYNTAX_ERROR, "entity reference not accepted")
     return root
-
-
-def _mentions_entity(body: bytes, encoding: str) -> bool:
-    try:
-        text = body.decode(encoding)
-    except (LookupError, UnicodeError):
-        # An encoding Python cannot read back: the document cannot be checked.
-        return True
-    # In well-formed XML a bare "&" always starts a reference. Inside comments or
-    # CDATA it would be literal text; refusing those rare documents is the safe side.
-    return _ENTITY_REFERENCE_RE.search(text) is not None

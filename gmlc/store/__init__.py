@@ -6,7 +6,8 @@ upgraded by the Alembic migrations in ``gmlc/migrations``.
 
 One module per concept, each a store over the shared :class:`~gmlc.store.database.Database`:
 
-* :mod:`gmlc.store.clients` — web-server clients and the targets each may locate;
+* :mod:`gmlc.store.clients` — web-server clients, the targets each may locate and the
+  networks each may connect from;
 * :mod:`gmlc.store.appliances` — appliances, their SIMs and their observations;
 * :mod:`gmlc.store.cells` — the cell database and location-area estimates;
 * :mod:`gmlc.store.audit` — the append-only audit log;
@@ -36,9 +37,10 @@ from gmlc.store.cells import (
     CellRecord,
     CellStore,
 )
-from gmlc.store.clients import ClientRecord, ClientStore
+from gmlc.store.clients import ANYWHERE, ClientRecord, ClientStore
 
 __all__ = [
+    "ANYWHERE",
     "CELL_RADIOS",
     "ApplianceRecord",
     "AreaEstimate",

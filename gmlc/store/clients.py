@@ -1,8 +1,10 @@
-"""Clients: the web servers allowed to query the GMLC, and the targets each may locate."""
+"""Clients: the web servers allowed to query the GMLC, the targets each may locate, and the
+networks each may connect from (see :mod:`gmlc.networks`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import ipaddress
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,16 +14,20 @@ from sqlalchemy import exc
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gmlc.errors import DuplicateError, NotFoundError
-from gmlc.schema import CLIENT_TARGETS, CLIENTS
+from gmlc.networks import ANYWHERE, Network, canonical_network
+from gmlc.peers import canonical_fingerprint
+from gmlc.schema import CLIENT_CERTIFICATES, CLIENT_NETWORKS, CLIENT_TARGETS, CLIENTS
 from gmlc.store import validation as check
 from gmlc.store.database import Database
 
-__all__ = ["ClientRecord", "ClientStore"]
+__all__ = ["ANYWHERE", "ClientRecord", "ClientStore"]
 
 
 @dataclass(frozen=True, slots=True)
 class ClientRecord:
-    """A web server allowed to query the GMLC, and the targets it may locate."""
+    """A web server allowed to query the GMLC, the targets it may locate, the networks it
+    may connect from (:data:`ANYWHERE` for any address), and the TLS client certificates it
+    must present (none: no certificate needed)."""
 
     client_id: str
     password_hash: str
@@ -29,15 +35,39 @@ class ClientRecord:
     msisdns: frozenset[str]
     imsis: frozenset[str]
     created_at: datetime
+    networks: frozenset[Network] = frozenset()
+    certificates: frozenset[str] = frozenset()
+
+    @property
+    def from_anywhere(self) -> bool:
+        """Whether the client may connect from any address."""
+        return {str(network) for network in self.networks} >= set(ANYWHERE)
 
 
 # Built once: it is on every SLIR's path, and constructing a Core statement per call
-# costs more than executing it (the compiled form is cached either way).
-_CLIENT_WITH_TARGETS = (
-    sa.select(CLIENTS, CLIENT_TARGETS.c.msid_type, CLIENT_TARGETS.c.value)
-    .select_from(
-        CLIENTS.outerjoin(CLIENT_TARGETS, CLIENT_TARGETS.c.client_id == CLIENTS.c.client_id)
-    )
+# costs more than executing it (the compiled form is cached either way). Targets,
+# networks and certificate pins come as (kind, value) rows of one statement, each branch
+# filtered by the id, so the record costs one round trip.
+_CLIENT_ITEMS = sa.union_all(
+    sa.select(
+        CLIENT_TARGETS.c.client_id,
+        CLIENT_TARGETS.c.msid_type.label("kind"),
+        CLIENT_TARGETS.c.value.label("value"),
+    ).where(CLIENT_TARGETS.c.client_id == sa.bindparam("client_id")),
+    sa.select(
+        CLIENT_NETWORKS.c.client_id,
+        sa.literal("network", sa.String(11)).label("kind"),
+        CLIENT_NETWORKS.c.network.label("value"),
+    ).where(CLIENT_NETWORKS.c.client_id == sa.bindparam("client_id")),
+    sa.select(
+        CLIENT_CERTIFICATES.c.client_id,
+        sa.literal("certificate", sa.String(11)).label("kind"),
+        CLIENT_CERTIFICATES.c.spki_sha256.label("value"),
+    ).where(CLIENT_CERTIFICATES.c.client_id == sa.bindparam("client_id")),
+).subquery()
+_CLIENT_WITH_ITEMS = (
+    sa.select(CLIENTS, _CLIENT_ITEMS.c.kind, _CLIENT_ITEMS.c.value)
+    .select_from(CLIENTS.outerjoin(_CLIENT_ITEMS, _CLIENT_ITEMS.c.client_id == CLIENTS.c.client_id))
     .where(CLIENTS.c.client_id == sa.bindparam("client_id"))
 )
 
@@ -50,18 +80,32 @@ class ClientStore(Database):
         client_id: str,
         password_hash: str,
         *,
+        networks: Iterable[str],
         msisdns: Iterable[str] = (),
         imsis: Iterable[str] = (),
     ) -> ClientRecord:
         """Register a client (enabled) with the targets it may locate.
 
+        Args:
+            client_id: The id it sends as ``hdr/client/id``.
+            password_hash: Its argon2 password hash.
+            networks: Where it may connect from (CIDR or single addresses; at least one).
+                There is deliberately no default: pass :data:`ANYWHERE` to allow any
+                address.
+            msisdns: MSISDNs it may locate.
+            imsis: IMSIs it may locate.
+
         Raises:
             DuplicateError: a client with that id exists.
-            ValueError: an id, hash, MSISDN or IMSI is malformed.
+            ValueError: an id, hash, network, MSISDN or IMSI is malformed, or no network
+                is given.
         """
         check.identifier("client id", client_id)
         check.password_hash(password_hash)
         targets = _target_rows(client_id, msisdns, imsis)
+        network_rows = _NETWORKS.rows(client_id, networks)
+        if not network_rows:
+            raise ValueError("a client needs at least one network to connect from")
         now = check.aware("clock()", self._clock())
         with self._write("adding a client") as conn:
             try:
@@ -78,6 +122,7 @@ class ClientStore(Database):
                 raise DuplicateError(f"client {client_id!r} already exists") from None
             if targets:
                 conn.execute(CLIENT_TARGETS.insert(), targets)
+            conn.execute(CLIENT_NETWORKS.insert(), network_rows)
         return ClientRecord(
             client_id=client_id,
             password_hash=password_hash,
@@ -85,6 +130,7 @@ class ClientStore(Database):
             msisdns=frozenset(t["value"] for t in targets if t["msid_type"] == "msisdn"),
             imsis=frozenset(t["value"] for t in targets if t["msid_type"] == "imsi"),
             created_at=now,
+            networks=frozenset(ipaddress.ip_network(r["network"]) for r in network_rows),
         )
 
     def get_client(self, client_id: str) -> ClientRecord | None:
@@ -92,21 +138,124 @@ class ClientStore(Database):
         if "\x00" in client_id:  # cannot be stored, so cannot match; PostgreSQL would refuse it
             return None
         with self._read("reading a client") as conn:
-            rows = conn.execute(_CLIENT_WITH_TARGETS, {"client_id": client_id}).all()
+            rows = conn.execute(_CLIENT_WITH_ITEMS, {"client_id": client_id}).all()
         if not rows:
             return None
-        # One row per authorized target (one row with NULL target fields when none).
-        return _client_record(rows[0], [r for r in rows if r.msid_type is not None])
+        # One row per target or network (one row with NULL item fields when none).
+        return _client_record(rows[0], [(r.kind, r.value) for r in rows if r.kind is not None])
 
     def list_clients(self) -> list[ClientRecord]:
         """Every client, ordered by id."""
         with self._read("listing clients") as conn:
             rows = conn.execute(CLIENTS.select().order_by(CLIENTS.c.client_id)).all()
             targets = conn.execute(CLIENT_TARGETS.select()).all()
-        by_client: dict[str, list[sa.Row[Any]]] = {}
+            networks = conn.execute(CLIENT_NETWORKS.select()).all()
+            certificates = conn.execute(CLIENT_CERTIFICATES.select()).all()
+        by_client: dict[str, list[tuple[str, str]]] = {}
         for target in targets:
-            by_client.setdefault(target.client_id, []).append(target)
+            by_client.setdefault(target.client_id, []).append((target.msid_type, target.value))
+        for network in networks:
+            by_client.setdefault(network.client_id, []).append(("network", network.network))
+        for pin in certificates:
+            by_client.setdefault(pin.client_id, []).append(("certificate", pin.spki_sha256))
         return [_client_record(row, by_client.get(row.client_id, [])) for row in rows]
+
+    def set_client_networks(
+        self,
+        client_id: str,
+        *,
+        add: Iterable[str] = (),
+        remove: Iterable[str] = (),
+        replace: bool = False,
+    ) -> ClientRecord:
+        """Change where a client may connect from, in one transaction.
+
+        Args:
+            client_id: The client.
+            add: Networks to allow (already allowed ones are kept).
+            remove: Networks to allow no more (each must be allowed now).
+            replace: Remove every current network first (``add`` then is the whole set).
+
+        Returns:
+            The client as it is now.
+
+        Raises:
+            NotFoundError: no such client, or a network to remove is not allowed now.
+            ValueError: a malformed network, or a change that would leave the client no
+                network at all (it could never connect again; disable it instead).
+        """
+        return self._change_client_set(_NETWORKS, client_id, add, remove, replace)
+
+    def set_client_certificates(
+        self,
+        client_id: str,
+        *,
+        add: Iterable[str] = (),
+        remove: Iterable[str] = (),
+        replace: bool = False,
+    ) -> ClientRecord:
+        """Change which TLS client certificates a client must present (see gmlc.peers).
+
+        Args:
+            client_id: The client.
+            add: Certificate pins (SPKI SHA-256, hex) to accept.
+            remove: Pins to accept no more (each must be accepted now).
+            replace: Remove every current pin first.
+
+        Returns:
+            The client as it is now; without pins it may connect without a certificate.
+
+        Raises:
+            NotFoundError: no such client, or a pin to remove is not accepted now.
+            ValueError: a malformed pin.
+        """
+        return self._change_client_set(_CERTIFICATES, client_id, add, remove, replace)
+
+    def _change_client_set(
+        self,
+        kind: _ClientSet,
+        client_id: str,
+        add: Iterable[str],
+        remove: Iterable[str],
+        replace: bool,
+    ) -> ClientRecord:
+        additions = kind.rows(client_id, add)
+        removals = {row[kind.column.name] for row in kind.rows(client_id, remove)}
+        with self._write(f"changing a client's {kind.plural}") as conn:
+            exists = conn.execute(
+                sa.select(CLIENTS.c.client_id).where(CLIENTS.c.client_id == client_id)
+            ).first()
+            if exists is None:
+                raise NotFoundError(f"client {client_id!r} does not exist")
+            current = set(
+                conn.execute(
+                    sa.select(kind.column).where(kind.table.c.client_id == client_id)
+                ).scalars()
+            )
+            unknown = sorted(removals - current)
+            if unknown:
+                raise NotFoundError(
+                    f"client {client_id!r} has no {kind.singular} {', '.join(unknown)} to remove"
+                )
+            kept = set() if replace else current - removals
+            if kind.required and not kept | {row[kind.column.name] for row in additions}:
+                raise ValueError(
+                    f"client {client_id!r} would be left without any {kind.singular}; "
+                    "disable the client instead"
+                )
+            dropped = current - kept
+            if dropped:
+                conn.execute(
+                    kind.table.delete().where(
+                        kind.table.c.client_id == client_id, kind.column.in_(sorted(dropped))
+                    )
+                )
+            if additions:
+                conn.execute(_insert_ignoring_duplicates(self.dialect, kind.table), additions)
+        record = self.get_client(client_id)
+        if record is None:  # removed by someone else in between
+            raise NotFoundError(f"client {client_id!r} does not exist")
+        return record
 
     def set_client_enabled(self, client_id: str, enabled: bool) -> None:
         """Enable or disable a client.
@@ -178,20 +327,59 @@ def _target_rows(
     return rows
 
 
+@dataclass(frozen=True)
+class _ClientSet:
+    """A per-client set of values in its own table: its networks or its certificate pins."""
+
+    table: sa.Table
+    column: sa.Column[str]
+    canonical: Callable[[str], str]
+    singular: str
+    plural: str
+    required: bool  # whether a client must keep at least one
+
+    def rows(self, client_id: str, values: Iterable[str]) -> list[dict[str, str]]:
+        if isinstance(values, str):
+            raise TypeError(f"{self.plural} must be a collection of strings, not a single string")
+        canonical = sorted({self.canonical(value) for value in values})
+        return [{"client_id": client_id, self.column.name: value} for value in canonical]
+
+
+_NETWORKS = _ClientSet(
+    CLIENT_NETWORKS, CLIENT_NETWORKS.c.network, canonical_network, "network", "networks", True
+)
+_CERTIFICATES = _ClientSet(
+    CLIENT_CERTIFICATES,
+    CLIENT_CERTIFICATES.c.spki_sha256,
+    canonical_fingerprint,
+    "certificate",
+    "certificates",
+    False,
+)
+
+
 def _insert_ignoring_duplicates(dialect: str, table: sa.Table) -> Any:
     if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
-def _client_record(row: sa.Row[Any], targets: Iterable[sa.Row[Any]]) -> ClientRecord:
-    msisdns = frozenset(t.value for t in targets if t.msid_type == "msisdn")
-    imsis = frozenset(t.value for t in targets if t.msid_type == "imsi")
+def _client_record(row: sa.Row[Any], items: Iterable[tuple[str, str]]) -> ClientRecord:
+    values: dict[str, set[str]] = {
+        "msisdn": set(),
+        "imsi": set(),
+        "network": set(),
+        "certificate": set(),
+    }
+    for kind, value in items:
+        values[kind].add(value)
     return ClientRecord(
         client_id=row.client_id,
         password_hash=row.password_hash,
         enabled=bool(row.enabled),
-        msisdns=msisdns,
-        imsis=imsis,
+        msisdns=frozenset(values["msisdn"]),
+        imsis=frozenset(values["imsi"]),
         created_at=row.created_at,
+        networks=frozenset(ipaddress.ip_network(value) for value in values["network"]),
+        certificates=frozenset(values["certificate"]),
     )

@@ -267,8 +267,12 @@ class Database:
         config.attributes["connection"] = connection
         return config
 
-    def migrate(self) -> None:
+    def migrate(self, revision: str = "head") -> None:
         """Create or upgrade the schema to the newest migration (safe to repeat).
+
+        Args:
+            revision: The migration to stop at; the newest by default (an older one is for
+                testing an upgrade from a database made by an earlier version).
 
         Raises:
             StoreError: a migration failed; the database is left at the last good revision.
@@ -281,7 +285,7 @@ class Database:
                 )
             from alembic import command
 
-            command.upgrade(self._alembic_config(conn), "head")
+            command.upgrade(self._alembic_config(conn), revision)
 
     def current_revision(self) -> str | None:
         """The migration the database is at, or None for an empty database."""

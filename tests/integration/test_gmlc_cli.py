@@ -23,11 +23,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from gmlc.cli import format_table, main, parse_time, resolve_config_path
+from gmlc.peers import spki_sha256_of_pem
 from gmlc.settings import load_settings
 from gmlc.store import Store
 
@@ -116,7 +118,9 @@ def test_init_with_an_issuer_writes_it_to_the_config(
 
 
 def test_client_lifecycle(cli: Cli, node: Path) -> None:
-    code, out, _ = cli("client", "add", "web-1", "--msisdn", "41790000001", "--json")
+    code, out, _ = cli(
+        "client", "add", "web-1", "--msisdn", "41790000001", "--from", "203.0.113.0/24", "--json"
+    )
     assert code == 0
     password = json.loads(out)["password"]
     assert len(password) >= 32
@@ -128,7 +132,7 @@ def test_client_lifecycle(cli: Cli, node: Path) -> None:
         assert PasswordHasher().verify(client.password_hash, password)
         assert password not in client.password_hash
 
-        assert cli("client", "add", "web-1")[0] == 4
+        assert cli("client", "add", "web-1", "--from-anywhere")[0] == 4
         assert cli("client", "disable", "web-1")[0] == 0
         code, out, _ = cli("client", "list", "--json")
         assert [(c["client_id"], c["enabled"]) for c in json.loads(out)] == [("web-1", False)]
@@ -147,6 +151,50 @@ def test_client_lifecycle(cli: Cli, node: Path) -> None:
         store.close()
 
 
+def test_client_networks_pin_and_unpin(cli: Cli) -> None:
+    code, out, err = cli("client", "add", "web-net", "--from", "203.0.113.0/24")
+    assert code == 0, err
+    assert "only from 203.0.113.0/24" in out
+    code, out, _ = cli("client", "networks", "web-net", "--add", "2001:DB8::/48", "--json")
+    assert code == 0 and json.loads(out)["networks"] == ["2001:db8::/48", "203.0.113.0/24"]
+    code, _, err = cli("client", "networks", "web-net", "--remove", "198.51.100.0/24")
+    assert code == 3 and "no network 198.51.100.0/24" in err
+    code, out, _ = cli("client", "networks", "web-net", "--set", "198.51.100.7")
+    assert code == 0 and "only from 198.51.100.7/32" in out
+    code, _, err = cli("client", "networks", "web-net", "--remove", "198.51.100.7/32")
+    assert code == 2 and "without any network" in err
+    code, _, err = cli("client", "networks", "web-net", "--set", "192.0.2.0/24", "--add", "x")
+    assert code == 2 and "do not mix" in err
+    code, out, _ = cli("client", "networks", "web-net", "--anywhere")
+    assert code == 0 and "from anywhere" in out
+    code, out, _ = cli("client", "networks", "web-net")
+    assert (
+        code == 0 and out.strip() == "Client web-net may connect from anywhere (0.0.0.0/0, ::/0)."
+    )
+    code, out, _ = cli("client", "list")
+    assert "0.0.0.0/0,::/0" in out
+
+
+def test_client_certificates_pin_and_unpin(cli: Cli, tmp_path: Path) -> None:
+    ca = trustme.CA()
+    front = tmp_path / "front.pem"
+    front.write_bytes(ca.issue_cert("front.example.net").cert_chain_pems[0].bytes())
+    pin = spki_sha256_of_pem(front.read_bytes())
+    code, _, err = cli("client", "add", "web-tls", "--from-anywhere", "--certificate", str(front))
+    assert code == 0, err
+    code, out, _ = cli("client", "certificates", "web-tls", "--json")
+    assert json.loads(out)["certificates"] == [pin]
+    code, out, _ = cli("client", "certificates", "web-tls")
+    assert pin in out
+    code, _, err = cli("client", "certificates", "web-tls", "--add", str(tmp_path / "none.pem"))
+    assert code == 3 and "does not exist" in err
+    (tmp_path / "junk.pem").write_text("junk")
+    code, _, err = cli("client", "certificates", "web-tls", "--add", str(tmp_path / "junk.pem"))
+    assert code == 2 and "not a PEM certificate" in err
+    code, out, _ = cli("client", "certificates", "web-tls", "--remove", pin.upper())
+    assert code == 0 and "needs no TLS client certificate" in out
+
+
 @pytest.mark.parametrize(
     ("argv", "code", "message"),
     [
@@ -154,8 +202,12 @@ def test_client_lifecycle(cli: Cli, node: Path) -> None:
         (("client", "rotate-password", "ghost"), 3, "does not exist"),
         (("client", "authorize", "ghost", "--msisdn", "41790000001"), 3, "does not exist"),
         (("client", "authorize", "web-x"), 2, "at least one"),
-        (("client", "add", "bad id"), 2, "client id"),
-        (("client", "add", "web-z", "--imsi", "12"), 2, "IMSI"),
+        (("client", "add", "bad id", "--from-anywhere"), 2, "client id"),
+        (("client", "add", "web-z", "--imsi", "12", "--from-anywhere"), 2, "IMSI"),
+        (("client", "add", "web-z"), 2, "--from CIDR"),
+        (("client", "add", "web-z", "--from", "203.0.113.9/24"), 2, "did you mean 203.0.113.0/24"),
+        (("client", "networks", "ghost"), 3, "does not exist"),
+        (("client", "networks", "ghost", "--add", "192.0.2.0/24"), 3, "does not exist"),
         (("appliance", "enable", "ghost"), 3, "does not exist"),
         (("cells", "import", "/nonexistent/cells.csv"), 3, "does not exist"),
     ],
@@ -251,6 +303,33 @@ def test_keys_list_rotate_and_generate_conflict(cli: Cli) -> None:
     assert cli("keys", "generate")[0] == 4
 
 
+def _unix(iso: str) -> int:
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
+
+
+def test_keys_revoke_withdraws_the_key_and_prints_its_pin_until(cli: Cli) -> None:
+    assert cli("keys", "rotate")[0] == 0
+    code, out, _ = cli("keys", "list", "--json")
+    active = next(k for k in json.loads(out) if k["status"] == "active")
+    assert active["until"] is None and active["revoked_at"] is None
+    retired = next(k for k in json.loads(out) if k["status"] == "retired")
+    # The pin's until is the retirement rounded up to a second (the listing shows seconds).
+    assert _unix(retired["retired_at"]) <= retired["until"] <= _unix(retired["retired_at"]) + 1
+
+    code, said, err = cli("keys", "revoke", active["kid"])
+    assert code == 0, err
+    assert "now signs in its place" in said
+    code, out, _ = cli("keys", "list", "--json")
+    keys = {k["kid"]: k for k in json.loads(out)}
+    revoked = keys[active["kid"]]
+    assert revoked["status"] == "revoked"
+    assert _unix(revoked["revoked_at"]) <= revoked["until"] <= _unix(revoked["revoked_at"]) + 1
+    assert f"until={revoked['until']}" in said
+    assert "already revoked" in cli("keys", "revoke", active["kid"])[1]
+    assert [k["status"] for k in keys.values()].count("active") == 1
+    assert cli("keys", "revoke", "no-such-key")[0] == 3
+
+
 def test_audit_list_and_export(cli: Cli, node: Path) -> None:
     with Store.open(f"sqlite:///{node.parent / 'gmlc.sqlite3'}") as store:
         for n in range(5):
@@ -308,7 +387,7 @@ def served(node: Path) -> Iterator[str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "gmlc", "serve", "--config", str(node)],
         cwd=REPO,
-        env={**os.environ, "SALVE_GMLC_PORT": str(port)},
+        env={**os.environ, "SALVE_GMLC_PORT": str(port), "SALVE_GMLC_METRICS_PORT": "0"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -352,7 +431,7 @@ def test_example_config_for_operators_is_valid(monkeypatch: pytest.MonkeyPatch) 
     assert settings.issuer == "gmlc.example.net" and not settings.dev
     # The commented-out values are the real defaults: uncommenting them changes nothing.
     # (Skipped: the ones that are examples rather than defaults.)
-    examples_only = ("database_url", "tls_cert", "tls_key", "port")
+    examples_only = ("database_url", "tls_cert", "tls_key", "tls_client_ca", "port")
     commented = [
         line[2:]
         for line in example.read_text().splitlines()

@@ -28,7 +28,7 @@ from cryptography.x509.oid import NameOID
 
 from gmlc.auth import hash_password
 from gmlc.keys import KeyRing
-from gmlc.store import CellRecord, Store
+from gmlc.store import ANYWHERE, CellRecord, Store
 from mlp.client import MlpClient
 from mlp.observation import (
     ObservationReport,
@@ -98,6 +98,7 @@ class GmlcServer:
     password: str = PASSWORD
     other_password: str = OTHER_PASSWORD
     known_cell: CellRecord = KNOWN_CELL
+    metrics_url: str = ""
     wait_for = staticmethod(wait_for)
 
     def store(self) -> Store:
@@ -142,6 +143,16 @@ class GmlcServer:
     def get(self, path: str) -> httpx.Response:
         return httpx.get(self.base_url + path, timeout=10, verify=self.verify)
 
+    def metrics(self) -> str:
+        """The metrics text, from the metrics listener."""
+        response = httpx.get(self.metrics_url, timeout=10, verify=self.verify)
+        response.raise_for_status()
+        return response.text
+
+    @property
+    def port(self) -> int:
+        return int(self.base_url.rsplit(":", 1)[1])
+
     def post(
         self, path: str, content: Any, headers: dict[str, str] | None = None
     ) -> httpx.Response:
@@ -175,13 +186,21 @@ def _prepare_state(root: Path) -> tuple[Path, str, dict[str, Target]]:
     with Store.open(database_url) as store:
         store.migrate()
         visible = [n for n in TARGETS if n != "hidden"]
+        # web-1 is pinned to the loopback address the tests connect from; 127.0.0.2 is
+        # "elsewhere". web-2 may connect from anywhere.
         store.add_client(
             "web-1",
             hash_password(PASSWORD),
+            networks=["127.0.0.1"],
             msisdns=[TARGETS[n][0] for n in visible],
             imsis=[TARGETS[n][1] for n in visible],
         )
-        store.add_client("web-2", hash_password(OTHER_PASSWORD), msisdns=[TARGETS["hidden"][0]])
+        store.add_client(
+            "web-2",
+            hash_password(OTHER_PASSWORD),
+            networks=ANYWHERE,
+            msisdns=[TARGETS["hidden"][0]],
+        )
         for name, (msisdn, imsi, iccid) in TARGETS.items():
             key = Ed25519PrivateKey.generate()
             appliance_id = f"appliance-{name}"
@@ -222,6 +241,7 @@ def start_server(
         "state_dir": str(state_dir),
         "host": "127.0.0.1",
         "port": port,
+        "metrics_port": free_port(),
         **settings,
     }
     config = root / "gmlc.toml"
@@ -262,6 +282,7 @@ def start_server(
         log_path,
         targets,
         verify=verify,
+        metrics_url=f"{scheme}://127.0.0.1:{values['metrics_port']}/metrics",
     )
 
     def ready() -> bool:
@@ -339,6 +360,25 @@ def start_gmlc(tmp_path: Path) -> Iterator[Callable[..., GmlcServer]]:
 
     def start(**settings: Any) -> GmlcServer:
         server = start_server(tmp_path / f"server-{len(started)}", **settings)
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def start_module_gmlc(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., GmlcServer]]:
+    """Start servers with other settings that live for the whole test module."""
+    started: list[GmlcServer] = []
+
+    def start(**settings: Any) -> GmlcServer:
+        server = start_server(tmp_path_factory.mktemp("module-gmlc"), **settings)
         started.append(server)
         return server
 

@@ -8,8 +8,11 @@ state is built through the store and the key ring. Requests go through
 from __future__ import annotations
 
 import hashlib
+import json
 import socket
+import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -19,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from jwt import api_jws
 
 from gmlc.errors import KeyFileError
 from gmlc.server import preflight
@@ -42,6 +46,7 @@ from mlp import (
 from mlp.client import MlpResultError
 from mlp.decoder import decode_answer, decode_request
 from mlp.encoder import encode_request
+from mlp.observation import OBSERVATION_TYP
 from mlp.statement import verify_statement
 
 # The GmlcServer object built by conftest.py (not importable from here).
@@ -336,6 +341,31 @@ def test_hostile_xml_is_refused_and_changes_nothing(
     assert seen == []  # nothing was fetched from the network
 
 
+@pytest.mark.parametrize(
+    ("declaration", "eqop", "without_the_check"),
+    [
+        ('<!ATTLIST slir res_type CDATA "ASYNC">', None, "113: an asynchronous request"),
+        ('<!ATTLIST eqop xmlns CDATA "urn:x">', Eqop(hor_acc=10), "a position instead of 201"),
+    ],
+    ids=["res_type-default", "xmlns-default-hides-qop"],
+)
+def test_attribute_defaults_behind_a_multiline_doctype_are_refused(
+    gmlc_server: GmlcServer, declaration: str, eqop: Eqop | None, without_the_check: str
+) -> None:
+    # A newline inside the SYSTEM literal (legal XML) used to end the serialized first
+    # line before the "[", so the subset went unnoticed and its defaults applied.
+    body = request_body(Msid(gmlc_server.targets["ok"].msisdn), eqop=eqop).replace(
+        b'<!DOCTYPE svc_init SYSTEM "MLP_SVC_INIT_320.DTD">',
+        f'<!DOCTYPE svc_init SYSTEM "MLP_SVC\n_INIT_320.DTD" [{declaration}]>'.encode(),
+    )
+    before = audit_count(gmlc_server, "slir")
+    answer = answer_of(post_mlp(gmlc_server, body))
+    assert isinstance(answer, Slia), without_the_check
+    assert answer.result is ResultCode.SYNTAX_ERROR, without_the_check
+    assert answer.add_info == "DOCTYPE internal subset not accepted"
+    assert audit_count(gmlc_server, "slir") == before + 1
+
+
 def test_oversized_mlp_body_is_refused_without_buffering(gmlc_server: GmlcServer) -> None:
     huge = b"<svc_init>" + b" " * 200_000 + b"</svc_init>"
     answer = answer_of(post_mlp(gmlc_server, huge))
@@ -350,6 +380,28 @@ def test_oversized_mlp_body_is_refused_without_buffering(gmlc_server: GmlcServer
     answer = answer_of(response)
     assert isinstance(answer, Slia)
     assert answer.result is ResultCode.SYNTAX_ERROR
+
+
+def test_over_tls_a_client_sending_5_mib_anyway_reads_the_413(gmlc_server: GmlcServer) -> None:
+    # TLS has no half-close: the server keeps reading and dropping the body, then closes.
+    size = 5 * 1024 * 1024
+    head = (
+        f"POST /mlp HTTP/1.1\r\nHost: gmlc\r\nConnection: close\r\nContent-Length: {size}\r\n\r\n"
+    ).encode()
+    context: ssl.SSLContext = gmlc_server.verify
+    with (
+        socket.create_connection(("127.0.0.1", gmlc_server.port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as sock,
+    ):
+        sock.sendall(head + b" " * size)
+        received = b""
+        while b"</svc_result>" not in received:
+            chunk = sock.recv(65536)
+            assert chunk, received
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 413 ")
+    answer = decode_answer(received.partition(b"\r\n\r\n")[2])
+    assert isinstance(answer, Slia) and answer.result is ResultCode.SYNTAX_ERROR
 
 
 # -- observations --------------------------------------------------------------------------
@@ -388,6 +440,45 @@ def test_observation_replay_forgery_and_limits(gmlc_server: GmlcServer) -> None:
     assert {"replay", "bad_signature", "too_large", "malformed"} <= set(reasons)
 
 
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [(("observed_at",), 2**53 - 1), (("serving", "rsrp"), -1e300), (("serving", "ci"), 2**40)],
+    ids=["observed_at-2^53-1", "rsrp-overflows-its-square", "ci-wider-than-36-bits"],
+)
+def test_validly_signed_claim_out_of_range_gets_422(
+    gmlc_server: GmlcServer, path: tuple[str, ...], value: float
+) -> None:
+    server = gmlc_server
+    claims = server.report("ok").to_claims()
+    holder = claims
+    for name in path[:-1]:
+        holder = holder[name]
+    holder[path[-1]] = value
+    token = api_jws.encode(
+        json.dumps(claims).encode(),
+        server.targets["ok"].key,
+        algorithm="EdDSA",
+        headers={"kid": server.targets["ok"].appliance_id, "typ": OBSERVATION_TYP},
+    )
+    counted = 'salve_gmlc_observations_total{outcome="out_of_range"}'
+    before = _metric(server.metrics(), counted)
+    response = server.post_observation(token)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "out_of_range"
+    assert path[-1] in response.json()["detail"]
+    assert _metric(server.metrics(), counted) == before + 1
+    with server.store() as store:
+        reasons = [r.detail["reason"] for r in store.list_audit(kind="observation_rejected")]
+    assert "out_of_range" in reasons  # audited (repeats from one source are folded)
+
+
+def _metric(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
 def sign_with_other_key(server: GmlcServer) -> str:
     from mlp.observation import sign_observation
 
@@ -400,7 +491,7 @@ def test_swapped_sim_raises_an_alarm(gmlc_server: GmlcServer) -> None:
     response = server.post_observation(server.token("unknown_cell", imsi="228019999999999"))
     assert (response.status_code, response.json()["error"]) == (409, "sim_mismatch")
     assert audit_count(server, "sim_mismatch") == before + 1
-    metrics = server.get("/metrics").text
+    metrics = server.metrics()
     assert 'salve_gmlc_sim_mismatch_alarms_total{appliance="appliance-unknown_cell"}' in metrics
     server.wait_for(lambda: '"sim_mismatch"' in server.log(), what="the alarm in the log")
     alarm = next(line for line in server.log().splitlines() if '"event":"sim_mismatch"' in line)
@@ -442,9 +533,27 @@ def test_key_rotation_keeps_old_statements_verifiable(gmlc_server: GmlcServer) -
         )
 
 
+def test_revoked_key_signs_nothing_more_and_leaves_the_jwks_at_once(
+    gmlc_server: GmlcServer,
+) -> None:
+    msisdn = gmlc_server.targets["ok"].msisdn
+    with gmlc_server.client("web-1", PASSWORD) as client:
+        before = client.request_location(msisdn, SESSION_HASH, domain="www.example.net")
+        assert before.statement is not None
+        revoked_kid = _kid_of(before.statement)
+        revoked = gmlc_server.ring().revoke(revoked_kid)
+        # No waiting: the very next statement and the very next JWKS already reflect it.
+        after = client.request_location(msisdn, SESSION_HASH, domain="www.example.net")
+        published = gmlc_server.get("/.well-known/salve/jwks.json").json()["keys"]
+    assert after.statement is not None
+    assert _kid_of(after.statement) != revoked_kid
+    assert revoked_kid not in [key["kid"] for key in published]
+    assert _kid_of(after.statement) in [key["kid"] for key in published]
+    assert revoked.until is not None and revoked.until >= int(time.time()) - 60
+
+
 def _kid_of(token: str) -> str:
     import base64
-    import json
 
     header = token.split(".")[0]
     return str(json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"])
@@ -457,12 +566,11 @@ def test_health_readiness_and_metrics(gmlc_server: GmlcServer) -> None:
     assert gmlc_server.get("/healthz").json() == {"status": "alive"}
     assert gmlc_server.get("/readyz").json() == {"status": "ready"}
     post_mlp(gmlc_server, request_body(Msid(gmlc_server.targets["ok"].msisdn)))
-    metrics = gmlc_server.get("/metrics").text
+    metrics = gmlc_server.metrics()
     assert 'salve_gmlc_mlp_answers_total{level="target",result="0"}' in metrics
     assert "salve_gmlc_mlp_request_seconds_bucket" in metrics
     assert 'salve_gmlc_observation_age_seconds{appliance="appliance-ok"}' in metrics
     # Logs are JSON lines.
-    import json
 
     for line in gmlc_server.log().splitlines():
         if line.startswith("{"):
@@ -501,7 +609,7 @@ def test_overload_deadline_and_throttle(start_gmlc: Callable[..., GmlcServer]) -
     with socket.create_connection(("127.0.0.1", port), timeout=10) as slow:
         slow.sendall(b"POST /mlp HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n<svc_init")
         server.wait_for(
-            lambda: "salve_gmlc_mlp_requests_in_flight 1.0" in server.get("/metrics").text,
+            lambda: "salve_gmlc_mlp_requests_in_flight 1.0" in server.metrics(),
             what="the slow request to be in flight",
         )
         busy = answer_of(post_mlp(server, request_body(msid)))

@@ -174,6 +174,7 @@ class Gmlc:
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = clean_env()
         self.env["SALVE_GMLC_PORT"] = str(self.port)
+        self.env["SALVE_GMLC_METRICS_PORT"] = str(free_port())
         for key, value in settings.items():
             self.env[f"SALVE_GMLC_{key.upper()}"] = value
         self.process: subprocess.Popen[bytes] | None = None
@@ -199,7 +200,15 @@ class Gmlc:
     def add_client(self, msisdns: list[str]) -> str:
         targets = [arg for msisdn in msisdns for arg in ("--msisdn", msisdn)]
         out = self.run(
-            "client", "add", WEB_CLIENT, *targets, "--config", str(self.config), "--json"
+            "client",
+            "add",
+            WEB_CLIENT,
+            *targets,
+            "--from",
+            "127.0.0.1",
+            "--config",
+            str(self.config),
+            "--json",
         )
         password: str = json.loads(out)["password"]
         return password

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -156,6 +157,21 @@ def test_values_the_format_cannot_carry_become_null() -> None:
     assert claims["modem"]["manufacturer"] == "Quctel"
     assert claims["modem"]["model"] is None
     assert len(claims["modem"]["revision"]) == 128
+
+
+def test_values_outside_their_claim_range_become_null() -> None:
+    # The GMLC refuses a report holding one (422); the appliance drops the value instead.
+    odd = ServingCell(rat=Rat.LTE, mcc="228", mnc="01", tac=6699, ci=27447297, pci=5000)
+    odd = replace(odd, rsrp=-250.0, sinr=99.0, rsrq=-10.0)
+    claims = build_report(
+        appliance_id="a", seq=1, observation=demo_observation(serving=odd), sim=SIM, modem=MODEM
+    ).to_claims()
+    assert (claims["serving"]["pci"], claims["serving"]["rsrp"], claims["serving"]["sinr"]) == (
+        None,
+        None,
+        None,
+    )
+    assert (claims["serving"]["ci"], claims["serving"]["rsrq"]) == (27447297, -10.0)
 
 
 def test_at_most_32_neighbours() -> None:

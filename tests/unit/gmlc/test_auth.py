@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import ipaddress
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import pytest
 from argon2 import PasswordHasher
 
 from gmlc.auth import Authenticator, FailureThrottle, generate_password, hash_password
+from gmlc.networks import ANYWHERE, Network
+
+
+def nets(*texts: str) -> frozenset[Network]:
+    return frozenset(ipaddress.ip_network(text) for text in texts)
 
 
 @dataclass(frozen=True)
@@ -16,6 +25,8 @@ class Client:
     client_id: str
     password_hash: str
     enabled: bool = True
+    networks: frozenset[Network] = field(default_factory=lambda: nets(*ANYWHERE))
+    certificates: frozenset[str] = frozenset()
 
 
 class CountingHasher(PasswordHasher):
@@ -128,7 +139,9 @@ def test_corrupt_stored_hash_is_a_plain_failure(hasher: CountingHasher) -> None:
     assert not auth.authenticate("alice", "x").ok
 
 
-def test_throttle_blocks_client_id_and_source(hasher: CountingHasher) -> None:
+def test_throttle_blocks_the_source_and_the_client_from_that_network_only(
+    hasher: CountingHasher,
+) -> None:
     clock = Clock()
     clients = _directory(hasher, alice="right", bob="b-right")
     throttle = FailureThrottle(limit=3, window_s=60, clock=clock)
@@ -137,12 +150,29 @@ def test_throttle_blocks_client_id_and_source(hasher: CountingHasher) -> None:
         assert auth.authenticate("alice", "wrong", "10.0.0.1").reason == "bad_credentials"
     # The attacking source is refused outright, even for another client.
     assert auth.authenticate("bob", "b-right", "10.0.0.1").reason == "throttled_source"
-    # The client id is refused from elsewhere too, without running argon2.
+    # The client id is refused from the attacker's network, without running argon2...
     before = hasher.verifications
     assert auth.authenticate("alice", "right", "10.0.0.2").reason == "throttled_client"
     assert hasher.verifications == before
+    # ...but not from anywhere else: wrong passwords never lock a client out as a whole.
+    assert auth.authenticate("alice", "right", "10.0.1.2").ok
     clock.now += 61
     assert auth.authenticate("alice", "right", "10.0.0.2").ok
+
+
+def test_failures_from_elsewhere_never_lock_a_client_out_of_its_own_network(
+    hasher: CountingHasher,
+) -> None:
+    clock = Clock()
+    clients = {"alice": Client("alice", hasher.hash("right"), networks=nets("203.0.113.0/28"))}
+    throttle = FailureThrottle(limit=2, window_s=60, clock=clock)
+    auth = Authenticator(clients.get, hasher=hasher, throttle=throttle, clock=clock)
+    # The attacker has the password and sits in the same /24, but outside the pinned /28,
+    # with many addresses.
+    for host in range(100, 140):
+        outcome = auth.authenticate("alice", "right", f"203.0.113.{host}")
+        assert outcome.reason in ("outside_networks", "throttled_client")
+    assert auth.authenticate("alice", "right", "203.0.113.5").ok  # the site itself
 
 
 def test_throttled_client_keeps_working_from_cache(hasher: CountingHasher) -> None:
@@ -153,25 +183,112 @@ def test_throttled_client_keeps_working_from_cache(hasher: CountingHasher) -> No
     assert auth.authenticate("alice", "right", "10.0.0.9").ok
     for source in ("10.0.0.1", "10.0.0.2"):
         auth.authenticate("alice", "guess", source)
-    assert throttle.client_blocked("alice")
+    assert throttle.blocked(("client", "alice", "10.0.0.0/24"))
     assert auth.authenticate("alice", "right", "10.0.0.9").ok
 
 
 def test_throttle_window_slides_and_memory_is_bounded() -> None:
     clock = Clock()
     throttle = FailureThrottle(limit=2, window_s=10, clock=clock, max_keys=100)
-    throttle.record_failure("a", "s")
+    key = ("client", "a", "192.0.2.0/24")
+    throttle.record_failure([key, ("source", "s")])
     clock.now += 6
-    throttle.record_failure("a", "s")
-    assert throttle.client_blocked("a")
-    assert throttle.source_blocked("s")
+    throttle.record_failure([key, ("source", "s")])
+    assert throttle.blocked(key)
+    assert throttle.blocked(("source", "s"))
     clock.now += 5  # the first failure left the window
-    assert not throttle.client_blocked("a")
+    assert not throttle.blocked(key)
     for index in range(1000):
-        throttle.record_failure(f"id{index}", None)
+        throttle.record_failure([("client", f"id{index}", "-")])
     assert len(throttle._failures) <= 100
     with pytest.raises(ValueError, match="limit"):
         FailureThrottle(limit=0, window_s=1)
+
+
+# -- source networks ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "valid"), [("right", True), ("wrong", False)], ids=["stolen", "guessed"]
+)
+def test_outside_its_networks_a_client_is_refused_after_the_same_work(
+    hasher: CountingHasher, password: str, valid: bool
+) -> None:
+    clients = {"alice": Client("alice", hasher.hash("right"), networks=nets("203.0.113.0/24"))}
+    auth = Authenticator(clients.get, hasher=hasher)
+    assert auth.authenticate("alice", "right", "203.0.113.9").ok  # now cached
+    before = hasher.verifications
+    outcome = auth.authenticate("alice", password, "198.51.100.7")
+    assert (outcome.ok, outcome.reason, outcome.password_valid) == (
+        False,
+        "outside_networks",
+        valid,
+    )
+    # Neither the cache nor a shortcut: the same argon2 check as for a wrong password.
+    assert hasher.verifications == before + 1
+    # IPv4-mapped IPv6 (a dual-stack listener) is the same address.
+    assert auth.authenticate("alice", "right", "::ffff:203.0.113.9").ok
+    assert auth.authenticate("alice", "right", None).reason == "outside_networks"
+
+
+def test_unknown_id_from_anywhere_is_a_plain_wrong_password(hasher: CountingHasher) -> None:
+    auth = Authenticator({}.get, hasher=hasher)
+    assert auth.authenticate("mallory", "x", "198.51.100.7").reason == "bad_credentials"
+
+
+# -- single flight -------------------------------------------------------------------------------
+
+
+class GatedHasher(CountingHasher):
+    """Holds every verification until the test opens the gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        self.entered.set()
+        self.gate.wait(timeout=30)
+        return super().verify(hash, password)
+
+
+@pytest.mark.parametrize("client_id", ["alice", "nobody"], ids=["existing", "unknown"])
+def test_identical_concurrent_attempts_share_one_check_whether_the_id_exists_or_not(
+    client_id: str,
+) -> None:
+    hasher = GatedHasher()
+    hasher.gate.set()
+    clients = _directory(hasher, alice="right")
+    auth = Authenticator(clients.get, hasher=hasher)
+    hasher.gate.clear()
+    baseline = hasher.verifications
+    outcomes: list[str | None] = []
+    first = threading.Thread(
+        target=lambda: outcomes.append(auth.authenticate(client_id, "wrong").reason)
+    )
+    first.start()
+    assert hasher.entered.wait(timeout=10)  # the first check is running
+    second = threading.Thread(
+        target=lambda: outcomes.append(auth.authenticate(client_id, "wrong").reason)
+    )
+    second.start()
+    # The second attempt joins the running check instead of starting its own (for an
+    # existing id it used to wait for the first and then pay a second check).
+    (flight,) = auth._flights.values()
+    wait_until(lambda: flight.joined == 1)
+    hasher.gate.set()
+    first.join(timeout=10)
+    second.join(timeout=10)
+    assert outcomes == ["bad_credentials", "bad_credentials"]
+    assert hasher.verifications == baseline + 1
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.005)  # polling interval, not a race hider
 
 
 def test_concurrent_first_checks_of_one_credential_pay_argon2_once(
@@ -197,3 +314,18 @@ def test_concurrent_first_checks_of_one_credential_pay_argon2_once(
     assert len(outcomes) == 8
     assert all(outcome.ok for outcome in outcomes)
     assert hasher.verifications == baseline + 1
+
+
+def test_a_client_pinned_to_certificates_needs_one_of_them(hasher: CountingHasher) -> None:
+    pinned = Client("alice", hasher.hash("right"), certificates=frozenset({"a" * 64}))
+    auth = Authenticator({"alice": pinned}.get, hasher=hasher)
+    assert auth.authenticate("alice", "right", "192.0.2.1", "a" * 64).ok
+    before = hasher.verifications
+    for certificate in ("b" * 64, None):
+        outcome = auth.authenticate("alice", "right", "192.0.2.1", certificate)
+        assert (outcome.reason, outcome.password_valid) == ("certificate_mismatch", True)
+    assert hasher.verifications == before + 2  # the same work as a wrong password
+    # Outside its networks, that reason wins (it is the more telling one).
+    elsewhere = replace(pinned, networks=nets("198.51.100.0/24"))
+    auth = Authenticator({"alice": elsewhere}.get, hasher=hasher)
+    assert auth.authenticate("alice", "right", "192.0.2.1").reason == "outside_networks"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gmlc.errors import DuplicateError, KeyFileError
+from gmlc.errors import DuplicateError, KeyFileError, NotFoundError
 from gmlc.keys import KeyRing
 from gmlc.service import KeyHolder
 from mlp.keys import KeySet
@@ -149,16 +149,16 @@ def _holder(ring: KeyRing, clocks: _Clocks, grace_s: int = 3600) -> KeyHolder:
     )
 
 
-def test_holder_reloads_after_rotation_at_most_once_per_interval(tmp_path: Path) -> None:
+def test_holder_signs_with_the_new_key_from_the_first_statement_after_a_rotation(
+    tmp_path: Path,
+) -> None:
     clocks = _Clocks()
     ring = KeyRing(tmp_path / "keys")
     first = ring.generate(now=T0)
     holder = _holder(ring, clocks)
     assert holder.load().kid == first.kid
     second = ring.rotate(now=T0)
-    assert holder.current().kid == first.kid  # within the interval: not looked at yet
-    clocks.mono += 1.0
-    assert holder.current().kid == second.kid
+    assert holder.current().kid == second.kid  # no interval: the clock has not moved
 
 
 def test_holder_keeps_the_previous_key_when_the_new_one_is_unusable(
@@ -170,11 +170,17 @@ def test_holder_keeps_the_previous_key_when_the_new_one_is_unusable(
     holder = _holder(ring, clocks)
     holder.load()
     second = ring.rotate(now=T0)
-    (tmp_path / "keys" / f"key-{second.kid}.pem").chmod(0o640)
-    clocks.mono += 5
+    pem = tmp_path / "keys" / f"key-{second.kid}.pem"
+    pem.chmod(0o640)
     with caplog.at_level("ERROR"):
         assert holder.current().kid == first.kid
-    assert any(r.getMessage() == "signing_key_reload_failed" for r in caplog.records)
+        assert holder.current().kid == first.kid
+    failures = [r for r in caplog.records if r.getMessage() == "signing_key_reload_failed"]
+    assert len(failures) == 1  # tried again once per interval, not per statement
+    pem.chmod(0o600)  # the operator fixes the mode; the ring itself does not change
+    assert holder.current().kid == first.kid
+    clocks.mono += 1.0
+    assert holder.current().kid == second.kid
 
 
 def test_holder_jwks_drops_keys_when_their_grace_ends(tmp_path: Path) -> None:
@@ -196,3 +202,105 @@ def test_holder_without_a_key_refuses_to_sign(tmp_path: Path) -> None:
     assert not holder.loaded
     with pytest.raises(KeyFileError):
         holder.current()
+
+
+# -- revocation ------------------------------------------------------------------------------
+
+
+def _published(ring: KeyRing, now: datetime, grace_s: int = 3600) -> list[str]:
+    return [key["kid"] for key in ring.jwks(now, grace_s)["keys"]]
+
+
+def test_revoking_a_retired_key_drops_it_from_the_jwks_at_once(tmp_path: Path) -> None:
+    ring = KeyRing(tmp_path / "keys", grace_period_s=3600)
+    first = ring.generate(now=T0)
+    retired_at = T0 + timedelta(minutes=10, microseconds=250_000)
+    second = ring.rotate(now=retired_at)
+    assert _published(ring, retired_at) == [second.kid, first.kid]  # within its grace
+    assert ring.pin_until(first.kid) == int(retired_at.timestamp()) + 1  # rounded up
+    assert ring.pin_until(second.kid) is None
+
+    revoked = ring.revoke(first.kid, now=retired_at + timedelta(minutes=1))
+    assert revoked.status == "revoked"
+    assert revoked.revoked_at == retired_at + timedelta(minutes=1)
+    # Its statements were all issued before it was retired, whenever it was revoked.
+    assert revoked.until == ring.pin_until(first.kid) == int(retired_at.timestamp()) + 1
+    assert _published(ring, retired_at + timedelta(minutes=1)) == [second.kid]
+    assert ring.active_signing_key().kid == second.kid
+
+
+def test_revoking_the_active_key_rotates_first(tmp_path: Path) -> None:
+    ring = KeyRing(tmp_path / "keys")
+    first = ring.generate("EdDSA", now=T0)
+    revoked = ring.revoke(first.kid, now=T0 + timedelta(hours=1))
+    assert (revoked.status, revoked.until) == ("revoked", int(T0.timestamp()) + 3600)
+    statuses = {key.kid: (key.status, key.alg) for key in ring.list(now=T0 + timedelta(hours=1))}
+    (new_kid,) = set(statuses) - {first.kid}
+    assert statuses == {first.kid: ("revoked", "EdDSA"), new_kid: ("active", "EdDSA")}
+    assert ring.active_signing_key().kid == new_kid
+    assert _published(ring, T0 + timedelta(hours=1)) == [new_kid]
+
+
+def test_revoke_is_idempotent_and_names_unknown_keys(tmp_path: Path) -> None:
+    ring = KeyRing(tmp_path / "keys")
+    first = ring.generate(now=T0)
+    ring.revoke(first.kid, now=T0 + timedelta(hours=1))
+    version = ring.metadata_version()
+    again = ring.revoke(first.kid, now=T0 + timedelta(hours=2))
+    assert again.revoked_at == T0 + timedelta(hours=1)
+    assert ring.metadata_version() == version  # nothing rewritten
+    assert len(ring.list()) == 2  # no second rotation either
+    with pytest.raises(NotFoundError, match="nokey"):
+        ring.revoke("nokey")
+    with pytest.raises(NotFoundError, match="nokey"):
+        ring.pin_until("nokey")
+
+
+def test_a_ring_written_before_revocation_existed_still_loads(tmp_path: Path) -> None:
+    ring = KeyRing(tmp_path / "keys")
+    first = ring.generate(now=T0)
+    document = json.loads(ring.metadata_path.read_text())
+    for entry in document["keys"]:
+        del entry["revoked_at"]
+    ring.metadata_path.write_text(json.dumps(document))
+    assert [(k.kid, k.status, k.until) for k in ring.list()] == [(first.kid, "active", None)]
+
+
+def test_a_revoked_key_that_is_still_active_is_a_corrupt_ring(tmp_path: Path) -> None:
+    ring = KeyRing(tmp_path / "keys")
+    ring.generate(now=T0)
+    document = json.loads(ring.metadata_path.read_text())
+    document["keys"][0]["revoked_at"] = T0.isoformat()
+    ring.metadata_path.write_text(json.dumps(document))
+    with pytest.raises(KeyFileError, match="revoked but still active"):
+        ring.active_signing_key()
+
+
+def test_holder_never_signs_with_a_revoked_key(tmp_path: Path) -> None:
+    clocks = _Clocks()
+    ring = KeyRing(tmp_path / "keys")
+    first = ring.generate(now=T0)
+    holder = _holder(ring, clocks)
+    assert holder.load().kid == first.kid
+    ring.revoke(first.kid, now=T0)
+    # The very next statement, with no time passing, uses the replacement key.
+    replacement = holder.current()
+    assert replacement.kid != first.kid
+    assert [k["kid"] for k in holder.jwks()["keys"]] == [replacement.kid]
+
+
+def test_holder_stops_signing_when_the_revoked_key_has_no_usable_successor(
+    tmp_path: Path,
+) -> None:
+    clocks = _Clocks()
+    ring = KeyRing(tmp_path / "keys")
+    first = ring.generate(now=T0)
+    holder = _holder(ring, clocks)
+    holder.load()
+    ring.revoke(first.kid, now=T0)
+    (successor,) = [k for k in ring.list() if k.status == "active"]
+    (tmp_path / "keys" / f"key-{successor.kid}.pem").chmod(0o640)
+    # Unlike a failed rotation, the previous key is not kept: it is revoked.
+    with pytest.raises(KeyFileError):
+        holder.current()
+    assert not holder.loaded

@@ -100,3 +100,13 @@ def test_plain_http_only_on_loopback_unless_allowed(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="tls_cert"):
         missing.check_serving()
+
+
+def test_metrics_listener_is_loopback_by_default_and_never_the_mlp_port() -> None:
+    settings = load_settings(issuer="gmlc.example.net")
+    assert (settings.metrics_host, settings.metrics_port) == ("127.0.0.1", 9212)
+    with pytest.raises(ConfigError, match="own listener"):
+        load_settings(issuer="gmlc.example.net", port=9300, metrics_port=9300)
+    with pytest.raises(ConfigError, match="own listener"):
+        load_settings(issuer="gmlc.example.net", metrics_port=9210)  # plain default port
+    assert load_settings(issuer="gmlc.example.net", metrics_port=0).metrics_port == 0

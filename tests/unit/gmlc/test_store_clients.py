@@ -8,11 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from gmlc.errors import DuplicateError, NotFoundError
-from gmlc.store import Store
+from gmlc.store import ANYWHERE, ClientRecord, Store
 
 
 def _public_key() -> str:
@@ -32,7 +33,9 @@ def _enrol(store: Store, appliance_id: str, n: int, *, msisdn: str | None = None
 
 
 def test_client_round_trip_with_targets(store: Store) -> None:
-    added = store.add_client("web-1", "$argon2id$x", msisdns=["+41790000001"], imsis=["228011"])
+    added = store.add_client(
+        "web-1", "$argon2id$x", networks=ANYWHERE, msisdns=["+41790000001"], imsis=["228011"]
+    )
     assert added == store.get_client("web-1")
     assert added.enabled
     assert added.msisdns == frozenset({"41790000001"})
@@ -41,9 +44,9 @@ def test_client_round_trip_with_targets(store: Store) -> None:
 
 
 def test_duplicate_client_is_refused_and_the_first_is_untouched(store: Store) -> None:
-    store.add_client("web-1", "first")
+    store.add_client("web-1", "first", networks=ANYWHERE)
     with pytest.raises(DuplicateError, match="web-1"):
-        store.add_client("web-1", "second", msisdns=["41790000009"])
+        store.add_client("web-1", "second", networks=ANYWHERE, msisdns=["41790000009"])
     client = store.get_client("web-1")
     assert client is not None
     assert client.password_hash == "first"
@@ -51,8 +54,8 @@ def test_duplicate_client_is_refused_and_the_first_is_untouched(store: Store) ->
 
 
 def test_clients_are_listed_by_id_with_their_own_targets(store: Store) -> None:
-    store.add_client("web-b", "h", msisdns=["41790000002"])
-    store.add_client("web-a", "h", imsis=["228010000000001"])
+    store.add_client("web-b", "h", networks=ANYWHERE, msisdns=["41790000002"])
+    store.add_client("web-a", "h", networks=ANYWHERE, imsis=["228010000000001"])
     listed = store.list_clients()
     assert [c.client_id for c in listed] == ["web-a", "web-b"]
     assert listed[0].imsis == frozenset({"228010000000001"}) and not listed[0].msisdns
@@ -60,7 +63,7 @@ def test_clients_are_listed_by_id_with_their_own_targets(store: Store) -> None:
 
 
 def test_disable_enable_and_password_change(store: Store) -> None:
-    store.add_client("web-1", "old")
+    store.add_client("web-1", "old", networks=ANYWHERE)
     store.set_client_enabled("web-1", False)
     store.set_client_password("web-1", "new")
     client = store.get_client("web-1")
@@ -81,7 +84,7 @@ def test_unknown_client_operations_raise_not_found(store: Store) -> None:
 
 
 def test_authorize_adds_targets_and_keeps_existing_ones(store: Store) -> None:
-    store.add_client("web-1", "h", msisdns=["41790000001"])
+    store.add_client("web-1", "h", networks=ANYWHERE, msisdns=["41790000001"])
     updated = store.authorize_client(
         "web-1", msisdns=["41790000001", "41790000002"], imsis=["1234567"]
     )
@@ -105,7 +108,12 @@ def test_authorize_adds_targets_and_keeps_existing_ones(store: Store) -> None:
 def test_malformed_client_input_is_refused_and_nothing_is_stored(
     store: Store, kwargs: dict[str, object], message: str
 ) -> None:
-    arguments: dict[str, object] = {"client_id": "web-1", "password_hash": "h", **kwargs}
+    arguments: dict[str, object] = {
+        "client_id": "web-1",
+        "password_hash": "h",
+        "networks": ANYWHERE,
+        **kwargs,
+    }
     with pytest.raises((ValueError, TypeError), match=message):
         store.add_client(**arguments)  # type: ignore[arg-type]
     assert store.list_clients() == []
@@ -198,7 +206,7 @@ def test_injected_clock_sets_creation_time(store_url: str) -> None:
     moment = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
     with Store.open(store_url, clock=lambda: moment) as store:
         store.migrate()
-        assert store.add_client("web-1", "h").created_at == moment
+        assert store.add_client("web-1", "h", networks=ANYWHERE).created_at == moment
         client = store.get_client("web-1")
         assert client is not None and client.created_at == moment
 
@@ -231,3 +239,96 @@ def test_concurrent_enrolments_of_one_sim_leave_exactly_one_appliance(store: Sto
             future.result()
     assert sorted(outcomes) == ["enrolled"] + ["refused"] * (threads - 1)
     assert len(store.list_appliances()) == 1
+
+
+# -- source networks ---------------------------------------------------------------------------
+
+
+def _texts(record: ClientRecord | None) -> list[str]:
+    assert record is not None
+    return sorted(str(network) for network in record.networks)
+
+
+def test_networks_round_trip_in_canonical_form(store: Store) -> None:
+    added = store.add_client(
+        "web-1",
+        "h",
+        networks=["203.0.113.0/24", "2001:DB8:0:0::/48", "198.51.100.7"],
+        msisdns=["41790000001"],
+    )
+    expected = ["198.51.100.7/32", "2001:db8::/48", "203.0.113.0/24"]
+    assert _texts(added) == _texts(store.get_client("web-1")) == expected
+    assert not added.from_anywhere
+    # Targets and networks come back side by side (one statement builds the record).
+    fetched = store.get_client("web-1")
+    assert fetched is not None and fetched.msisdns == {"41790000001"}
+    assert _texts(store.list_clients()[0]) == expected
+    assert store.add_client("web-2", "h", networks=ANYWHERE).from_anywhere
+
+
+@pytest.mark.parametrize(
+    ("networks", "message"),
+    [
+        ((), "at least one network"),
+        (["203.0.113.7/24"], "did you mean 203.0.113.0/24"),
+        (["not-a-network"], "not an IP network"),
+        ("203.0.113.0/24", "single string"),
+    ],
+)
+def test_a_client_without_valid_networks_is_refused(
+    store: Store, networks: object, message: str
+) -> None:
+    with pytest.raises((ValueError, TypeError), match=message):
+        store.add_client("web-1", "h", networks=networks)  # type: ignore[arg-type]
+    assert store.list_clients() == []
+
+
+def test_networks_are_added_removed_and_replaced(store: Store) -> None:
+    store.add_client("web-1", "h", networks=["203.0.113.0/24"])
+    changed = store.set_client_networks("web-1", add=["198.51.100.0/24", "203.0.113.0/24"])
+    assert _texts(changed) == ["198.51.100.0/24", "203.0.113.0/24"]
+    changed = store.set_client_networks("web-1", remove=["203.0.113.0/24"])
+    assert _texts(changed) == ["198.51.100.0/24"]
+    with pytest.raises(ValueError, match="without any network"):
+        store.set_client_networks("web-1", remove=["198.51.100.0/24"])
+    with pytest.raises(NotFoundError, match=r"192\.0\.2\.0/24"):
+        store.set_client_networks("web-1", remove=["192.0.2.0/24"])
+    assert _texts(store.get_client("web-1")) == ["198.51.100.0/24"]  # refusals changed nothing
+    replaced = store.set_client_networks("web-1", add=ANYWHERE, replace=True)
+    assert replaced.from_anywhere and len(replaced.networks) == 2
+    with pytest.raises(NotFoundError):
+        store.set_client_networks("nobody", add=["192.0.2.0/24"])
+
+
+def test_upgrade_keeps_existing_clients_reachable_from_anywhere(store_url: str) -> None:
+    with Store.open(store_url) as old:
+        old.migrate("0001")
+        with old._write("a client made by the previous version") as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO clients (client_id, password_hash, enabled, created_at) "
+                    "VALUES ('web-old', 'h', true, '2026-01-01 00:00:00')"
+                )
+            )
+        old.migrate()
+        upgraded = old.get_client("web-old")
+    assert upgraded is not None and upgraded.from_anywhere
+
+
+def test_certificate_pins_are_added_and_removed(store: Store) -> None:
+    added = store.add_client("web-1", "h", networks=ANYWHERE)
+    assert added.certificates == frozenset()
+    pin = "AB:" * 31 + "CD"  # colons and upper case, as tools print fingerprints
+    changed = store.set_client_certificates("web-1", add=[pin, "0" * 64])
+    assert changed.certificates == {"ab" * 31 + "cd", "0" * 64}
+    fetched = store.get_client("web-1")
+    assert fetched is not None and fetched.certificates == changed.certificates
+    assert fetched.from_anywhere  # networks and pins side by side in one record
+    assert store.set_client_certificates("web-1", remove=["0" * 64]).certificates == {
+        "ab" * 31 + "cd"
+    }
+    assert store.set_client_certificates("web-1", replace=True).certificates == frozenset()
+    with pytest.raises(ValueError, match="SHA-256"):
+        store.set_client_certificates("web-1", add=["abc"])
+    with pytest.raises(NotFoundError, match="no certificate"):
+        store.set_client_certificates("web-1", remove=["1" * 64])

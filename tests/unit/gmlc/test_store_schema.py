@@ -14,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 
 from gmlc.errors import StoreError
 from gmlc.schema import METADATA
-from gmlc.store import Store
+from gmlc.store import ANYWHERE, Store
 
 
 def test_empty_database_is_not_current_until_migrated(store_url: str) -> None:
@@ -27,7 +27,7 @@ def test_empty_database_is_not_current_until_migrated(store_url: str) -> None:
 
 
 def test_migrating_twice_changes_nothing(store: Store) -> None:
-    store.add_client("web-1", "hash")
+    store.add_client("web-1", "hash", networks=ANYWHERE)
     store.migrate()
     assert store.schema_is_current()
     assert [c.client_id for c in store.list_clients()] == ["web-1"]
@@ -73,7 +73,7 @@ def test_sqlite_file_is_private_and_in_wal_mode(tmp_path: Path) -> None:
 def test_in_memory_sqlite_works_for_tests() -> None:
     with Store.open("sqlite://") as store:
         store.migrate()
-        store.add_client("web-1", "hash")
+        store.add_client("web-1", "hash", networks=ANYWHERE)
         assert store.get_client("web-1") is not None
 
 

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from mlp import MlpDecodeError, MsidType, ResultCode, decode_request
 from mlp.xmlsafe import parse_document
@@ -197,3 +198,115 @@ def test_predefined_and_character_references_are_fine() -> None:
     request = decode_request(body)
     assert request.header.client is not None
     assert request.header.client.id == "a&bA<"
+
+
+# -- DOCTYPE spellings that hide an internal subset from a text check ------------------------
+#
+# libxml2 applies ATTLIST defaults from the internal subset even with DTD loading off, so
+# every spelling below must be refused, whatever the encoding. Each would otherwise turn
+# the SLIR into an asynchronous request or move an element into another namespace.
+
+HIDDEN_SUBSETS = {
+    "newline in SYSTEM literal": '<!DOCTYPE svc_init SYSTEM "x\n.dtd" [{decl}]>',
+    "tab in SYSTEM literal": '<!DOCTYPE svc_init SYSTEM "x\t.dtd" [{decl}]>',
+    "brackets in SYSTEM literal": '<!DOCTYPE svc_init SYSTEM "x]>[.dtd" [{decl}]>',
+    "newline in PUBLIC id": '<!DOCTYPE svc_init PUBLIC "-//OMA\n//MLP//EN" "x.dtd" [{decl}]>',
+    "PUBLIC id and tabs": '<!DOCTYPE\tsvc_init\tPUBLIC\t"-//OMA//EN"\t"x.dtd"\t[{decl}]>',
+    "newlines between tokens": "<!DOCTYPE svc_init\nSYSTEM\n'x.dtd'\n[\n{decl}\n]\n>",
+    "comment before": "<!DOCTYPE svc_init [<!-- ]> -->{decl}]>",
+    "comment after": "<!DOCTYPE svc_init [{decl}<!-- a\n]> -->]>",
+    "single-quoted literal with double quote": "<!DOCTYPE svc_init SYSTEM 'a\"\n]>' [{decl}]>",
+}
+DECLARATIONS = {
+    "res_type default": '<!ATTLIST slir res_type CDATA "ASYNC">',
+    "xmlns default": '<!ATTLIST eqop xmlns CDATA "urn:elsewhere">',
+    "notation": '<!NOTATION n SYSTEM "x">',
+}
+ENCODINGS = {
+    # name: (codec, BOM, XML declaration)
+    "utf-8": ("utf-8", False, False),
+    "utf-8 declared": ("utf-8", False, True),
+    "utf-16le BOM": ("utf-16-le", True, False),
+    "utf-16be BOM": ("utf-16-be", True, False),
+    "utf-16le declared": ("utf-16-le", False, True),
+    "utf-16be declared": ("utf-16-be", False, True),
+    "utf-16be BOM declared": ("utf-16-be", True, True),
+}
+SLIR_WITH_EQOP = (
+    '<svc_init ver="3.2.0"><hdr><client><id>acme</id><pwd>pw</pwd></client></hdr>'
+    '<slir ver="3.2.0"><msids><msid>46701234567</msid></msids>'
+    "<eqop><max_loc_age>1</max_loc_age></eqop></slir></svc_init>"
+)
+
+
+def encoded(text: str, encoding: str) -> bytes:
+    codec, bom, declared = ENCODINGS[encoding]
+    name = "UTF-16" if codec.startswith("utf-16") else "UTF-8"
+    if declared:
+        text = f'<?xml version="1.0" encoding="{name}"?>\n' + text
+    return ("\ufeff" if bom else "").encode(codec) + text.encode(codec)
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+@pytest.mark.parametrize("declaration", DECLARATIONS)
+@pytest.mark.parametrize("doctype", HIDDEN_SUBSETS)
+def test_internal_subset_is_refused_however_the_doctype_is_spelled(
+    doctype: str, declaration: str, encoding: str
+) -> None:
+    prolog = HIDDEN_SUBSETS[doctype].format(decl=DECLARATIONS[declaration])
+    error = assert_refused(encoded(prolog + SLIR_WITH_EQOP, encoding))
+    assert error.add_info == "DOCTYPE internal subset not accepted"
+
+
+def test_the_hidden_defaults_would_change_the_request() -> None:
+    # What the refusal prevents: parsed with the checks bypassed, the defaults apply.
+    prolog = HIDDEN_SUBSETS["newline in SYSTEM literal"].format(
+        decl=DECLARATIONS["res_type default"] + DECLARATIONS["xmlns default"]
+    )
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    root = etree.fromstring((prolog + SLIR_WITH_EQOP).encode(), parser)
+    slir = root.find("slir")
+    assert slir is not None
+    assert slir.get("res_type") == "ASYNC"
+    assert root.find("slir/eqop") is None  # moved into another namespace
+
+
+HARMLESS_DOCTYPES = {
+    "SYSTEM": '<!DOCTYPE svc_init SYSTEM "MLP_SVC_INIT_320.DTD">',
+    "newline in SYSTEM literal": '<!DOCTYPE svc_init SYSTEM "MLP_SVC\n_INIT_320.DTD">',
+    "brackets in SYSTEM literal": '<!DOCTYPE svc_init SYSTEM "x]>[.dtd">',
+    "PUBLIC": '<!DOCTYPE svc_init PUBLIC "-//OMA//DTD SVC_INIT 3.2.0//EN" "svc_init.dtd">',
+    "empty subset": "<!DOCTYPE svc_init [\n\t]>",
+    "comment-only subset": "<!DOCTYPE svc_init [<!-- nothing ]> here -->]>",
+    "no external id": "<!DOCTYPE svc_init>",
+}
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+@pytest.mark.parametrize("doctype", HARMLESS_DOCTYPES)
+def test_doctype_without_declarations_is_accepted_in_every_encoding(
+    doctype: str, encoding: str
+) -> None:
+    body = encoded(HARMLESS_DOCTYPES[doctype] + SLIR_WITH_EQOP, encoding)
+    request = decode_request(body)
+    assert request.slir.res_type is None
+    assert request.slir.eqop is not None
+    assert request.slir.eqop.max_loc_age == 1
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+@pytest.mark.parametrize("where", ["text", "attribute"])
+def test_undeclared_entity_is_refused_in_every_encoding(where: str, encoding: str) -> None:
+    text = HARMLESS_DOCTYPES["SYSTEM"] + SLIR_WITH_EQOP
+    if where == "text":
+        text = text.replace("<id>acme</id>", "<id>&who;</id>")
+    else:
+        text = text.replace("<msid>", '<msid type="&kind;">')
+    error = assert_refused(encoded(text, encoding))
+    assert error.add_info == "entity reference not accepted"
+
+
+def test_utf16_without_bom_or_declaration_is_not_read() -> None:
+    # XML 1.0 §4.3.3: UTF-16 needs a byte order mark; without one nothing says how to read it.
+    body = (HARMLESS_DOCTYPES["SYSTEM"] + SLIR_WITH_EQOP).encode("utf-16-le")
+    assert_refused(body)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import math
+import re
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,10 +19,12 @@ from jwt import api_jws
 from mlp.errors import MlpError
 from mlp.keys import b64url_encode
 from mlp.observation import (
+    CLAIM_RANGES,
     MAX_NEIGHBOURS,
     OBSERVATION_TYP,
     ObservationError,
     ObservationMalformedError,
+    ObservationRangeError,
     ObservationReport,
     ObservationSignatureError,
     ReportCell,
@@ -494,29 +500,32 @@ def _optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.none() | strategy
 
 
-_IDENT = st.integers(min_value=0, max_value=2**53 - 1)
-_LEVEL = st.floats(min_value=-200, max_value=50, allow_nan=False) | st.integers(-200, 50)
+def _claim(path: str) -> st.SearchStrategy[Any]:
+    """Any value inside the claim's range (the whole range, bounds included)."""
+    low, high = CLAIM_RANGES[path]
+    integers = st.integers(math.ceil(low), math.floor(high))
+    if isinstance(low, int) and isinstance(high, int):
+        return integers
+    return st.floats(low, high, allow_nan=False) | integers
+
+
 _RAT = st.sampled_from(["GSM", "UMTS", "LTE", "LTE-M", "NB-IoT", "NR"])
 _TEXT = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1)
+_CELL_CLAIMS = ("lac", "tac", "ci", "pci", "arfcn", "earfcn", "uarfcn", "psc", "band")
+_CELL_LEVELS = ("rsrp", "rsrq", "rssi", "sinr", "rscp", "ecio")
 
 _CELLS = st.builds(
     ReportCell,
     rat=_optional(_RAT),
     mcc=_optional(st.from_regex(r"[0-9]{3}", fullmatch=True)),
     mnc=_optional(st.from_regex(r"[0-9]{2,3}", fullmatch=True)),
-    lac=_optional(_IDENT),
-    tac=_optional(_IDENT),
-    ci=_optional(_IDENT),
-    pci=_optional(_IDENT),
-    earfcn=_optional(_IDENT),
-    rsrp=_optional(_LEVEL),
-    sinr=_optional(_LEVEL),
+    **{name: _optional(_claim(f"cell.{name}")) for name in _CELL_CLAIMS + _CELL_LEVELS},
 )
 _REPORTS = st.builds(
     ObservationReport,
     appliance=st.from_regex(r"[A-Za-z0-9._-]{1,64}", fullmatch=True),
-    seq=st.integers(min_value=1, max_value=2**53 - 1),
-    observed_at=st.integers(min_value=0, max_value=2**40),
+    seq=_claim("seq"),
+    observed_at=_claim("observed_at"),
     sim=st.builds(
         ReportSim,
         imsi=st.from_regex(r"[0-9]{6,15}", fullmatch=True),
@@ -530,8 +539,10 @@ _REPORTS = st.builds(
             st.builds(
                 ReportDomain,
                 domain=st.sampled_from(["CREG", "CGREG", "CEREG", "C5GREG"]),
-                stat=_optional(st.integers(0, 11)),
-                ci=_optional(_IDENT),
+                **{
+                    name: _optional(_claim(f"registration.domains.{name}"))
+                    for name in ("stat", "lac", "tac", "ci", "act")
+                },
             ),
             max_size=4,
         ),
@@ -539,7 +550,13 @@ _REPORTS = st.builds(
     ),
     serving=_optional(_CELLS),
     neighbours=st.lists(_CELLS, max_size=MAX_NEIGHBOURS).map(tuple),
-    signal=st.builds(ReportSignal, rssi=_optional(_LEVEL), rsrq=_optional(_LEVEL)),
+    signal=st.builds(
+        ReportSignal,
+        **{
+            name: _optional(_claim(f"signal.{name}"))
+            for name in ("rssi", "rsrp", "rsrq", "sinr", "rscp", "ecno")
+        },
+    ),
 )
 
 
@@ -550,3 +567,50 @@ def test_any_valid_report_survives_signing_and_verification(report: ObservationR
 
     assert peek_appliance_id(token) == report.appliance
     assert verify_observation(token, APPLIANCE_KEY.public_key()) == report
+
+
+# --------------------------------------------------------------------------- ranges
+
+
+def _claim_path(path: str) -> tuple[Any, ...]:
+    """The claims-object path of a CLAIM_RANGES key, in the report built by make_report."""
+    parts = path.split(".")
+    if parts[0] == "cell":
+        return ("serving", parts[1])
+    if parts[0] == "registration":
+        return ("registration", "domains", 0, parts[2])
+    return tuple(parts)
+
+
+@pytest.mark.parametrize("path", sorted(CLAIM_RANGES))
+@pytest.mark.parametrize("side", ["below", "above"])
+def test_a_signed_claim_outside_its_range_is_refused(path: str, side: str) -> None:
+    low, high = CLAIM_RANGES[path]
+    step = 1 if isinstance(low, int) and isinstance(high, int) else 0.5
+    value = low - step if side == "below" else high + step
+    claims = _claims()
+    _set(claims, _claim_path(path), value)
+
+    with pytest.raises(ObservationRangeError, match=re.escape(path)):
+        verify_observation(sign_claims(claims), APPLIANCE_KEY.public_key())
+
+
+@pytest.mark.parametrize("path", sorted(CLAIM_RANGES))
+def test_a_claim_at_either_bound_is_accepted(path: str) -> None:
+    for bound in CLAIM_RANGES[path]:
+        claims = _claims()
+        _set(claims, _claim_path(path), bound)
+        report = verify_observation(sign_claims(claims), APPLIANCE_KEY.public_key())
+        assert report.to_claims() == claims
+
+
+def test_observed_at_beyond_any_date_is_a_range_error() -> None:
+    # 2^53 - 1 is a valid JSON integer but no datetime: a reader converting it would crash.
+    claims = _claims()
+    claims["observed_at"] = 2**53 - 1
+    with pytest.raises(ObservationRangeError, match="observed_at"):
+        verify_observation(sign_claims(claims), APPLIANCE_KEY.public_key())
+    report = make_report()
+    latest = CLAIM_RANGES["observed_at"][1]
+    assert datetime.fromtimestamp(latest, UTC).year == 9999
+    assert replace(report, observed_at=latest).observed_at == latest
