@@ -2,7 +2,7 @@
 
 ``hw-tests/`` runs here as a subprocess, once with no modem behind SALVE_MODEM_PORT and
 once against the simulator (``sim://``, the same AT dialect as the reference module)
-with a three-second soak.
+with a two-second soak.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def test_no_modem_is_one_clear_skip_reason(tmp_path: Path) -> None:
 
 def test_the_suite_passes_on_a_working_module() -> None:
     result = run_hw_tests(
-        SALVE_MODEM_PORT="sim://quectel-ec25?scenario=demo", SALVE_HW_SOAK_SECONDS="3"
+        SALVE_MODEM_PORT="sim://quectel-ec25?scenario=demo", SALVE_HW_SOAK_SECONDS="2"
     )
     assert result.returncode == 0, result.stdout[-3000:]
     assert "7 passed" in result.stdout
