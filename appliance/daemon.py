@@ -373,9 +373,9 @@ class Daemon:
             )
         self._next_open = time.monotonic() + self._open_delay
         self._open_delay = min(self._open_delay * 2, _OPEN_RETRY_S[1])
-        self._set_status(
-            f"waiting for the modem on {self._config.modem.port}: {error}", state="no_modem"
-        )
+        port = self._config.modem.port
+        words = str(error).removeprefix(f"{port}: ")
+        self._set_status(f"waiting for the modem on {port}: {words}", state="no_modem")
 
     def _close_modem(self) -> None:
         modem, self._modem, self._engine = self._modem, None, None
