@@ -130,11 +130,9 @@ def _open(config: ApplianceConfig) -> tuple[AtEngine, Modem]:
     return engine, modem
 
 
-def _ready_sim(
-    config: ApplianceConfig, engine: AtEngine, modem: Modem, wait_s: float
-) -> SimIdentity:
+def _ready_sim(config: ApplianceConfig, modem: Modem, wait_s: float) -> SimIdentity:
     """Reads the SIM, entering the configured PIN once and waiting while it initialises."""
-    from modem.errors import CmeError
+    from modem.errors import CommandError, ModemStateError
     from modem.models import SimState
 
     deadline = time.monotonic() + wait_s
@@ -145,15 +143,15 @@ def _ready_sim(
         if sim.state is SimState.SIM_PIN and config.modem.pin is not None and not pin_tried:
             pin_tried = True
             try:
-                engine.command(
-                    f'AT+CPIN="{config.modem.pin}"', timeout=config.modem.command_timeout_s
-                )
-            except CmeError as error:
+                modem.enter_pin(config.modem.pin)
+            except CommandError as error:
                 raise CommandFailedError(
                     f"the SIM refused the configured PIN ({error.result}); check [modem] pin "
                     "before trying again: a few wrong PINs lock the SIM",
                     EXIT_SIM,
                 ) from None
+            except ModemStateError as error:
+                raise CommandFailedError(f"the PIN was not entered: {error}", EXIT_SIM) from None
             continue
         if sim.state is SimState.READY and sim.imsi and sim.iccid:
             return sim
@@ -177,9 +175,9 @@ def _enroll(config: ApplianceConfig, args: argparse.Namespace) -> int:
             "`site = ...` under [appliance] or set SALVE_APPLIANCE_APPLIANCE_SITE",
             "appliance.site",
         )
-    engine, modem = _open(config)
+    _, modem = _open(config)
     with modem:
-        sim = _ready_sim(config, engine, modem, args.wait)
+        sim = _ready_sim(config, modem, args.wait)
     assert sim.imsi is not None and sim.iccid is not None
     public_key = encode_public_key(key.public_key())
     words = [

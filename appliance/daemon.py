@@ -65,7 +65,7 @@ from appliance.state import SequenceCounter, SimMemory, ensure_state_dir, load_k
 from mlp.observation import sign_observation
 from modem.driver import Modem
 from modem.engine import AtEngine
-from modem.errors import CmeError, ModemError, ModemUnavailableError
+from modem.errors import CommandError, ModemError, ModemStateError, ModemUnavailableError
 from modem.models import (
     CellObservation,
     ModemIdentity,
@@ -478,14 +478,15 @@ class Daemon:
 
     def _enter_pin(self, sim: SimIdentity) -> SimIdentity:
         pin = self._config.modem.pin
-        if pin is None or self._pin_attempted or self._engine is None or self._modem is None:
+        if pin is None or self._pin_attempted or self._modem is None:
             return sim
         # One attempt per locked episode: a wrong PIN retried burns the SIM's tries
-        # and ends in a PUK lock that needs a person on site.
+        # and ends in a PUK lock that needs a person on site. enter_pin() also keeps
+        # the SIM's last attempt for a person.
         self._pin_attempted = True
         try:
-            self._engine.command(f'AT+CPIN="{pin}"', timeout=self._config.modem.command_timeout_s)
-        except CmeError as error:
+            unlocked = self._modem.enter_pin(pin)
+        except CommandError as error:
             log_event(
                 _log,
                 logging.ERROR,
@@ -493,10 +494,13 @@ class Daemon:
                 f"the SIM refused the configured PIN ({error.result}); not trying again",
             )
             return sim
+        except ModemStateError as error:
+            log_event(_log, logging.ERROR, "pin_not_entered", f"the PIN was not entered: {error}")
+            return sim
         log_event(_log, logging.INFO, "pin_entered", "the configured PIN unlocked the SIM")
         # Accepted: a later locked episode (SIM reinserted) may use the PIN again.
         self._pin_attempted = False
-        return self._modem.sim()
+        return unlocked
 
     def _describe(
         self, sim: SimIdentity, observation: CellObservation | None, after: Snapshot

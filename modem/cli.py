@@ -5,7 +5,8 @@ Commands::
     salve-modem list [--json]            candidate AT ports: vendor, model, by-id path, holders
     salve-modem probe PORT [--json]      identify modem and SIM, registration, cells, signal
     salve-modem watch PORT [--json]      one line per registration/cell change, until Ctrl-C
-    salve-modem parse COMMAND < answer   what we understand of a module's raw answer (JSON Lines)
+    salve-modem parse COMMAND < answer   what we understand of a module's raw answer (JSON Lines);
+                                         COMMAND ``URC`` reads a log of unsolicited lines
     salve-modem simulate --pty|--tcp …   serve the simulated modem
 
 PORT is a device path (``/dev/ttyUSB2``, ``/dev/serial/by-id/…``, ``/dev/wwan0at0``) or a
@@ -264,6 +265,15 @@ def _signal_words(signal: Signal) -> str:
     return ", ".join(parts) if parts else "not reported"
 
 
+def _attempts_words(sim: SimIdentity) -> str:
+    parts = []
+    if sim.pin_retries is not None:
+        parts.append(f"PIN {sim.pin_retries}")
+    if sim.puk_retries is not None:
+        parts.append(f"PUK {sim.puk_retries}")
+    return ", ".join(parts)
+
+
 def render_probe(report: ProbeReport) -> str:
     """Render a probe as a readable table (what ``salve-modem probe`` prints).
 
@@ -293,6 +303,8 @@ def render_probe(report: ProbeReport) -> str:
         rows.append(("MSISDN", sim.msisdn or "not stored on the SIM"))
     else:
         rows.append(("", _SIM_WORDS.get(sim.state, "")))
+    if sim.pin_retries is not None or sim.puk_retries is not None:
+        rows.append(("Attempts left", _attempts_words(sim)))
     observation = report.observation
     if observation is not None:
         if observation.registrations:
@@ -594,12 +606,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="read a module's raw answer on stdin and print what we understand (JSON Lines)",
         description=(
             "Read the text a module printed in answer to COMMAND from stdin and print one "
-            "JSON object per record understood. Exit 0 when something was understood, "
-            "1 when nothing was, 2 on usage errors."
+            "JSON object per record understood. COMMAND URC reads a log of unsolicited "
+            "lines (registration changes, +CPIN, ^HCSQ, RDY...) each by its own prefix, as "
+            "the AT engine routes them. Exit 0 when something was understood, 1 when "
+            "nothing was, 2 on usage errors."
         ),
     )
     parse_parser.add_argument(
-        "at_command", metavar="COMMAND", help="the command the text answers, e.g. 'AT+CEREG?'"
+        "at_command",
+        metavar="COMMAND",
+        help="the command the text answers, e.g. 'AT+CEREG?', or URC for unsolicited lines",
     )
 
     simulate_parser = add_command(

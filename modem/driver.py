@@ -1,4 +1,5 @@
-"""The ``Modem`` API: identity, SIM, cell observations, registration URCs and SMS.
+"""The ``Modem`` API: identity, SIM (and its PIN), cell observations, registration URCs and
+SMS.
 
 A :class:`Modem` sits on an :class:`~modem.engine.AtEngine` and the pure parsers. It picks
 a vendor profile from ``AT+CGMI``/``AT+CGMM`` and then asks only read commands, so it
@@ -7,6 +8,12 @@ selection, no ``ATE0`` (echo is dropped by the session anyway). Two settings are
 and put back in the same breath: the ``+COPS`` format, switched to numeric for one read
 when the module reports its operator by name (the MNC's width comes from that numeric
 form), and the SMS format (``+CMGF``) around :meth:`Modem.send_sms`.
+
+The SIM's PIN is entered only on request (:meth:`Modem.enter_pin`), never retried, and
+never with the SIM's last attempt unless the caller says so: a wrong PIN tried again
+burns the attempts and ends in a PUK lock that needs a person on site. The retry
+counters come from the family's own command (``+QPINC``, ``+SPIC``, ``^CPIN``…, see
+:mod:`modem.at.pin`).
 
 A command the module does not support (``ERROR``, ``COMMAND NOT SUPPORT``,
 ``+CME ERROR: 4``) is remembered and skipped in later cycles, so a quirky module costs
@@ -26,12 +33,14 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from modem import at
+from modem.at.pin import PinCounters, pin_counter_queries, read_pin_counters
 from modem.engine import AtEngine
 from modem.errors import (
     CmeError,
     CommandError,
     ModemError,
     ModemProtocolError,
+    ModemStateError,
     ModemTimeoutError,
     ModemUnavailableError,
     ParseError,
@@ -84,6 +93,11 @@ _DOMAIN_PREFERENCE = (
 )
 
 _NOT_SUPPORTED_RESULTS = frozenset({"ERROR", "COMMAND NOT SUPPORT", "TOO MANY PARAMETERS"})
+_PIN = re.compile(r"[0-9]{4,8}")
+# SIM states in which the retry counters say something worth a command.
+_LOCKED_STATES = frozenset(
+    {SimState.SIM_PIN, SimState.SIM_PUK, SimState.SIM_PIN2, SimState.SIM_PUK2}
+)
 _BUSY_CME_CODES = frozenset({14, 515})
 _PHONE_NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
 
@@ -133,6 +147,8 @@ class Modem:
         self._mnc_length: int | None = None
         self._mnc_length_read = False
         self._setup_sent: set[str] = set()
+        # Counters read while the SIM was ready; they change only when a PIN is entered.
+        self._ready_counters: PinCounters | None = None
         try:
             self._wait_ready(ready_timeout)
             manufacturer = self._optional("AT+CGMI", at.parse_cgmi)
@@ -210,10 +226,15 @@ class Modem:
             )
 
     def sim(self) -> SimIdentity:
-        """The SIM's state and, when it is ready, its IMSI, ICCID and MSISDN.
+        """The SIM's state, its PIN/PUK attempts left and, when it is ready, its IMSI,
+        ICCID and MSISDN.
+
+        The attempts come from the family's counter command (asked whenever the SIM is
+        locked, and once per connection while it is ready).
 
         Returns:
-            The SIM identity; the MSISDN is None when the SIM does not store it.
+            The SIM identity; the MSISDN is None when the SIM does not store it, and the
+            attempts are None when the module does not report them.
 
         Raises:
             CommandError: ``+CPIN?`` failed in a way that says nothing about the SIM.
@@ -230,8 +251,9 @@ class Modem:
             except ParseError as exc:
                 logger.warning("unreadable +CPIN answer: %s", exc)
                 state = SimState.UNKNOWN
+            counters = self._pin_counters(state)
             if state is not SimState.READY:
-                return SimIdentity(state=state)
+                return SimIdentity(state=state, pin_retries=counters.pin, puk_retries=counters.puk)
             imsi = self._optional("AT+CIMI", at.parse_cimi)
             iccid_command = self.profile.iccid_command
             if "CRSM" in iccid_command.upper():
@@ -239,7 +261,65 @@ class Modem:
             else:
                 iccid = self._optional(iccid_command, at.parse_iccid, expect=_ICCID_PREFIXES)
             msisdn = self._optional("AT+CNUM", at.parse_cnum)
-            return SimIdentity(state=state, imsi=imsi, iccid=iccid, msisdn=msisdn)
+            return SimIdentity(
+                state=state,
+                imsi=imsi,
+                iccid=iccid,
+                msisdn=msisdn,
+                pin_retries=counters.pin,
+                puk_retries=counters.puk,
+            )
+
+    def enter_pin(self, pin: str, *, use_last_try: bool = False) -> SimIdentity:
+        """Unlock the SIM with its PIN (``AT+CPIN``), once.
+
+        The PIN is never retried here, and the SIM's last PIN attempt is not used unless
+        ``use_last_try`` is set: a wrong PIN then would lock the SIM until its PUK is
+        entered. The PIN does not appear in logs, not even in AT traffic traces.
+
+        Args:
+            pin: 4 to 8 digits.
+            use_last_try: allow the attempt when the SIM has only one left.
+
+        Returns:
+            The SIM's identity after the attempt (``READY`` with IMSI and ICCID on
+            success). A SIM that is already ready is returned as it is.
+
+        Raises:
+            ValueError: the PIN is not 4 to 8 digits.
+            ModemStateError: the SIM does not ask for its PIN (PUK, PIN2, no SIM…), or
+                only one attempt is left and ``use_last_try`` is not set.
+            CommandError: the SIM refused the PIN: ``CmeError`` code 16 ("incorrect
+                password") with ``+CMEE`` 1 or 2, a plain ``ERROR`` otherwise.
+            ModemTimeoutError, ModemUnavailableError: port trouble.
+        """
+        if not isinstance(pin, str) or not _PIN.fullmatch(pin):
+            raise ValueError("a SIM PIN is 4 to 8 digits")
+        with self._lock:
+            sim = self.sim()
+            if sim.state is SimState.READY:
+                return sim
+            if sim.state is not SimState.SIM_PIN:
+                raise ModemStateError(
+                    f"the SIM asks for {sim.state.value}, not its PIN; nothing was sent"
+                )
+            if sim.pin_retries is not None and sim.pin_retries < 1:
+                raise ModemStateError("the SIM has no PIN attempts left; it needs its PUK")
+            if sim.pin_retries == 1 and not use_last_try:
+                raise ModemStateError(
+                    "the SIM has one PIN attempt left; a wrong PIN would lock it until its "
+                    "PUK is entered, so the PIN was not sent"
+                )
+            self._ready_counters = None
+            try:
+                self._engine.command(
+                    f'AT+CPIN="{pin}"', expect=(), timeout=self._timeout, sensitive=True
+                )
+            except CommandError as exc:
+                logger.warning("the SIM refused the PIN: %s", exc.result)
+                raise
+            logger.info("the SIM accepted its PIN")
+            return self.sim()
 
     def observe(self) -> CellObservation:
         """One observation cycle: registration per domain, operator, cells, signal.
@@ -257,7 +337,7 @@ class Modem:
             observed_at = datetime.now(UTC)
             registrations = self._registrations()
             operator = self._operator()
-            serving, neighbours = self._cells()
+            serving, neighbours, nr_leg = self._cells()
             signal = self._signal()
             if serving is None or serving.ci is None:
                 registrations = self._with_location(registrations)
@@ -269,6 +349,7 @@ class Modem:
                 serving=serving,
                 neighbours=neighbours,
                 signal=signal,
+                nr_leg=nr_leg,
             )
 
     def enable_registration_urcs(self) -> None:
@@ -417,6 +498,7 @@ class Modem:
         self._numeric_operator.clear()
         self._mnc_length_read = False
         self._setup_sent.clear()
+        self._ready_counters = None
         if self._urcs_wanted:
             try:
                 self._apply_urc_settings()
@@ -522,8 +604,12 @@ class Modem:
             restore = previous_format if previous_format is not None else 0
             self._skippable(f"AT+COPS=3,{restore}", expect=())
 
-    def _cells(self) -> tuple[ServingCell | None, tuple[NeighbourCell, ...]]:
+    def _cells(
+        self,
+    ) -> tuple[ServingCell | None, tuple[NeighbourCell, ...], ServingCell | None]:
+        """Serving cell, neighbours and the EN-DC NR leg from the family's cell queries."""
         serving: ServingCell | None = None
+        nr_leg: ServingCell | None = None
         neighbours: list[NeighbourCell] = []
         for query in self.profile.serving_queries:
             report = self._cell_query(query)
@@ -531,13 +617,44 @@ class Modem:
                 continue
             if serving is None and report.serving is not None:
                 serving = report.serving
+            nr_leg = nr_leg or report.nr_leg
             neighbours.extend(report.neighbours)
         if not neighbours:
             for query in self.profile.neighbour_queries:
                 report = self._cell_query(query)
                 if report is not None:
                     neighbours.extend(report.neighbours)
-        return serving, tuple(neighbours)
+        return serving, tuple(neighbours), nr_leg
+
+    def _pin_counters(self, state: SimState) -> PinCounters:
+        """The SIM's retry counters from the family's command (cached while ready)."""
+        if state is SimState.READY and self._ready_counters is not None:
+            return self._ready_counters
+        if state is not SimState.READY and state not in _LOCKED_STATES:
+            return PinCounters()
+        pin_left: int | None = None
+        puk_left: int | None = None
+        for query in pin_counter_queries(self.profile.name, self._model):
+            lines = self._skippable(query.command, expect=(query.prefix + ":",))
+            if lines is None:
+                continue
+            try:
+                counters = read_pin_counters(query, _text(lines))
+            except ParseError as exc:
+                logger.warning("cannot read the answer to %s: %s", query.command, exc)
+                continue
+            pin_left = counters.pin if pin_left is None else pin_left
+            puk_left = counters.puk if puk_left is None else puk_left
+            if counters.current is not None:
+                # Telit #PCT counts for the password +CPIN? asks for now.
+                if state is SimState.SIM_PUK:
+                    puk_left = counters.current if puk_left is None else puk_left
+                elif state is SimState.SIM_PIN:
+                    pin_left = counters.current if pin_left is None else pin_left
+        found = PinCounters(pin=pin_left, puk=puk_left)
+        if state is SimState.READY:
+            self._ready_counters = found
+        return found
 
     def _cell_query(self, query: CellQuery) -> at.CellReport | None:
         # Report-format setup (AT+UCGED=2, AT#MONI=7) goes out once per connection.

@@ -70,6 +70,12 @@ _LATE_WAIT_CAP = 10.0
 _HEALTHY_AFTER_S = 10.0
 
 
+def _redacted(line: str) -> str:
+    """A command line with its arguments hidden (``AT+CPIN="1234"`` -> ``AT+CPIN=<hidden>``)."""
+    name, equals, _ = line.partition("=")
+    return f"{name}=<hidden>" if equals else line
+
+
 def _late_wait(timeout: float) -> float:
     """How long to wait for a timed-out command's late answer before the next command."""
     return min(max(timeout, _LATE_WAIT_FLOOR), _LATE_WAIT_CAP)
@@ -143,6 +149,7 @@ class AtEngine:
         self._prompted = False
         self._late_deadline = 0.0
         self._commands_sent = 0
+        self._secret = b""
         self._urc_handlers: list[UrcHandler] = []
         self._urc_queue: queue.SimpleQueue[str | _PortChange | None] = queue.SimpleQueue()
         self._reader = threading.Thread(target=self._read_loop, name="at-reader", daemon=True)
@@ -203,6 +210,7 @@ class AtEngine:
         *,
         expect: str | tuple[str, ...] | None = None,
         timeout: float = 5.0,
+        sensitive: bool = False,
     ) -> list[str]:
         """Send one command and return its information lines.
 
@@ -210,6 +218,8 @@ class AtEngine:
             line: the command, e.g. ``AT+CEREG?``.
             expect: prefixes of the answer lines; defaults to the command's name.
             timeout: seconds to wait for the final result.
+            sensitive: the command carries a secret (``AT+CPIN="…"``): its arguments
+                are left out of traffic logs and error messages.
 
         Returns:
             The information lines (echo and unsolicited lines removed).
@@ -222,9 +232,15 @@ class AtEngine:
             ModemStateError: the engine is closed.
             ValueError: ``line`` is not a single command line.
         """
+        shown = _redacted(line) if sensitive else line
         with self._command_lock:
-            self._start(line, expect, prompt=False, timeout=timeout)
-            return self._finish(line, timeout)
+            # The module echoes the line: keep its secret out of the received-traffic log.
+            self._secret = line.partition("=")[2].encode("ascii", "replace") if sensitive else b""
+            try:
+                self._start(line, expect, prompt=False, timeout=timeout, shown=shown)
+                return self._finish(shown, timeout)
+            finally:
+                self._secret = b""
 
     def send_pdu(self, command: str, pdu: str, timeout: float = 30.0) -> list[str]:
         """Send a command that prompts for data (``AT+CMGS=<len>``), then the data.
@@ -290,7 +306,13 @@ class AtEngine:
     # -- internals: command side -----------------------------------------------------------
 
     def _start(
-        self, line: str, expect: str | tuple[str, ...] | None, *, prompt: bool, timeout: float
+        self,
+        line: str,
+        expect: str | tuple[str, ...] | None,
+        *,
+        prompt: bool,
+        timeout: float,
+        shown: str | None = None,
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
@@ -314,7 +336,7 @@ class AtEngine:
             self._answer = None
             self._prompted = False
             self._failure = None
-            self._write(data)
+            self._write(data, shown=None if shown is None else shown.encode("ascii") + b"\r")
             self._commands_sent += 1
 
     def _require_usable(self) -> None:
@@ -323,12 +345,12 @@ class AtEngine:
         if self._port is None:
             raise ModemUnavailableError(f"{self.port_url}: the modem port is gone ({self._lost})")
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes, *, shown: bytes | None = None) -> None:
         """Write under the condition lock; a failing port is handed to the reader."""
         port = self._port
         if port is None:
             return
-        logger.log(AT_TRAFFIC, "%s <- %r", self.port_url, data)
+        logger.log(AT_TRAFFIC, "%s <- %r", self.port_url, data if shown is None else shown)
         try:
             port.write(data)
         except Exception as exc:  # any pyserial/OS failure means the port is gone
@@ -404,6 +426,12 @@ class AtEngine:
                     self._lose_port(port, str(exc) or type(exc).__name__)
                 continue
             if not data:
+                # Nothing within the read timeout: a digit line held back to see whether
+                # LF follows is a numeric (ATV0) result code.
+                with self._cond:
+                    if self._port is port and self._session.holding:
+                        self._session.idle()
+                        self._drain(port)
                 continue
             try:
                 self._feed(port, data)
@@ -419,35 +447,45 @@ class AtEngine:
                     self._cond.notify_all()
 
     def _feed(self, port: transport.SerialLike, data: bytes) -> None:
-        logger.log(AT_TRAFFIC, "%s -> %r", self.port_url, data)
+        secret = self._secret
+        logger.log(
+            AT_TRAFFIC,
+            "%s -> %r",
+            self.port_url,
+            data.replace(secret, b"<hidden>") if secret else data,
+        )
         with self._cond:
             if self._port is not port:
                 return
             self._session.receive_data(data)
-            while True:
-                event = self._session.next_event()
-                if event is NEED_DATA:
-                    break
-                if isinstance(event, Response):
-                    self._answer = event
-                    self._cond.notify_all()
-                elif isinstance(event, Prompt):
-                    self._prompted = True
-                    self._cond.notify_all()
-                elif isinstance(event, Urc):
-                    self._urc_queue.put(event.line)
-                elif isinstance(event, LateResponse):
-                    logger.info(
-                        "late answer to abandoned %r dropped: %s",
-                        event.response.command,
-                        event.response.final.line,
-                    )
-                    self._cond.notify_all()
-                elif isinstance(event, Garbage):
-                    logger.debug("%s: dropped unreadable bytes %r", self.port_url, event.data)
-                elif isinstance(event, PortClosed):
-                    self._lose_port(port, "end of file")
-                    break
+            self._drain(port)
+
+    def _drain(self, port: transport.SerialLike) -> None:
+        """Handle the session's events (caller holds the condition lock)."""
+        while True:
+            event = self._session.next_event()
+            if event is NEED_DATA:
+                break
+            if isinstance(event, Response):
+                self._answer = event
+                self._cond.notify_all()
+            elif isinstance(event, Prompt):
+                self._prompted = True
+                self._cond.notify_all()
+            elif isinstance(event, Urc):
+                self._urc_queue.put(event.line)
+            elif isinstance(event, LateResponse):
+                logger.info(
+                    "late answer to abandoned %r dropped: %s",
+                    event.response.command,
+                    event.response.final.line,
+                )
+                self._cond.notify_all()
+            elif isinstance(event, Garbage):
+                logger.debug("%s: dropped unreadable bytes %r", self.port_url, event.data)
+            elif isinstance(event, PortClosed):
+                self._lose_port(port, "end of file")
+                break
 
     def _reopen_delay(self) -> float:
         """Seconds to wait before the next reopen attempt (0 after a healthy port)."""

@@ -193,9 +193,14 @@ class Cell(_JsonMixin):
 
 @dataclass(frozen=True, slots=True)
 class ServingCell(Cell):
-    """The cell the module is camped on. ``state`` is the vendor's word (``NOCONN``…)."""
+    """The cell the module is camped on. ``state`` is the vendor's word (``NOCONN``…).
+
+    ``nsa_leg`` marks the NR secondary cell of a 5G non-standalone (EN-DC) connection:
+    the module serves on it too, but its identity is the LTE anchor's.
+    """
 
     state: str | None = None
+    nsa_leg: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +245,11 @@ class ModemIdentity(_JsonMixin):
 
 @dataclass(frozen=True, slots=True)
 class CellObservation(_JsonMixin):
-    """Everything one observation cycle learned about the radio environment."""
+    """Everything one observation cycle learned about the radio environment.
+
+    ``nr_leg`` is the NR secondary cell in 5G non-standalone (EN-DC) service; ``serving``
+    is then the LTE anchor, whose identity locates the module.
+    """
 
     observed_at: datetime
     registrations: tuple[Registration, ...] = ()
@@ -248,6 +257,7 @@ class CellObservation(_JsonMixin):
     serving: ServingCell | None = None
     neighbours: tuple[NeighbourCell, ...] = field(default=())
     signal: Signal | None = None
+    nr_leg: ServingCell | None = None
 
     @property
     def is_registered(self) -> bool:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from modem.at.cells import (
     CellReport,
+    parse_ccinfo,
     parse_cpsi,
     parse_gstatus,
     parse_gtccinfo,
@@ -29,7 +30,9 @@ from modem.at.cells import (
     parse_rfsts,
     parse_servinfo,
     parse_smoni,
+    parse_smonp,
     parse_ucged,
+    parse_ucged_measurements,
 )
 
 __all__ = ["PROFILE_NAMES", "CellQuery", "VendorProfile", "select_profile"]
@@ -41,9 +44,9 @@ class CellQuery:
 
     Attributes:
         command: the command line to send, e.g. ``AT+QENG="servingcell"``.
-        prefix: the prefix of the answer's information lines, with the colon
-            (``+QENG:``); lines without a prefix (u-blox, Fibocom, Sierra tables) also
-            belong to the answer.
+        prefix: the prefix (or prefixes) of the answer's information lines, with the
+            colon (``+QENG:``); lines without a prefix (u-blox, Fibocom, Sierra tables)
+            also belong to the answer.
         parse: the parser for the whole answer.
         setup: commands that select the report format this query needs (``AT+UCGED=2``
             on u-blox). They change only how the module reports, never the radio; the
@@ -51,7 +54,7 @@ class CellQuery:
     """
 
     command: str
-    prefix: str
+    prefix: str | tuple[str, ...]
     parse: Callable[[str], CellReport]
     setup: tuple[str, ...] = ()
 
@@ -116,7 +119,7 @@ def _profile(
     )
 
 
-def _family_profile(family: str, *, nr: bool) -> VendorProfile:
+def _family_profile(family: str, *, nr: bool, model: str = "") -> VendorProfile:
     if family == "quectel":
         return _profile(
             family,
@@ -127,10 +130,23 @@ def _family_profile(family: str, *, nr: bool) -> VendorProfile:
         )
     if family == "simcom":
         return _profile(
-            family, (CellQuery("AT+CPSI?", "+CPSI:", parse_cpsi),), (), "AT+CICCID", nr=nr
+            family,
+            (CellQuery("AT+CPSI?", "+CPSI:", parse_cpsi),),
+            (CellQuery("AT+CCINFO", "+CCINFO:", parse_ccinfo),),
+            "AT+CICCID",
+            nr=nr,
         )
     if family == "ublox":
-        query = CellQuery("AT+UCGED?", "+UCGED:", parse_ucged, setup=("AT+UCGED=2",))
+        if model.startswith("SARA-R4") and not model.startswith("SARA-R422"):
+            # SARA-R4 has no short form: its measurement form lists every cell it hears.
+            query = CellQuery(
+                "AT+UCGED?",
+                ("+UCGED:", "+RSRP:", "+RSRQ:"),
+                parse_ucged_measurements,
+                setup=("AT+UCGED=5",),
+            )
+        else:
+            query = CellQuery("AT+UCGED?", "+UCGED:", parse_ucged, setup=("AT+UCGED=2",))
         return _profile(family, (query,), (), "AT+CCID", nr=nr)
     if family == "telit":
         return _profile(
@@ -172,7 +188,11 @@ def _family_profile(family: str, *, nr: bool) -> VendorProfile:
         )
     if family == "cinterion":
         return _profile(
-            family, (CellQuery("AT^SMONI", "^SMONI:", parse_smoni),), (), "AT+CCID", nr=nr
+            family,
+            (CellQuery("AT^SMONI", "^SMONI:", parse_smoni),),
+            (CellQuery("AT^SMONP", "^SMONP:", parse_smonp),),
+            "AT+CCID",
+            nr=nr,
         )
     return _profile("generic", (), (), _GENERIC_ICCID, nr=True)
 
@@ -227,7 +247,7 @@ def select_profile(manufacturer: str | None, model: str | None) -> VendorProfile
         by_model = name.startswith(models) or bare_model.startswith(models)
         if by_maker or (by_model and not _names_other_maker(maker, family)):
             nr = bool(nr_models) and bare_model.startswith(nr_models)
-            return _family_profile(family, nr=nr)
+            return _family_profile(family, nr=nr, model=bare_model)
     return _family_profile("generic", nr=True)
 
 

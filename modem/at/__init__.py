@@ -2,15 +2,19 @@
 
 Every ``parse_*`` function takes a module's answer as text and returns typed values from
 :mod:`modem.models`; none performs I/O and none raises anything but
-:class:`~modem.errors.ParseError`.
+:class:`~modem.errors.ParseError`. Vendor answers are described as layout tables
+(:mod:`modem.at.cells.layout`) that one reader walks and the simulator prints from.
 """
 
 from modem.at import cme
 from modem.at.cells import (
     CellReport,
+    NoCell,
     fix_mnc_width,
     fix_report_mnc_width,
+    parse_ccinfo,
     parse_cpsi,
+    parse_csurvc,
     parse_gstatus,
     parse_gtccinfo,
     parse_lteinfo,
@@ -22,9 +26,12 @@ from modem.at.cells import (
     parse_rfsts,
     parse_servinfo,
     parse_smoni,
+    parse_smonp,
     parse_ucged,
+    parse_ucged_measurements,
 )
 from modem.at.identity import (
+    iccid_luhn_ok,
     luhn_check_digit,
     luhn_valid,
     parse_cgmi,
@@ -44,18 +51,24 @@ from modem.at.network import (
     parse_cops,
     parse_cops_list,
     parse_csq,
+    parse_hcsq,
     split_operator_id,
 )
+from modem.at.pin import PinCounters, pin_counter_queries, read_pin_counters
 from modem.at.registration import act_to_rat, parse_creg, parse_urc
 
 __all__ = [
     "CellReport",
+    "NoCell",
+    "PinCounters",
     "act_to_rat",
     "cme",
     "fix_mnc_width",
     "fix_report_mnc_width",
+    "iccid_luhn_ok",
     "luhn_check_digit",
     "luhn_valid",
+    "parse_ccinfo",
     "parse_cesq",
     "parse_cfun",
     "parse_cgmi",
@@ -72,8 +85,10 @@ __all__ = [
     "parse_crsm_iccid",
     "parse_crsm_mnc_length",
     "parse_csq",
+    "parse_csurvc",
     "parse_gstatus",
     "parse_gtccinfo",
+    "parse_hcsq",
     "parse_iccid",
     "parse_lteinfo",
     "parse_moni",
@@ -84,7 +99,11 @@ __all__ = [
     "parse_rfsts",
     "parse_servinfo",
     "parse_smoni",
+    "parse_smonp",
     "parse_ucged",
+    "parse_ucged_measurements",
     "parse_urc",
+    "pin_counter_queries",
+    "read_pin_counters",
     "split_operator_id",
 ]

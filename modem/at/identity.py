@@ -3,8 +3,11 @@ EF_ICCID), IMEI (``+CGSN``, §5.4), own number (``+CNUM``, §7.1), SIM state (``
 §8.3), and the manufacturer/model/revision strings (``+CGMI``/``+CGMM``/``+CGMR``, §5.1-5.3).
 
 Identities are checked, not just copied: an IMEI must pass its Luhn check, an ICCID must
-start with the telecom MII ``89`` and pass its Luhn check (when it is all digits), an
-IMSI must be 6 to 15 digits. Text that fails is a ``ParseError``, never a wrong identity.
+start with the telecom MII ``89`` and have 18 to 20 characters (hex letters only after the
+issuer digits), an IMSI must be 6 to 15 digits. Text that fails is a ``ParseError``,
+never a wrong identity. An ICCID's Luhn check digit is *not* enforced: E.118 check digits
+are not reliable across issuers (ModemManager does not check them either); whether it
+holds is reported by :func:`iccid_luhn_ok`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from modem.errors import ParseError
 from modem.models import SimState
 
 __all__ = [
+    "iccid_luhn_ok",
     "luhn_check_digit",
     "luhn_valid",
     "parse_cgmi",
@@ -134,8 +138,9 @@ def _normalise_iccid(raw: str, source: str) -> str:
 
     Spaces and quotes are dropped; a nibble-swapped value (starting ``98``) is swapped back;
     trailing ``F`` padding is removed; hex letters are allowed only from position 6 on
-    (some operators issue such ICCIDs); the result must be 18 to 20 characters, start with
-    the telecom MII ``89``, and pass the Luhn check when it is all digits.
+    (some operators issue such ICCIDs); the result must be 18 to 20 characters and start
+    with the telecom MII ``89``. The Luhn check digit is not enforced (see the module
+    docstring).
     """
     value = clean(raw).replace(" ", "").upper()
     if value.startswith("98"):
@@ -149,9 +154,18 @@ def _normalise_iccid(raw: str, source: str) -> str:
         raise ParseError("ICCID holds characters other than digits", source)
     if not value.startswith("89"):
         raise ParseError("ICCID does not start with the telecom MII 89", source)
-    if value.isdigit() and not luhn_valid(value):
-        raise ParseError("ICCID fails its Luhn check", source)
     return value
+
+
+def iccid_luhn_ok(iccid: str) -> bool | None:
+    """Whether an ICCID's last digit is its Luhn check digit (E.118).
+
+    Returns:
+        True or False for an all-digit ICCID, None when it holds hex letters (no Luhn
+        check is defined then). Many issuers print ICCIDs whose check digit does not
+        hold, so False is information, not an error.
+    """
+    return luhn_valid(iccid) if iccid.isdigit() else None
 
 
 def parse_crsm_iccid(text: str) -> str:
@@ -209,7 +223,8 @@ def parse_iccid(text: str) -> str:
     ``#CCID:``, ``^SCID:``, a bare (possibly quoted) number, and ``+CRSM:`` reads of EF_ICCID.
 
     Raises:
-        ParseError: no ICCID in the answer, or one that fails the MII/Luhn checks.
+        ParseError: no ICCID in the answer, or one with a wrong MII, a wrong length or
+            characters that are not hex digits.
     """
     for line in _answer_lines(text):
         if payload(line, ("+CRSM",)) is not None:
@@ -279,7 +294,8 @@ def parse_cnum(text: str) -> str | None:
 def parse_cpin(text: str) -> SimState:
     """Parse ``+CPIN: <code>`` into a :class:`~modem.models.SimState`.
 
-    Vendor forms: quoted codes, ``NOT INSERTED`` (SIMCom, Quectel), ``NOT READY`` (SIM
+    Vendor forms: quoted codes, a code without the ``+CPIN:`` prefix (a line that is just
+    ``READY`` or ``SIM PIN``), ``NOT INSERTED`` (SIMCom, Quectel), ``NOT READY`` (SIM
     removed or radio off; mapped to ``UNKNOWN``). Personalisation locks other than
     PH-SIM map to ``PH_NET_PIN``; PH-FSIM maps to ``PH_SIM_PIN``.
 
@@ -295,6 +311,12 @@ def parse_cpin(text: str) -> SimState:
             if code.startswith(name):
                 return state
         raise ParseError(f"unknown +CPIN code {code!r}", line)
+    # Some modules print the code without its prefix: the whole line is a known code.
+    for line in _answer_lines(text):
+        code = " ".join(clean(line).upper().split())
+        for name, state in _CPIN_STATES:
+            if code == name:
+                return state
     raise ParseError("no +CPIN line in the answer", text)
 
 

@@ -1,5 +1,5 @@
 """Operator and signal: ``+COPS`` (27.007 §7.3), ``+CSQ`` (§8.5), ``+CESQ`` (§8.69), ``+CFUN``
-(§8.2).
+(§8.2), and Huawei's ``^HCSQ``.
 
 Signal values are converted to dBm/dB with the lower bound of each 27.007 step, as
 ModemManager does; "not known" codes (99, 255) become ``None``.
@@ -7,16 +7,19 @@ ModemManager does; "not known" codes (99, 255) become ``None``.
 
 from __future__ import annotations
 
+from modem.at.cells.layout import Index, Layout, Role, fields, read_row, select_layout
 from modem.at.common import clean, dec, field_at, payload, split_fields, split_lines
 from modem.errors import ParseError
 from modem.models import Operator, Signal
 
 __all__ = [
+    "HCSQ_LAYOUTS",
     "parse_cesq",
     "parse_cfun",
     "parse_cops",
     "parse_cops_list",
     "parse_csq",
+    "parse_hcsq",
     "split_operator_id",
 ]
 
@@ -256,3 +259,40 @@ def parse_cfun(text: str) -> int:
     if fun is None or fun < 0:
         raise ParseError("+CFUN has no <fun>", text)
     return fun
+
+
+_HCSQ_CODECS = {
+    "rssi": Index(-121.0, 1.0, 96),
+    "ecio": Index(-32.5, 0.5, 65),
+    "rsrp": Index(-141.0, 1.0, 97),
+    "sinr": Index(-20.2, 0.2, 251),
+    "rsrq": Index(-20.0, 0.5, 34),
+}
+
+#: Huawei ``^HCSQ`` rows by system mode; the values are indexes.
+HCSQ_LAYOUTS: dict[str, Layout] = {
+    "GSM": Layout("Huawei ^HCSQ GSM", Role.IGNORE, fields('"GSM",rssi:rssi', _HCSQ_CODECS)),
+    "WCDMA": Layout("Huawei ^HCSQ WCDMA", Role.IGNORE,
+                    fields('"WCDMA",rssi:rssi,rscp:rssi,ecno:ecio', _HCSQ_CODECS)),
+    "LTE": Layout("Huawei ^HCSQ LTE", Role.IGNORE,
+                  fields('"LTE",rssi:rssi,rsrp:rsrp,sinr:sinr,rsrq:rsrq', _HCSQ_CODECS)),
+    "NOSERVICE": Layout("Huawei ^HCSQ no service", Role.IGNORE, fields('"NOSERVICE"')),
+}  # fmt: skip
+
+
+def parse_hcsq(text: str) -> Signal:
+    """Parse Huawei ``^HCSQ: "<sysmode>",<value1>,…`` (answer to ``AT^HCSQ?`` or its URC).
+
+    The values are indexes (Huawei's conversions, as ModemManager applies them): RSSI and
+    RSCP -121 + i dBm, Ec/Io -32.5 + i/2 dB, RSRP -141 + i dBm, SINR -20.2 + i/5 dB, RSRQ
+    -20 + i/2 dB; 255 is unknown. ``"NOSERVICE"`` gives a signal with no values.
+
+    Raises:
+        ParseError: no ``^HCSQ:`` line, an unknown system mode, or indexes out of range.
+    """
+    body = _lines_with(text, "^HCSQ")[0]
+    fields = split_fields(body)
+    layout = select_layout(HCSQ_LAYOUTS.values(), fields)
+    if layout is None:
+        raise ParseError(f"unknown ^HCSQ system mode {clean(fields[0])!r}", text)
+    return Signal(**read_row(layout, fields, body))

@@ -10,16 +10,20 @@ integers (``002,001``), stray spaces, empty location fields, extra trailing fiel
 cause codes, PSM timers, NSSAI, vendor junk) and the 27.007 v8.6 ``+CEREG`` layout that
 put a RAC between TAC and CI.
 
-Which shape a line has is decided the way ModemManager does (``mm_3gpp_parse_creg_response``):
-one field is ``<stat>``, two are ``<n>,<stat>``; with more, the second field is an area
-code (so the line has no ``<n>``) when it is quoted, empty, holds hex letters or has more
-than two significant digits, and a ``<stat>`` otherwise. A line that looks unsolicited
-but does not read cleanly that way (Iridium's ``+CREG:002,001,"18d8","ffff"``) is read
-as a read answer before giving up with ``ParseError``; a ``<stat>`` above 11 is kept as
-``None`` (unknown), as ModemManager does.
+Which shape a line has is decided by reading it both ways and keeping the reading that
+makes sense: ``<n>`` within 0..5 and ``<stat>`` within 0..11, and an ``<AcT>`` that is a
+small number (0..16) or absent. When both readings make sense (``+CREG: 1,0001,0010,0``)
+the tie is broken the way ModemManager's ``item_is_lac_not_stat`` does: the second field
+is an area code (so the line has no ``<n>``) when it is quoted, empty, holds hex letters
+or has four or more characters. A ``<stat>`` above 11 is kept as ``None`` (unknown), as
+ModemManager does.
 
-Area and cell values that mean "none" become ``None``: unknown markers, ``0000``/``FFFE``
-areas, and a zero cell id while not registered (Huawei prints ``+CREG: 2,0,00,0``).
+Values are reported as printed: a zero LAC or cell id (Huawei prints ``+CREG: 2,0,00,0``
+while not registered) is 0, not ``None``. "Not known" markers and the reserved
+``FFFE`` area become ``None``; so does the location of an "unknown" (4) state, which
+ModemManager does not fill either. Stray spaces inside a hex field are dropped
+(``  0 5`` is ``05``). Trailing fields that are no 27.007 field (Samsung's ``, B, C2816``)
+are ignored, and an ``<AcT>`` that is not a number is read as unknown.
 On E-UTRAN and NR access technologies the ``+CREG``/``+CGREG`` area field carries a TAC,
 so it is reported as ``tac``.
 """
@@ -92,17 +96,35 @@ def _looks_like_area(field: str) -> bool:
         return True
     if any(c in "abcdefABCDEF" for c in stripped):
         return True
-    return len(stripped.lstrip("0")) > 2
+    return len(stripped) >= 4
 
 
 # The two shapes of a registration line: the read answer (with <n>) and the unsolicited one.
 _Shape = Literal["read", "urc"]
 
+# The largest <AcT> 27.007 defines (Rel-17 satellite NG-RAN).
+_MAX_ACT = 16
+
+
+def _hex_field(field: str, what: str) -> int | None:
+    return hex_id(clean(field).replace(" ", ""), what)
+
+
+def _act(field: str) -> tuple[int | None, bool]:
+    """The ``<AcT>`` and whether it is one (junk in its place reads as unknown)."""
+    value = clean(field)
+    if not value:
+        return None, True
+    if value.isdigit() and int(value) <= _MAX_ACT:
+        return int(value), True
+    return None, False
+
 
 def _build(
     domain: RegistrationDomain, fields: list[str], shape: _Shape, line: str
 ) -> tuple[Registration, bool]:
-    """Read ``fields`` in one shape. Returns the record and whether ``<stat>`` was in range."""
+    """Read ``fields`` in one shape. Returns the record and whether the reading makes
+    sense (``<n>``, ``<stat>`` and ``<AcT>`` in range)."""
     if shape == "read":
         n = dec(fields[0], "registration <n>")
         if n is None or not 0 <= n <= _MAX_N:
@@ -127,18 +149,9 @@ def _build(
     ):
         # 27.007 v8.6 layout: <tac>,<rac>,<ci>,<AcT> (Novatel E362 and others).
         location = [location[0], location[2], *location[3:]]
-    area = hex_id(location[0], f"{domain} area code") if len(location) > 0 else None
-    ci = hex_id(location[1], f"{domain} cell id") if len(location) > 1 else None
-    act = dec(location[2], f"{domain} <AcT>") if len(location) > 2 else None
-    if act is not None and act < 0:
-        raise ParseError(f"{domain} <AcT> is negative", line)
-    if area == 0:
-        area = None
-    registered = stat is not None and (
-        stat.is_registered or stat >= RegistrationStatus.EMERGENCY_ONLY
-    )
-    if ci == 0 and not registered:
-        ci = None
+    area = _hex_field(location[0], f"{domain} area code") if len(location) > 0 else None
+    ci = _hex_field(location[1], f"{domain} cell id") if len(location) > 1 else None
+    act, act_ok = _act(location[2]) if len(location) > 2 else (None, True)
     if stat is None or stat is RegistrationStatus.UNKNOWN:
         # ModemManager fills no location for an unknown state; neither do we.
         area = ci = None
@@ -155,7 +168,7 @@ def _build(
         rat=act_to_rat(act),
         unsolicited=shape == "urc",
     )
-    return record, in_range
+    return record, in_range and act_ok
 
 
 def _parse_line(line: str, *, unsolicited: bool) -> Registration | None:
@@ -167,19 +180,21 @@ def _parse_line(line: str, *, unsolicited: bool) -> Registration | None:
     shapes: list[_Shape]
     if len(fields) == 1:
         shapes = ["urc"]
-    elif len(fields) == 2 or not _looks_like_area(fields[1]):
+    elif len(fields) == 2:
         shapes = ["read"]
-    else:
+    elif _looks_like_area(fields[1]):
         shapes = ["urc", "read"]
+    else:
+        shapes = ["read", "urc"]
     fallback: Registration | None = None
     errors: list[ParseError] = []
     for shape in shapes:
         try:
-            record, in_range = _build(domain, fields, shape, line)
+            record, sensible = _build(domain, fields, shape, line)
         except ParseError as error:
             errors.append(error)
             continue
-        if in_range:
+        if sensible:
             return _mark(record, unsolicited)
         fallback = fallback or record
     if fallback is not None:

@@ -11,8 +11,12 @@ form met on real modules and turns a failing one into the matching ``CommandErro
   code *and* a name through the tables in :mod:`modem.at.cme` where the table knows
   them, and unknown codes or texts are kept as they came.
 
-Numeric result codes (``ATV0``) are not recognised: a bare ``0`` or ``4`` is
-indistinguishable from an information line, and nothing here ever sends ``ATV0``.
+Numeric result codes (``ATV0``, V.250 §5.7.1: ``0`` OK, ``1`` CONNECT, ``3`` NO CARRIER,
+``4`` ERROR, ``6`` NO DIALTONE, ``7`` BUSY, ``8`` NO ANSWER; ``2`` is RING) are classified by
+:func:`classify_numeric`. A bare ``0`` cannot be told from an information line by its
+text alone, so the session decides when a line may be one (see :mod:`modem.at.session`);
+the classified result carries the verbose word as its ``line``, so errors read the same
+in both modes. ``+CME ERROR`` stays textual in ``V0`` mode.
 """
 
 from __future__ import annotations
@@ -23,7 +27,14 @@ from dataclasses import dataclass
 from modem.at import cme
 from modem.errors import CmeError, CmsError, CommandError
 
-__all__ = ["FinalResult", "ResultKind", "classify_final", "error_for"]
+__all__ = [
+    "NUMERIC_RESULTS",
+    "FinalResult",
+    "ResultKind",
+    "classify_final",
+    "classify_numeric",
+    "error_for",
+]
 
 
 class ResultKind(enum.Enum):
@@ -82,6 +93,17 @@ _PLAIN_FINALS: dict[str, ResultKind] = {
     "NO DIALTONE": ResultKind.CALL_ENDED,
 }
 
+#: Numeric result codes (``ATV0``) and the verbose word each stands for (V.250 §5.7.1).
+NUMERIC_RESULTS: dict[str, str] = {
+    "0": "OK",
+    "1": "CONNECT",
+    "3": "NO CARRIER",
+    "4": "ERROR",
+    "6": "NO DIALTONE",
+    "7": "BUSY",
+    "8": "NO ANSWER",
+}
+
 _CME_PREFIX = "+CME ERROR:"
 _CMS_PREFIX = "+CMS ERROR:"
 
@@ -109,6 +131,16 @@ def classify_final(line: str) -> FinalResult | None:
         code, name = _resolve(text[len(_CMS_PREFIX) :], cms=True)
         return FinalResult(ResultKind.CMS_ERROR, text, code, name)
     return None
+
+
+def classify_numeric(line: str) -> FinalResult | None:
+    """Classify a numeric (``ATV0``) final result code, or return None for other lines.
+
+    The result's ``line`` is the verbose word (``4`` gives ``ERROR``), so a failing
+    numeric result raises the same error as its verbose form.
+    """
+    word = NUMERIC_RESULTS.get(line.strip())
+    return None if word is None else classify_final(word)
 
 
 def _resolve(detail: str, *, cms: bool) -> tuple[int | None, str | None]:

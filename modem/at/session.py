@@ -40,6 +40,16 @@ When nothing is pending every line is a :class:`Urc`. The expected prefixes defa
 the command's own name (``AT+CEREG?`` -> ``+CEREG:``), so ``+CEREG:`` lines answer
 ``AT+CEREG?`` and are unsolicited during ``AT+COPS?``.
 
+Numeric result codes (``ATV0``, V.250 §5.7.1): in ``V0`` mode a module ends a command
+with ``0<CR>`` instead of ``<CR><LF>OK<CR><LF>``. A bare digit is also a possible
+information line, so it is taken as a final result only when the session knows the
+module is in ``V0`` mode (it sent ``ATV0``, or saw a numeric result before) or when the
+framing shows it: a numeric result ends with a CR *not followed by LF*, while
+information text always ends with CR LF. A digit line whose CR is the last byte received
+so far is held until the next byte tells, or until the caller reports the line idle with
+:meth:`AtSession.idle` (nothing more came: it was a numeric result). ``ATV1`` and a
+verbose ``OK`` switch back; ``ATZ``/``AT&F`` make the mode unknown again.
+
 Prompts (27.005 §3.5.1, ``AT+CMGS``): a command sent with ``prompt=True`` yields a
 :class:`Prompt` event when ``>`` starts a line; the caller then sends the PDU with
 :meth:`AtSession.send_pdu`. ``receive_data(b"")`` means the port closed:
@@ -53,10 +63,11 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Final
 
-from modem.at.results import FinalResult, classify_final
+from modem.at.results import NUMERIC_RESULTS, FinalResult, classify_final, classify_numeric
 from modem.errors import ModemStateError
 
 __all__ = [
+    "BARE_URCS",
     "NEED_DATA",
     "AtSession",
     "Event",
@@ -138,9 +149,9 @@ class PortClosed:
 
 Event = Response | LateResponse | Urc | Prompt | Garbage | PortClosed
 
-# Bare words modules print unprompted (27.007 §6.11, vendor boot messages). A line equal to
-# one of these is unsolicited even while a command is pending.
-_BARE_URCS: Final = frozenset(
+#: Bare words modules print unprompted (27.007 §6.11, vendor boot messages). A line equal
+#: to one of these is unsolicited even while a command is pending.
+BARE_URCS: Final = frozenset(
     {
         "RING",
         "RDY",
@@ -156,6 +167,9 @@ _BARE_URCS: Final = frozenset(
 )
 
 _PREFIXED_LINE = re.compile(r"^([+^#!$%][A-Za-z0-9_]+):")
+# Basic commands that change the result format: V0/V1, and Z/&F (back to a stored profile).
+_FORMAT_COMMAND = re.compile(r"(&F|Z|V)([0-9]?)", re.IGNORECASE)
+_NUMERIC_RING = "2"
 _COMMAND_NAME = re.compile(r"^AT([+^#!$%][A-Za-z0-9_]+)", re.IGNORECASE)
 _BAD_CHAR = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\udc80-\udcff]")
 _CONTROL_CHAR = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -207,6 +221,7 @@ class AtSession:
         self._lines: list[str] = []
         self._closed = False
         self._echo_on: bool | None = None
+        self._numeric: bool | None = None
 
     # -- state -----------------------------------------------------------------------------
 
@@ -229,6 +244,17 @@ class AtSession:
     def echo_on(self) -> bool | None:
         """Whether the last completed command was echoed (None before any completed)."""
         return self._echo_on
+
+    @property
+    def numeric_results(self) -> bool | None:
+        """Whether the module answers with numeric (``V0``) result codes; None: not known."""
+        return self._numeric
+
+    @property
+    def holding(self) -> bool:
+        """True when a digit line waits for the next byte to tell whether it is a final
+        result; :meth:`idle` settles it."""
+        return self._held_line() is not None
 
     @property
     def partial_lines(self) -> tuple[str, ...]:
@@ -277,6 +303,7 @@ class AtSession:
         else:
             prefixes = tuple(expect)
         data = text.encode("ascii", errors="strict") + b"\r"
+        self._note_format(text)
         previous = self._pending
         pending = _Pending(text, tuple(p.upper() for p in prefixes), prompt)
         if previous is not None and self._echo_on:
@@ -285,6 +312,15 @@ class AtSession:
         self._pending = pending
         self._lines = []
         return data
+
+    def _note_format(self, command: str) -> None:
+        """Follow ``V0``/``V1``/``Z``/``&F`` in the basic part of a command line."""
+        basic = re.split(r"[+^#!$%*]", command[2:], maxsplit=1)[0]
+        for name, value in _FORMAT_COMMAND.findall(basic):
+            if name.upper() == "V":
+                self._numeric = value == "0"
+            else:
+                self._numeric = None
 
     def send_pdu(self, pdu: str) -> bytes:
         """Answer an outstanding prompt with ``pdu`` and return the bytes to write.
@@ -338,6 +374,12 @@ class AtSession:
         self._buffer += data.replace(b"\x00", b"")
         self._parse()
 
+    def idle(self) -> None:
+        """Report that no byte has come for a while: a held digit line ended with a lone
+        CR, so it is a numeric result code."""
+        if not self._closed:
+            self._parse(idle=True)
+
     def next_event(self) -> Event | NeedData:
         """Return the next event, or :data:`NEED_DATA` when more bytes are needed."""
         if self._events:
@@ -346,7 +388,18 @@ class AtSession:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _parse(self) -> None:
+    def _held_line(self) -> bytes | None:
+        """A digit line whose CR is the buffer's last byte, while the mode is unknown."""
+        buffer = self._buffer
+        if self._numeric is not None or buffer[-1:] != b"\r":
+            return None
+        raw = bytes(buffer[:-1]).strip(b"\r\n")
+        if b"\r" in raw or b"\n" in raw:
+            return None
+        text = raw.decode("latin-1").strip()
+        return raw if (text in NUMERIC_RESULTS or text == _NUMERIC_RING) else None
+
+    def _parse(self, *, idle: bool = False) -> None:
         buffer = self._buffer
         while buffer:
             # Framing characters between lines carry no meaning.
@@ -375,11 +428,14 @@ class AtSession:
             if not ends:
                 return
             end = min(ends)
+            if end == cr and end + 1 == len(buffer) and not idle and self._held_line():
+                return  # a CR LF (text) or a lone CR (numeric result): the next byte tells
+            lone_cr = end == cr and (end + 1 == len(buffer) or buffer[end + 1] != 0x0A)
             raw = bytes(buffer[:end])
             del buffer[: end + 1]
-            self._take_line(raw)
+            self._take_line(raw, lone_cr=lone_cr)
 
-    def _take_line(self, raw: bytes) -> None:
+    def _take_line(self, raw: bytes, *, lone_cr: bool = False) -> None:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -390,7 +446,7 @@ class AtSession:
             eight_bit = raw.replace(b"\x1a", b"").decode("latin-1").strip()
             if _PREFIXED_LINE.match(eight_bit) and not _CONTROL_CHAR.search(eight_bit):
                 # An answer line with 8-bit text in it (an operator name in Latin-1).
-                self._route(eight_bit)
+                self._route(eight_bit, numeric=False)
                 return
             cut = bad[-1]
             rest = text[cut:].strip()
@@ -403,14 +459,34 @@ class AtSession:
             self._events.append(Garbage(junk.encode("utf-8", errors="surrogateescape")))
         line = text.strip()
         if line:
-            self._route(line)
+            self._route(line, numeric=self._numeric is True or (lone_cr and not bad))
 
-    def _route(self, line: str) -> None:
+    def _classify(self, line: str, *, numeric: bool) -> FinalResult | None:
+        """The final result a line is, following (and learning) the result-code mode."""
+        final = classify_final(line)
+        if final is not None:
+            if line.strip().upper() == "OK":
+                self._numeric = False  # only a verbose module prints OK
+            return final
+        final = classify_numeric(line) if numeric else None
+        if final is not None:
+            self._numeric = True
+        return final
+
+    def _route(self, line: str, *, numeric: bool = False) -> None:
         pending = self._pending
+        if numeric and line.strip() == _NUMERIC_RING:
+            self._numeric = True
+            self._events.append(Urc("RING"))
+            return
         if pending is None:
+            if numeric and classify_numeric(line) is not None:
+                # A numeric result nobody waits for (a late one): nothing to route.
+                self._numeric = True
+                return
             self._events.append(Urc(line))
             return
-        final = classify_final(line)
+        final = self._classify(line, numeric=numeric)
         upper = line.upper()
         if pending.stale is not None and pending.stale_lines is not None:
             # Until our echo shows the module has moved on, output is the stale command's.
@@ -455,4 +531,4 @@ def _is_unsolicited(line: str, expect: tuple[str, ...]) -> bool:
     upper = line.upper()
     if any(upper.startswith(prefix) for prefix in expect):
         return False
-    return upper in _BARE_URCS or _PREFIXED_LINE.match(line) is not None
+    return upper in BARE_URCS or _PREFIXED_LINE.match(line) is not None

@@ -3,6 +3,8 @@
 * :mod:`modem.sim.engine` — :class:`SimulatedModem`, the sans-IO state machine
   (command lines in, answers and URCs out, on a caller-supplied clock).
 * :mod:`modem.sim.personas` — how each module family words its answers.
+* :mod:`modem.sim.vendors` — the vendor command handlers, printed from the parsers'
+  layout tables.
 * :mod:`modem.sim.scenario` — the TOML scenario format (SIM, network timeline, faults).
 * :mod:`modem.sim.control` — the JSON-lines test control channel.
 * :mod:`modem.sim.urlhandler.protocol_sim` — ``sim://`` for pyserial, in-process.

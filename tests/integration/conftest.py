@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from modem.sim.personas import PERSONA_NAMES
+
 Responder = Callable[[str], bytes | None]
 
 
@@ -129,17 +131,7 @@ def pty_modem_factory(tmp_path: Path) -> Iterator[Callable[[Responder], PtyModem
         modem.close()
 
 
-SIM_PERSONAS = (
-    "quectel-ec25",
-    "quectel-rm500q",
-    "simcom-sim7600",
-    "ublox-sara-r5",
-    "telit-le910",
-    "sierra-em7565",
-    "huawei-me909s",
-    "fibocom-l850",
-    "generic",
-)
+SIM_PERSONAS = PERSONA_NAMES
 
 
 @pytest.fixture(params=SIM_PERSONAS)

@@ -126,6 +126,19 @@ def test_parse_understood_input_exits_0(salve_modem: Command) -> None:
     assert records[0]["ci"] == 0x01A2B3C4
 
 
+def test_parse_urc_reads_a_log_of_unsolicited_lines(salve_modem: Command) -> None:
+    log = 'RDY\r\n+CREG: 1,0001,0010,0\r\n^HCSQ: "LTE",56,46,161,20\r\n+CPIN: READY\r\n'
+    result = run(salve_modem("parse", "URC"), stdin=log)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["type"] for r in records] == ["event", "registration", "signal", "sim_state"]
+    # Four fields in a URC are <stat>,<lac>,<ci>,<AcT>, not a read answer's <n>,<stat>,…
+    assert (records[1]["n"], records[1]["stat"], records[1]["lac"], records[1]["ci"]) == (
+        None, 1, 1, 0x10)  # fmt: skip
+    assert records[1]["unsolicited"] is True
+    assert_no_traceback(result)
+
+
 def test_parse_nothing_understood_exits_1(salve_modem: Command) -> None:
     result = run(salve_modem("parse", "AT+CEREG?"), stdin="hello\r\nOK\r\n")
     assert result.returncode == 1

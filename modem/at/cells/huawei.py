@@ -1,5 +1,5 @@
 """Huawei ``AT^MONSC`` (serving cell) and ``AT^MONNC`` (neighbours), field order and radix
-from Huawei's module AT command interface specification.
+from Huawei's module AT command interface specification, as layout tables.
 
 ::
 
@@ -21,145 +21,86 @@ prints the MNC with its real width.
 
 from __future__ import annotations
 
-from modem.at.cells.report import CellReport, require_report
-from modem.at.common import clean, dbm, dec, digits, hex_id, iter_payloads, split_fields
-from modem.errors import ParseError
-from modem.models import NeighbourCell, Rat, ServingCell
+from modem.at.cells.layout import (
+    CommandLayouts,
+    Dec,
+    Field,
+    Hex,
+    Layout,
+    Level,
+    Role,
+    Word,
+    fields,
+    read_cells,
+)
+from modem.at.cells.report import CellReport
+from modem.models import Rat
 
-__all__ = ["parse_monnc", "parse_monsc"]
+__all__ = ["MONNC_LAYOUTS", "MONSC_LAYOUTS", "parse_monnc", "parse_monsc"]
 
-# Minimum field count per RAT rat_word, including the rat_word itself.
-_MONSC_SIZES = {"GSM": 9, "WCDMA": 10, "TD_SCDMA": 9, "LTE": 10, "NR": 11}
-_MONNC_SIZES = {"GSM": 7, "WCDMA": 5, "LTE": 6, "NR": 6}
+_CODECS = {
+    "dec": Dec(missing=""),
+    "dbm": Level(missing=""),
+    "hex": Hex(missing=""),
+    "hex4": Hex(width=4, missing=""),
+    "hex6": Hex(width=6, missing=""),
+    "hex7": Hex(width=7, missing=""),
+    "hex9": Hex(width=9, missing=""),
+}
+_S = Role.SERVING
+_N = Role.NEIGHBOUR
 
+#: ``^MONSC:`` rows, by RAT. GSM band code 1, WCDMA DRX 6, NR SCS code 1 (30 kHz).
+MONSC_LAYOUTS: dict[str, Layout] = {
+    "GSM": Layout("Huawei GSM serving cell", _S, fields(
+        "@GSM,mcc,mnc,=1,arfcn:dec,bsic:dec*,ci:hex4,lac:hex4,rssi:dbm,=,=", _CODECS),
+        rat=Rat.GSM, sizes=range(9, 40)),
+    "UMTS": Layout("Huawei WCDMA serving cell", _S, fields(
+        "@WCDMA,mcc,mnc,uarfcn:dec,psc:dec,ci:hex7,lac:hex4,rscp:dbm,rssi:dbm,ecio:dbm,=6,=",
+        _CODECS), rat=Rat.UMTS, sizes=range(10, 40)),
+    "TD-SCDMA": Layout("Huawei TD-SCDMA serving cell", _S, fields(
+        "@TD_SCDMA,mcc,mnc,uarfcn:dec,,,ci:hex7,lac:hex4,rscp:dbm", _CODECS),
+        rat=Rat.UMTS, sizes=range(9, 40)),
+    "LTE": Layout("Huawei LTE serving cell", _S, fields(
+        "@LTE,mcc,mnc,earfcn:dec,ci:hex7,pci:hex,tac:hex4,rsrp:dbm,rsrq:dbm,rssi:dbm", _CODECS),
+        rat=Rat.LTE, sizes=range(10, 40)),
+    "NR": Layout("Huawei NR serving cell", _S, fields(
+        "@NR,mcc,mnc,arfcn:dec,=1,ci:hex9,pci:hex,tac:hex6,rsrp:dbm,rsrq:dbm,sinr:dbm", _CODECS),
+        rat=Rat.NR, sizes=range(11, 40)),
+    "NONE": Layout("Huawei no serving cell", Role.NO_CELL,
+                   (Field("state", 0, Word(("NONE",))),)),
+}  # fmt: skip
 
-def _monsc_row(fields: list[str], line: str) -> ServingCell | None:
-    rat_word = clean(fields[0]).upper()
-    if rat_word == "NONE":
-        return None
-    if rat_word not in _MONSC_SIZES:
-        raise ParseError(f"unknown ^MONSC RAT {rat_word!r}", line)
-    if len(fields) < _MONSC_SIZES[rat_word]:
-        raise ParseError(f"^MONSC {rat_word} row is too short", line)
-    mcc, mnc = digits(fields[1]), digits(fields[2])
-    if rat_word == "GSM":
-        return ServingCell(
-            rat=Rat.GSM,
-            mcc=mcc,
-            mnc=mnc,
-            arfcn=dec(fields[4], "ARFCN"),
-            ci=hex_id(fields[6], "cell id"),
-            lac=hex_id(fields[7], "LAC"),
-            rssi=dbm(fields[8], "RSSI"),
-        )
-    if rat_word == "WCDMA":
-        return ServingCell(
-            rat=Rat.UMTS,
-            mcc=mcc,
-            mnc=mnc,
-            uarfcn=dec(fields[3], "UARFCN"),
-            psc=dec(fields[4], "PSC"),
-            ci=hex_id(fields[5], "cell id"),
-            lac=hex_id(fields[6], "LAC"),
-            rscp=dbm(fields[7], "RSCP"),
-            rssi=dbm(fields[8], "RSSI"),
-            ecio=dbm(fields[9], "Ec/N0"),
-        )
-    if rat_word == "TD_SCDMA":
-        return ServingCell(
-            rat=Rat.UMTS,
-            mcc=mcc,
-            mnc=mnc,
-            uarfcn=dec(fields[3], "UARFCN"),
-            ci=hex_id(fields[6], "cell id"),
-            lac=hex_id(fields[7], "LAC"),
-            rscp=dbm(fields[8], "RSCP"),
-        )
-    if rat_word == "LTE":
-        return ServingCell(
-            rat=Rat.LTE,
-            mcc=mcc,
-            mnc=mnc,
-            earfcn=dec(fields[3], "EARFCN"),
-            ci=hex_id(fields[4], "cell id"),
-            pci=hex_id(fields[5], "PCI"),
-            tac=hex_id(fields[6], "TAC"),
-            rsrp=dbm(fields[7], "RSRP"),
-            rsrq=dbm(fields[8], "RSRQ"),
-            rssi=dbm(fields[9], "RSSI"),
-        )
-    return ServingCell(
-        rat=Rat.NR,
-        mcc=mcc,
-        mnc=mnc,
-        arfcn=dec(fields[3], "NR-ARFCN"),
-        ci=hex_id(fields[5], "NR cell id"),
-        pci=hex_id(fields[6], "PCI"),
-        tac=hex_id(fields[7], "TAC"),
-        rsrp=dbm(fields[8], "RSRP"),
-        rsrq=dbm(fields[9], "RSRQ"),
-        sinr=dbm(fields[10], "SINR"),
-    )
+#: ``^MONNC:`` rows, by RAT (one line per neighbour).
+MONNC_LAYOUTS: dict[str, Layout] = {
+    "GSM": Layout("Huawei GSM neighbour", _N, fields(
+        "@GSM,=1,arfcn:dec,bsic:dec*,ci:hex4,lac:hex4,rssi:dbm", _CODECS),
+        rat=Rat.GSM, sizes=range(7, 40)),
+    "UMTS": Layout("Huawei WCDMA neighbour", _N, fields(
+        "@WCDMA,uarfcn:dec,psc:dec,rscp:dbm,ecio:dbm", _CODECS), rat=Rat.UMTS, sizes=range(5, 40)),
+    "LTE": Layout("Huawei LTE neighbour", _N, fields(
+        "@LTE,earfcn:dec,pci:hex,rsrp:dbm,rsrq:dbm,rssi:dbm", _CODECS),
+        rat=Rat.LTE, sizes=range(6, 40)),
+    "NR": Layout("Huawei NR neighbour", _N, fields(
+        "@NR,arfcn:dec,pci:hex,rsrp:dbm,rsrq:dbm,sinr:dbm", _CODECS),
+        rat=Rat.NR, sizes=range(6, 40)),
+    "NONE": Layout("Huawei no neighbours", Role.IGNORE, fields("@NONE")),
+}  # fmt: skip
+
+_MONSC = CommandLayouts("^MONSC", tuple(MONSC_LAYOUTS.values()))
+_MONNC = CommandLayouts("^MONNC", tuple(MONNC_LAYOUTS.values()))
 
 
 def parse_monsc(text: str) -> CellReport:
     """Parse the answer to ``AT^MONSC``.
 
     Returns:
-        The serving cell, None for ``^MONSC: NONE``.
+        The serving cell; ``no_cell`` for ``^MONSC: NONE``.
 
     Raises:
         ParseError: no ``^MONSC:`` line, an unknown RAT, or unreadable fields.
     """
-    serving: ServingCell | None = None
-    seen = False
-    for line, body in iter_payloads(text, ("^MONSC",)):
-        seen = True
-        serving = _monsc_row(split_fields(body), line)
-    return require_report(CellReport(serving=serving), seen, "^MONSC", text)
-
-
-def _monnc_row(fields: list[str], line: str) -> NeighbourCell | None:
-    rat_word = clean(fields[0]).upper()
-    if rat_word == "NONE":
-        return None
-    if rat_word not in _MONNC_SIZES:
-        raise ParseError(f"unknown ^MONNC RAT {rat_word!r}", line)
-    if len(fields) < _MONNC_SIZES[rat_word]:
-        raise ParseError(f"^MONNC {rat_word} row is too short", line)
-    if rat_word == "GSM":
-        return NeighbourCell(
-            rat=Rat.GSM,
-            arfcn=dec(fields[2], "ARFCN"),
-            ci=hex_id(fields[4], "cell id"),
-            lac=hex_id(fields[5], "LAC"),
-            rssi=dbm(fields[6], "RSSI"),
-        )
-    if rat_word == "WCDMA":
-        return NeighbourCell(
-            rat=Rat.UMTS,
-            uarfcn=dec(fields[1], "UARFCN"),
-            psc=dec(fields[2], "PSC"),
-            rscp=dbm(fields[3], "RSCP"),
-            ecio=dbm(fields[4], "Ec/N0"),
-        )
-    if rat_word == "LTE":
-        return NeighbourCell(
-            rat=Rat.LTE,
-            earfcn=dec(fields[1], "EARFCN"),
-            pci=hex_id(fields[2], "PCI"),
-            rsrp=dbm(fields[3], "RSRP"),
-            rsrq=dbm(fields[4], "RSRQ"),
-            rssi=dbm(fields[5], "RSSI"),
-        )
-    return NeighbourCell(
-        rat=Rat.NR,
-        arfcn=dec(fields[1], "NR-ARFCN"),
-        pci=hex_id(fields[2], "PCI"),
-        rsrp=dbm(fields[3], "RSRP"),
-        rsrq=dbm(fields[4], "RSRQ"),
-        sinr=dbm(fields[5], "SINR"),
-    )
+    return read_cells(_MONSC, text)
 
 
 def parse_monnc(text: str) -> CellReport:
@@ -168,11 +109,4 @@ def parse_monnc(text: str) -> CellReport:
     Raises:
         ParseError: no ``^MONNC:`` line, an unknown RAT, or unreadable fields.
     """
-    neighbours: list[NeighbourCell] = []
-    seen = False
-    for line, body in iter_payloads(text, ("^MONNC",)):
-        seen = True
-        row = _monnc_row(split_fields(body), line)
-        if row is not None:
-            neighbours.append(row)
-    return require_report(CellReport(neighbours=tuple(neighbours)), seen, "^MONNC", text)
+    return read_cells(_MONNC, text)

@@ -10,21 +10,31 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from modem.errors import ParseError
-from modem.models import Cell, NeighbourCell, ServingCell
+from modem.models import Cell, NeighbourCell, Rat, ServingCell
 
 __all__ = [
     "CellReport",
-    "as_neighbour",
-    "as_serving",
+    "NoCell",
     "fix_mnc_width",
     "fix_report_mnc_width",
-    "require_report",
 ]
 
 CellT = TypeVar("CellT", bound=Cell)
+
+
+@dataclass(frozen=True, slots=True)
+class NoCell:
+    """The module said, in its own words, that it has no serving cell.
+
+    Attributes:
+        rat: the RAT the statement is about (Cinterion ``^SMONI: 4G,SEARCH``), or None.
+        state: the module's word (``SEARCH``, ``NONE``, ``NO SERVICE``), or None.
+    """
+
+    rat: Rat | None = None
+    state: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +44,16 @@ class CellReport:
     Attributes:
         serving: the cell the module is camped on, or None (searching, no service).
         neighbours: neighbour cells in the order the module printed them.
+        nr_leg: in 5G non-standalone (EN-DC), the NR secondary cell; the LTE anchor is
+            the serving cell. It has no global identity (only PCI and channel).
+        no_cell: set when the module said it has no serving cell (``^MONSC: NONE``,
+            ``+QENG: "servingcell","SEARCH"``, ``+CPSI: NO SERVICE``).
     """
 
     serving: ServingCell | None = None
     neighbours: tuple[NeighbourCell, ...] = ()
+    nr_leg: ServingCell | None = None
+    no_cell: NoCell | None = None
 
 
 def fix_mnc_width(cell: CellT, operator_or_imsi_mnc_len: int | None) -> CellT:
@@ -74,25 +90,4 @@ def fix_report_mnc_width(report: CellReport, operator_or_imsi_mnc_len: int | Non
         None if report.serving is None else fix_mnc_width(report.serving, operator_or_imsi_mnc_len)
     )
     neighbours = tuple(fix_mnc_width(n, operator_or_imsi_mnc_len) for n in report.neighbours)
-    return CellReport(serving=serving, neighbours=neighbours)
-
-
-def require_report(report: CellReport, seen: bool, what: str, text: str) -> CellReport:
-    """Return ``report`` when the command's prefix was seen, else raise ``ParseError``."""
-    if not seen:
-        raise ParseError(f"no {what} line in the answer", text)
-    return report
-
-
-def _cell_values(cell: Cell) -> dict[str, Any]:
-    return {f.name: getattr(cell, f.name) for f in dataclasses.fields(Cell)}
-
-
-def as_serving(cell: Cell, state: str | None = None) -> ServingCell:
-    """The same cell as a :class:`~modem.models.ServingCell` with the vendor's state word."""
-    return ServingCell(**_cell_values(cell), state=state)
-
-
-def as_neighbour(cell: Cell) -> NeighbourCell:
-    """The same cell as a :class:`~modem.models.NeighbourCell` (a serving state is dropped)."""
-    return NeighbourCell(**_cell_values(cell))
+    return dataclasses.replace(report, serving=serving, neighbours=neighbours)

@@ -1,13 +1,16 @@
-"""Sierra Wireless ``AT!GSTATUS?`` and ``AT!LTEINFO?`` (MC/EM74xx, EM7565, EM919x).
+"""Sierra Wireless ``AT!GSTATUS?`` and ``AT!LTEINFO?`` (MC/EM74xx, EM7565, EM919x), as layout
+tables over labelled rows.
 
 ``!GSTATUS:`` is a block of ``Label: value`` pairs, two per line separated by tabs (or by
-runs of spaces when the text was copied from a terminal). Labels used here: ``System
-mode``, ``LTE band`` (``B66``), ``LTE Rx chan``, ``TAC`` and ``Cell ID`` printed as hex
-with the decimal in parentheses (``550d (21773)``; the two are cross-checked), the first
-``RSRP (dBm)`` and ``PCC RxM RSSI`` (the primary carrier's main antenna), ``RSRQ (dB)``,
-``SINR (dB)``, ``EMM state`` (the serving cell's state), and in 5G ``NR5G Cell ID``,
-``NR5G TAC``, ``NR5G band`` (``n41``), ``NR5G MCC-MNC``. LTE ``!GSTATUS`` has no PLMN and
-no PCI. ``System mode: Unknown`` (low power mode) means no serving cell.
+runs of spaces when the text was copied from a terminal); the whole block is one row.
+Labels used here: ``System mode``, ``LTE band`` (``B66``), ``LTE Rx chan``, ``TAC`` and
+``Cell ID`` printed as hex with the decimal in parentheses (``550d (21773)``; the two are
+cross-checked), the first ``RSRP (dBm)`` and ``PCC RxM RSSI`` (the primary carrier's main
+antenna), ``RSRQ (dB)``, ``SINR (dB)``, ``EMM state`` (the serving cell's state), and in
+5G ``NR5G Cell ID``, ``NR5G TAC``, ``NR5G band`` (``n41``), ``NR5G Rx chan`` (the NR-ARFCN),
+``NR5G MCC-MNC``. LTE ``!GSTATUS`` has no PLMN and no PCI. In EN-DC (``System mode: ENDC``
+or LTE with NR5G lines) the block holds the LTE anchor and the NR leg. ``System mode:
+Unknown`` (low power mode) or ``No service`` means no serving cell.
 
 ``!LTEINFO:`` prints column tables: a caption with column names (``Serving: EARFCN MCC
 MNC TAC CID Bd D U SNR PCI RSRQ RSRP RSSI RXLV``) followed by rows of values. TAC is
@@ -17,24 +20,83 @@ MNC TAC CID Bd D U SNR PCI RSRQ RSRP RSSI RXLV``) followed by rows of values. TA
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
+from modem.at.cells.layout import (
+    Band,
+    CommandLayouts,
+    Dec,
+    Hex,
+    HexDec,
+    Layout,
+    Level,
+    Plmn,
+    Role,
+    Row,
+    fields,
+    read_rows,
+)
 from modem.at.cells.report import CellReport
-from modem.at.common import dbm, dec, digits, hex_id, payload, split_lines
-from modem.errors import ParseError
-from modem.models import NeighbourCell, Rat, ServingCell
+from modem.at.common import payload, split_lines
+from modem.models import Rat
 
-__all__ = ["parse_gstatus", "parse_lteinfo"]
+__all__ = ["GSTATUS_LAYOUTS", "LTEINFO_LAYOUTS", "parse_gstatus", "parse_lteinfo"]
 
 # Pairs are separated by tabs, or by two or more spaces before the next "Label:"; a label
 # never holds two spaces in a row, so a padded value is not mistaken for one.
 _SEGMENT_SPLIT = re.compile(r"\t+|\s{2,}(?=[A-Za-z](?:[\w()/.-]| (?! ))*:)")
-_HEX_DEC = re.compile(r"([0-9A-Fa-f]+)\s*\((\d+)\)")
 _FINALS = frozenset({"OK", "ERROR"})
+_SERVICE_MODE = r".*(LTE|ENDC|NR|5G|WCDMA|UMTS|HSPA|HSDPA|HSUPA|GSM).*"
+_CODECS = {
+    "dec": Dec(missing="--"),
+    "dbm": Level(missing="--"),
+    "tenth": Level(decimals=1, missing="--"),
+    "lte_band": Band("B", missing="--"),
+    "nr_band": Band("n", missing="--"),
+    "hexdec4": HexDec(width=4),
+    "hexdec6": HexDec(width=6),
+    "hexdec8": HexDec(width=8),
+    "hexdec9": HexDec(width=9, lower=False),
+    "hex8": Hex(width=8),
+    "plmn": Plmn(),
+    "lte": r".*(LTE|ENDC).*",
+    "nr_sa": r"(?!.*(LTE|ENDC)).*(NR|5G).*",
+    "umts": r"WCDMA|UMTS|HSPA\+?|HSDPA|HSUPA",
+    "gsm": r"GSM|EDGE|GPRS",
+    "no_service": f"(?!{_SERVICE_MODE}).*",
+    "present": r".+",
+}
+_S = Role.SERVING
+_NR_SIGNAL = "NR5G RSRP (dBm)::rsrp:dbm,NR5G RSRQ (dB)::rsrq:dbm,NR5G SINR (dB)::sinr:tenth"
+
+#: ``!GSTATUS`` blocks; in EN-DC both the LTE and the NR-leg layout apply.
+GSTATUS_LAYOUTS: dict[str, Layout] = {
+    "LTE": Layout("Sierra !GSTATUS LTE", _S, fields(
+        "System mode::mode~lte,LTE band::band:lte_band,LTE Rx chan::earfcn:dec,"
+        "EMM state::state,PCC RxM RSSI::rssi:dbm,RSRP (dBm)::rsrp:dbm,TAC::tac:hexdec4,"
+        "RSRQ (dB)::rsrq:tenth,Cell ID::ci:hexdec8,SINR (dB)::sinr:tenth", _CODECS), rat=Rat.LTE),
+    "NR-NSA": Layout("Sierra !GSTATUS NR5G leg", Role.NR_LEG, fields(
+        "System mode::mode~lte,NR5G band::band:nr_band~present,NR5G Rx chan::arfcn:dec,"
+        + _NR_SIGNAL, _CODECS), rat=Rat.NR),
+    "NR": Layout("Sierra !GSTATUS NR5G", _S, fields(
+        "System mode::mode~nr_sa,NR5G band::band:nr_band,NR5G Rx chan::arfcn:dec,"
+        "NR5G TAC::tac:hexdec6,NR5G Cell ID::ci:hexdec9,NR5G MCC-MNC::mcc+mnc:plmn,"
+        "EMM state::state," + _NR_SIGNAL, _CODECS), rat=Rat.NR),
+    "UMTS": Layout("Sierra !GSTATUS WCDMA", _S, fields(
+        "System mode::mode~umts,WCDMA channel::uarfcn:dec,MM state::state,LAC::lac:hexdec4,"
+        "Cell ID::ci:hexdec8,RSCP (dBm)::rscp:dbm,Ec/Io (dB)::ecio:tenth", _CODECS),
+        rat=Rat.UMTS),
+    "GSM": Layout("Sierra !GSTATUS GSM", _S, fields(
+        "System mode::mode~gsm,GSM channel::arfcn:dec,MM state::state,LAC::lac:hexdec4,"
+        "Cell ID::ci:hexdec4", _CODECS), rat=Rat.GSM),
+    "NO-SERVICE": Layout("Sierra !GSTATUS without service", Role.NO_CELL,
+                         fields("System mode::state~no_service", _CODECS)),
+}  # fmt: skip
 
 
-def _pairs(text: str) -> tuple[bool, dict[str, str]]:
-    """Collect ``label -> value`` (first occurrence wins) from a ``!GSTATUS`` block."""
+def _gstatus_row(text: str) -> tuple[bool, dict[str, str]]:
+    """Collect ``LABEL -> value`` (first occurrence wins) from a ``!GSTATUS`` block."""
     pairs: dict[str, str] = {}
     seen = False
     for line in split_lines(text):
@@ -54,24 +116,7 @@ def _pairs(text: str) -> tuple[bool, dict[str, str]]:
     return seen, pairs
 
 
-def _hex_with_decimal(value: str | None, what: str) -> int | None:
-    """Read ``550d (21773)``, checking that both forms agree; a bare hex value is accepted."""
-    if value is None:
-        return None
-    match = _HEX_DEC.fullmatch(value.strip())
-    if match is None:
-        return hex_id(value, what)
-    number = int(match.group(1), 16)
-    if number != int(match.group(2)):
-        raise ParseError(f"{what}: hex {match.group(1)} and decimal {match.group(2)} differ", value)
-    return number
-
-
-def _band_number(value: str | None) -> int | None:
-    if value is None:
-        return None
-    match = re.search(r"(\d+)", value)
-    return int(match.group(1)) if match else None
+_GSTATUS = CommandLayouts("!GSTATUS", tuple(GSTATUS_LAYOUTS.values()), every_layout=True)
 
 
 def parse_gstatus(text: str) -> CellReport:
@@ -81,70 +126,38 @@ def parse_gstatus(text: str) -> CellReport:
         ParseError: no ``!GSTATUS:`` line, a hex/decimal pair that disagrees, or unreadable
             values.
     """
-    seen, pairs = _pairs(text)
-    if not seen:
-        raise ParseError("no !GSTATUS line in the answer", text)
-    mode = pairs.get("SYSTEM MODE", "").upper()
-    state = pairs.get("EMM STATE") or None
-    if "NR5G CELL ID" in pairs and ("NR" in mode or "5G" in mode) and "LTE" not in mode:
-        mcc = mnc = None
-        plmn = pairs.get("NR5G MCC-MNC")
-        if plmn:
-            left, _, right = plmn.partition("-")
-            mcc, mnc = digits(left), digits(right)
-        serving = ServingCell(
-            rat=Rat.NR,
-            state=state,
-            mcc=mcc,
-            mnc=mnc,
-            ci=_hex_with_decimal(pairs.get("NR5G CELL ID"), "NR cell id"),
-            tac=_hex_with_decimal(pairs.get("NR5G TAC"), "NR TAC"),
-            band=_band_number(pairs.get("NR5G BAND")),
-            rsrp=dbm(pairs.get("NR5G RSRP (DBM)", ""), "RSRP"),
-            rsrq=dbm(pairs.get("NR5G RSRQ (DB)", ""), "RSRQ"),
-            sinr=dbm(pairs.get("NR5G SINR (DB)", ""), "SINR"),
-        )
-        return CellReport(serving=serving)
-    if "LTE" in mode or "ENDC" in mode.replace("-", "").replace(" ", ""):
-        serving = ServingCell(
-            rat=Rat.LTE,
-            state=state,
-            band=_band_number(pairs.get("LTE BAND")),
-            earfcn=dec(pairs.get("LTE RX CHAN", ""), "EARFCN"),
-            tac=_hex_with_decimal(pairs.get("TAC"), "TAC"),
-            ci=_hex_with_decimal(pairs.get("CELL ID"), "cell id"),
-            rsrp=dbm(pairs.get("RSRP (DBM)", ""), "RSRP"),
-            rsrq=dbm(pairs.get("RSRQ (DB)", ""), "RSRQ"),
-            rssi=dbm(pairs.get("PCC RXM RSSI", ""), "RSSI"),
-            sinr=dbm(pairs.get("SINR (DB)", ""), "SINR"),
-        )
-        return CellReport(serving=serving)
-    if mode in ("WCDMA", "UMTS", "HSPA", "HSPA+"):
-        return CellReport(
-            serving=ServingCell(
-                rat=Rat.UMTS,
-                state=state or pairs.get("MM STATE") or None,
-                lac=_hex_with_decimal(pairs.get("LAC"), "LAC"),
-                ci=_hex_with_decimal(pairs.get("CELL ID"), "cell id"),
-                uarfcn=dec(pairs.get("WCDMA CHANNEL", ""), "UARFCN"),
-            )
-        )
-    if mode == "GSM":
-        return CellReport(
-            serving=ServingCell(
-                rat=Rat.GSM,
-                state=state or pairs.get("MM STATE") or None,
-                lac=_hex_with_decimal(pairs.get("LAC"), "LAC"),
-                ci=_hex_with_decimal(pairs.get("CELL ID"), "cell id"),
-                arfcn=dec(pairs.get("GSM CHANNEL", ""), "ARFCN"),
-            )
-        )
-    return CellReport()
+    seen, row = _gstatus_row(text)
+    rows = [("!GSTATUS", row)] if seen else []
+    return read_rows(_GSTATUS, rows)
 
 
-def _tables(text: str) -> tuple[bool, list[tuple[str, list[str], list[list[str]]]]]:
-    """Split ``!LTEINFO`` output into ``(caption, columns, rows)`` tables."""
-    tables: list[tuple[str, list[str], list[list[str]]]] = []
+_TABLE = "Table"
+_SIGNAL = "RSRQ::rsrq:tenth,RSRP::rsrp:tenth,RSSI::rssi:tenth,RXLV::=--"
+
+#: ``!LTEINFO`` table rows; the table's caption is the row's ``TABLE`` entry, the column
+#: names the labels (bandwidth codes, thresholds and priorities are printed as constants).
+LTEINFO_LAYOUTS: dict[str, Layout] = {
+    "SERVING": Layout("Sierra !LTEINFO serving cell", _S, fields(
+        "Table::@Serving,EARFCN::earfcn:dec,MCC::mcc,MNC::mnc,TAC::tac:dec,CID::ci:hex8,"
+        f"Bd::band:dec,D::=5,U::=5,SNR::sinr:dbm,PCI::pci:dec,{_SIGNAL}", _CODECS), rat=Rat.LTE),
+    "INTRA": Layout("Sierra !LTEINFO intra-frequency neighbour", Role.NEIGHBOUR, fields(
+        f"Table::@IntraFreq,PCI::pci:dec,{_SIGNAL}", _CODECS), rat=Rat.LTE),
+    "INTER": Layout("Sierra !LTEINFO inter-frequency neighbour", Role.NEIGHBOUR, fields(
+        "Table::@InterFreq,EARFCN::earfcn:dec,ThresholdLow::=0,ThresholdHi::=0,Priority::=0,"
+        f"PCI::pci:dec,{_SIGNAL}", _CODECS), rat=Rat.LTE),
+    "UMTS": Layout("Sierra !LTEINFO WCDMA neighbour", Role.NEIGHBOUR, fields(
+        "Table::@WCDMA,UARFCN::uarfcn:dec,ThreshL::=0,ThreshH::=0,Prio::=0,PSC::psc:dec,"
+        "RSCP::rscp:tenth,ECN0::ecio:tenth,RXLV::=--", _CODECS), rat=Rat.UMTS),
+}  # fmt: skip
+
+_LTEINFO = CommandLayouts("!LTEINFO", tuple(LTEINFO_LAYOUTS.values()))
+
+
+def _lteinfo_rows(text: str) -> tuple[bool, list[tuple[str, Row]]]:
+    """Cut ``!LTEINFO`` output into rows keyed by column name (and ``TABLE``)."""
+    rows: list[tuple[str, Row]] = []
+    caption: str | None = None
+    columns: list[str] = []
     seen = False
     for line in split_lines(text):
         body = payload(line, ("!LTEINFO",))
@@ -155,69 +168,38 @@ def _tables(text: str) -> tuple[bool, list[tuple[str, list[str], list[list[str]]
             line = body
         elif not seen or line.upper() in _FINALS:
             continue
-        caption, colon, rest = line.partition(":")
-        if colon and caption.strip() and not caption.strip()[0].isdigit():
-            tables.append((caption.strip().upper(), rest.upper().split(), []))
-        elif tables:
-            tables[-1][2].append(line.split())
-    return seen, tables
+        head, colon, rest = line.partition(":")
+        if colon and head.strip() and not head.strip()[0].isdigit():
+            caption, columns = head.strip().upper(), rest.upper().split()
+            continue
+        if caption is None or caption not in _KNOWN_TABLES:
+            continue
+        row = dict(zip(columns, line.split(), strict=False))
+        row[_TABLE.upper()] = caption
+        rows.append((line, row))
+    return seen, rows
 
 
-def _row_map(columns: list[str], row: list[str]) -> dict[str, str]:
-    return dict(zip(columns, row, strict=False))
+_KNOWN_TABLES = frozenset({"SERVING", "INTRAFREQ", "INTERFREQ", "WCDMA"})
 
 
 def parse_lteinfo(text: str) -> CellReport:
     """Parse the answer to ``AT!LTEINFO?`` (serving cell and neighbour tables).
 
+    Intra-frequency neighbours take the serving cell's EARFCN.
+
     Raises:
         ParseError: no ``!LTEINFO:`` line, or values that cannot be read.
     """
-    seen, tables = _tables(text)
-    if not seen:
-        raise ParseError("no !LTEINFO line in the answer", text)
-    serving: ServingCell | None = None
-    neighbours: list[NeighbourCell] = []
-    for caption, columns, rows in tables:
-        for row in rows:
-            values = _row_map(columns, row)
-            if caption == "SERVING":
-                serving = ServingCell(
-                    rat=Rat.LTE,
-                    earfcn=dec(values.get("EARFCN", ""), "EARFCN"),
-                    mcc=digits(values.get("MCC", "")),
-                    mnc=digits(values.get("MNC", "")),
-                    tac=dec(values.get("TAC", ""), "TAC"),
-                    ci=hex_id(values.get("CID", ""), "cell id"),
-                    band=dec(values.get("BD", ""), "band"),
-                    pci=dec(values.get("PCI", ""), "PCI"),
-                    rsrq=dbm(values.get("RSRQ", ""), "RSRQ"),
-                    rsrp=dbm(values.get("RSRP", ""), "RSRP"),
-                    rssi=dbm(values.get("RSSI", ""), "RSSI"),
-                    sinr=dbm(values.get("SNR", ""), "SINR"),
-                )
-            elif caption in ("INTRAFREQ", "INTERFREQ"):
-                earfcn = values.get("EARFCN")
-                neighbours.append(
-                    NeighbourCell(
-                        rat=Rat.LTE,
-                        earfcn=dec(earfcn, "EARFCN")
-                        if earfcn is not None
-                        else (serving.earfcn if serving else None),
-                        pci=dec(values.get("PCI", ""), "PCI"),
-                        rsrq=dbm(values.get("RSRQ", ""), "RSRQ"),
-                        rsrp=dbm(values.get("RSRP", ""), "RSRP"),
-                        rssi=dbm(values.get("RSSI", ""), "RSSI"),
-                    )
-                )
-            elif caption == "WCDMA":
-                neighbours.append(
-                    NeighbourCell(
-                        rat=Rat.UMTS,
-                        uarfcn=dec(values.get("UARFCN", ""), "UARFCN"),
-                        psc=dec(values.get("PSC", ""), "PSC"),
-                        rscp=dbm(values.get("RSCP", ""), "RSCP"),
-                        ecio=dbm(values.get("ECN0", ""), "Ec/N0"),
-                    )
-                )
-    return CellReport(serving=serving, neighbours=tuple(neighbours))
+    seen, rows = _lteinfo_rows(text)
+    report = read_rows(_LTEINFO, rows, seen=seen)
+    serving = report.serving
+    if serving is None or serving.earfcn is None:
+        return report
+    neighbours = tuple(
+        dataclasses.replace(n, earfcn=serving.earfcn)
+        if n.rat is Rat.LTE and n.earfcn is None
+        else n
+        for n in report.neighbours
+    )
+    return dataclasses.replace(report, neighbours=neighbours)

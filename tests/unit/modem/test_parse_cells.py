@@ -49,7 +49,7 @@ def test_quectel_neighbour_answer_of_just_ok_is_empty() -> None:
         ),
         (at.parse_qeng_neighbourcell, '+QENG: "neighbourcell","NR5G",1,2,3,4'),
         (at.parse_cpsi, "+CPSI: CDMA,Online,1,2,3"),
-        (at.parse_cpsi, "+CPSI: LTE,Online,22802,0x9CA4,20964868,46,EUTRAN-BAND20,6200,3,3,-1,-2"),
+        (at.parse_cpsi, "+CPSI: LTE,Online,2-2-8,0x9CA4,20964868,46,EUTRAN-BAND20,6200,3,3,-1,-2"),
         (at.parse_ucged, "+UCGED: 5\n6,4,001,01"),
         (at.parse_ucged, "+UCGED: 2\n9,4,001,01\n1,2,3"),
         (at.parse_servinfo, '#SERVINFO: 66786,-68,"T-Mobile"'),

@@ -23,6 +23,7 @@ def test_command_spellings(command: str) -> None:
             "tac": 0x04D2,
             "ci": 0x01A2B3C4,
             "act": 7,
+            "unsolicited": False,
         }
     ]
 
@@ -55,6 +56,7 @@ def test_records_are_json_ready() -> None:
         "sinr",
         "rscp",
         "ecio",
+        "nsa_leg",
     ]
 
 
@@ -71,10 +73,10 @@ def test_identity_records() -> None:
         {"type": "imsi", "imsi": "228011234567890"}
     ]
     assert parse_dump("AT+QCCID", "+QCCID: 8941011234567890123F\r\nOK") == [
-        {"type": "iccid", "iccid": "8941011234567890123"}
+        {"type": "iccid", "iccid": "8941011234567890123", "luhn_ok": True}
     ]
     assert parse_dump("AT+CRSM=176,12258,0,0,10", '+CRSM: 144,0,"981410214365870921F3"') == [
-        {"type": "iccid", "iccid": "8941011234567890123"}
+        {"type": "iccid", "iccid": "8941011234567890123", "luhn_ok": True}
     ]
     assert parse_dump("AT+CGSN", "356938035643809") == [{"type": "imei", "imei": "356938035643809"}]
 
@@ -121,7 +123,6 @@ def test_one_bad_line_does_not_hide_the_good_ones() -> None:
         ("AT+CEREG?", "\x00\x00\xff garbage"),
         ("AT+UNKNOWN", "+UNKNOWN: 1,2,3"),
         ("", "+CSQ: 20,99"),
-        ("AT+CPSI?", "+CPSI: NO SERVICE,Online"),
     ],
 )
 def test_nothing_understood_gives_an_empty_list(command: str, text: str) -> None:
@@ -134,3 +135,78 @@ def test_normalise_command() -> None:
     assert normalise_command("cpsi?") == ("CPSI", "?")
     with pytest.raises(ValueError):
         normalise_command("???")
+
+
+def test_no_serving_cell_is_a_record() -> None:
+    assert parse_dump("AT^MONSC", "^MONSC: NONE\r\nOK") == [
+        {"type": "no_serving_cell", "rat": None, "state": "NONE"}
+    ]
+    assert parse_dump("AT^SMONI", "^SMONI: 4G,SEARCH") == [
+        {"type": "no_serving_cell", "rat": "LTE", "state": "SEARCH"}
+    ]
+    assert parse_dump("AT+CPSI?", "+CPSI: NO SERVICE,Online") == [
+        {"type": "no_serving_cell", "rat": None, "state": "NO SERVICE"}
+    ]
+
+
+def test_nsa_leg_is_a_serving_record_marked_as_the_leg() -> None:
+    text = (
+        '+QENG: "servingcell","NOCONN"\r\n'
+        '+QENG: "LTE","FDD",310,260,3089F02,236,66786,66,5,5,2D18,-101,-12,-68,10,11,-,-\r\n'
+        '+QENG: "NR5G-NSA",310,260,393,-95,20,-11,521310,41,12,1\r\nOK'
+    )
+    anchor, leg = parse_dump('AT+QENG="servingcell"', text)
+    assert (anchor["type"], anchor["rat"], anchor["nsa_leg"]) == ("serving_cell", "LTE", False)
+    assert (leg["type"], leg["rat"], leg["nsa_leg"], leg["pci"]) == (
+        "serving_cell",
+        "NR",
+        True,
+        393,
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "text", "record"),
+    [
+        ("AT^SPIC", "^SPIC: 2", {"pin_retries": None, "puk_retries": None, "retries": 2}),
+        ('AT^SPIC="SC"', "^SPIC: 2", {"pin_retries": 2, "puk_retries": None, "retries": None}),
+        ('AT^SPIC="SC",1', "^SPIC: 9", {"pin_retries": None, "puk_retries": 9, "retries": None}),
+        (
+            "AT+CPINR",
+            "+CPINR: SIM PIN,1,3\r\n+CPINR: SIM PUK,10,10",
+            {"pin_retries": 1, "puk_retries": 10},
+        ),
+    ],
+)
+def test_pin_counter_records(command: str, text: str, record: dict[str, object]) -> None:
+    (found,) = parse_dump(command, text)
+    assert found["type"] == "pin_counters"
+    for key, value in record.items():
+        assert found[key] == value
+
+
+def test_urc_log_reads_each_line_by_its_prefix() -> None:
+    log = "\r\n".join(
+        [
+            "RDY",
+            "+CFUN: 1",
+            "+CPIN: SIM PIN",
+            '+CREG: 5,"00C3","A1B2",2',
+            "+CEREG: 1,0001,0010,7",
+            '+CMTI: "SM",3',
+            "garbage \x01 line",
+            "SMS DONE",
+        ]
+    )
+    records = parse_dump("URC", log)
+    assert [r["type"] for r in records] == [
+        "event", "function", "sim_state", "registration", "registration", "event",
+    ]  # fmt: skip
+    creg, cereg = records[3], records[4]
+    assert (creg["stat"], creg["lac"], creg["ci"], creg["act"]) == (5, 0xC3, 0xA1B2, 2)
+    assert (cereg["stat"], cereg["tac"], cereg["ci"], cereg["unsolicited"]) == (1, 1, 0x10, True)
+
+
+def test_vendor_commands_typed_without_their_prefix_character() -> None:
+    assert parse_dump("smoni", "^SMONI: 4G,SEARCH")[0]["type"] == "no_serving_cell"
+    assert parse_dump("hcsq?", '^HCSQ: "GSM",36,255')[0]["rssi"] == -85.0

@@ -15,6 +15,12 @@ from hypothesis import strategies as st
 
 from modem import at
 from modem.at.dump import parse_dump
+from modem.at.pin import (
+    CURRENT_COUNTER_QUERIES,
+    PIN_COUNTER_QUERIES,
+    PinCounterQuery,
+    read_pin_counters,
+)
 from modem.errors import ParseError
 
 PARSERS: dict[str, Callable[[str], Any]] = {
@@ -48,6 +54,15 @@ SEEDS = [
     "^MONNC: GSM,1,12,49,2D55,57B2,-80",
     "+GTCCINFO:\n1,4,262,1,05D5,0019BF801,1300,358,103,100,13,60,60,22",
     "^SMONI: 4G,6300,20,10,10,FDD,262,02,BF75,0345103,350,33,-94,-7,NOCONN",
+    "^SMONP:\n2G:\n658,51,-60,262,07,7,4,46,46,4EED,08B8,0,0\n3G:\n-----,---,-----,----",
+    "+CCINFO:[SCELL],UARFCN:4436,MCC:505,MNC:001,LAC:338,ID:14302219,PSC:214,RSCP:88,ECIO:8.0",
+    "#CSURVC: 66786,-68,310,260,50896642,11544,236,0,-103,-15,20",
+    '^HCSQ: "LTE",30,19,66,0',
+    '+RSRP: 162,6400,"-076.50",163,6400,"-081.00"\n+RSRQ: 162,6400,"-011.00"',
+    "+CPSI: NR5G_NSA,298,NR5G_BAND41,520110,-760,-110,18,0,12",
+    "+CPSI: NR5G,58,643296,-12,-86,8.5",
+    '+QPINC: "SC",3,10',
+    "^CPIN: SIM PIN,3,10,3,10,3",
 ]
 
 MARKERS = ["", "-", "--", "FFFF", "fff", "NONE", "0x", '"', "(", ")", "99", "255", "-1", "1e9"]
@@ -97,6 +112,13 @@ def test_parsers_on_every_real_seed(name: str, seed: str) -> None:
 
 
 COMMANDS = [
+    "URC",
+    "AT^HCSQ?",
+    "AT^SMONP",
+    "AT#CSURVC",
+    "AT+CCINFO",
+    "AT+QPINC?",
+    'AT^SPIC="SC",1',
     "AT+CEREG?",
     "AT+COPS?",
     "AT+COPS=?",
@@ -156,5 +178,22 @@ def test_public_parsers_are_exported() -> None:
 
     for module in (modem.at.cells, modem.at.identity, modem.at.network, modem.at.registration):
         for name in module.__all__:
+            if not name.startswith("parse_"):
+                continue
             assert name in at.__all__, name
             assert getattr(at, name) is getattr(module, name)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    query=st.sampled_from(
+        [q for queries in PIN_COUNTER_QUERIES.values() for q in queries]
+        + list(CURRENT_COUNTER_QUERIES.values())
+    ),
+    text=ANY_TEXT,
+)
+def test_pin_counter_readers_raise_only_parse_error(query: PinCounterQuery, text: str) -> None:
+    try:
+        read_pin_counters(query, text)
+    except ParseError:
+        pass

@@ -43,7 +43,7 @@ READ_CASES = [
     ),
     ("+CEREG: 3,3,,,,0,15", CEREG, 3, 3, None, None, None, None),  # denied, cause fields
     ('+C5GREG: 2,1,"870100","1C649D138",11,1,"01"', C5GREG, 2, 1, None, 0x870100, 0x1C649D138, 11),
-    ("+CREG: 2,0,00,0", CREG, 2, 0, None, None, None, None),  # Huawei zeroed location
+    ("+CREG: 2,0,00,0", CREG, 2, 0, 0, None, 0, None),  # Huawei zeroed location: 0 as printed
     ('+CREG: 2,4,"04D2","01A2B3C4",7', CREG, 2, 4, None, None, None, 7),  # unknown: no cell
     ('+CEREG: 2,1,"FFFE","FFFFFFF",7', CEREG, 2, 1, None, None, None, 7),  # reserved values
 ]
@@ -132,8 +132,8 @@ def test_urc_returns_none_for_other_lines() -> None:
         "+CREG: ",
         "+CREG: x,1",
         '+CEREG: 2,1,"zz","01",7',
-        '+CEREG: 2,1,"1F00","01",LTE',
-        "+CEREG: 9,9,9,9,9",
+        "+CEREG: 9,x,9,9,9",
+        '+CREG: 2,"04D2"',
     ],
 )
 def test_bad_input_is_a_parse_error(text: str) -> None:

@@ -160,8 +160,10 @@ def test_persona_must_support_the_rats() -> None:
 
 def test_persona_catalogue() -> None:
     assert PERSONA_NAMES == (
-        "quectel-ec25", "quectel-rm500q", "simcom-sim7600", "ublox-sara-r5", "telit-le910",
-        "sierra-em7565", "huawei-me909s", "fibocom-l850", "generic",
+        "quectel-ec25", "quectel-rm500q", "simcom-sim7600", "simcom-sim8262", "ublox-sara-r5",
+        "ublox-sara-r4", "ublox-lara-r6", "telit-le910", "sierra-em7565", "sierra-em9191",
+        "huawei-me909s", "huawei-mh5000", "fibocom-l850", "fibocom-fm350", "cinterion-pls8",
+        "generic",
     )  # fmt: skip
     with pytest.raises(ValueError, match=r"unknown modem profile 'nokia'.*quectel-ec25"):
         get_persona("nokia")
