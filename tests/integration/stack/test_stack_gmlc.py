@@ -130,6 +130,7 @@ def test_gmlc_down_daemon_restarted_then_gmlc_up_loses_nothing(stack: Stack, pol
         lambda s: s["gmlc"]["reachable"] is False and s["queue"]["depth"] >= 2,
     )
     assert down["counters"]["gmlc_unreachable"] == 1
+    assert down["status"].startswith(f"the GMLC at {stack.gmlc.url} is unreachable")
     # Restart the daemon meanwhile: the queue and the sequence survive it.
     assert appliance.stop() == 0
     assert stack.notify.seen("STOPPING", "1")
@@ -173,6 +174,13 @@ def test_sim_swap_is_refused_alarmed_and_statements_stop(stack: Stack, poll: Pol
         lambda s: s["counters"]["sim_swapped"] >= 1 and s["gmlc"]["refused"] == "sim_mismatch",
     )
     assert refused["counters"]["gmlc_rejected"] >= 1
+    # The status line (and systemd's STATUS=) names the refusal, not "observing".
+    assert refused["status"].startswith("the GMLC refuses this appliance's reports (sim_mismatch)")
+    assert refused["problems"][0]["kind"] == "gmlc_refused"
+    poll(
+        "STATUS= naming the refusal",
+        lambda: any("(sim_mismatch)" in m["STATUS"] for m in stack.notify.seen("STATUS")),
+    )
     audit = json.loads(
         stack.gmlc.run(
             "audit", "list", "--kind", "sim_mismatch", "--json", "--config", str(stack.gmlc.config)
@@ -196,4 +204,33 @@ def test_sim_swap_is_refused_alarmed_and_statements_stop(stack: Stack, poll: Pol
         return False
 
     poll("statements to stop", statements_stopped, timeout=30)
+    assert appliance.stop() == 0
+
+
+def test_an_unenrolled_appliance_is_told_so_in_its_status_line(
+    tmp_path: Path,
+    shared_gmlc: Any,
+    notify: Any,
+    simulator_factory: Callable[..., Any],
+    appliance_factory: Callable[..., Any],
+    poll: Poll,
+) -> None:
+    card = shared_gmlc.take_sim()
+    simulator = simulator_factory(scenario=card.scenario(tmp_path))
+    appliance = appliance_factory(
+        simulator.url, shared_gmlc.gmlc.url, interval_s=1, appliance_id=f"stack-{card.index}"
+    )
+    appliance.cli("init")  # and no `salve-gmlc appliance add`
+    appliance.start(notify)
+    refused = appliance.wait_status(
+        "the GMLC to refuse the unknown key", lambda s: s["gmlc"]["refused"] == "unknown_key"
+    )
+    # The modem is fine; the line names what is not.
+    assert refused["state"] == "observing"
+    assert refused["status"].startswith("the GMLC refuses this appliance's reports (unknown_key)")
+    assert "enrol" in refused["status"]
+    poll(
+        "STATUS= naming the refusal",
+        lambda: any("(unknown_key)" in m["STATUS"] for m in notify.seen("STATUS")),
+    )
     assert appliance.stop() == 0

@@ -15,7 +15,7 @@ import socket
 import time
 from collections.abc import Mapping
 
-from appliance.events import log_event
+from runtime.logs import log_event
 
 __all__ = ["SystemdNotifier"]
 
