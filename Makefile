@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest test-hw bench loadtest profile clean
+.PHONY: demo test lint typecheck pytest test-hw bench loadtest profile dist clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -40,5 +40,11 @@ loadtest: $(STAMP)
 profile: $(STAMP)
 	$(BIN)/python -m bench.profile
 
+# An sdist and a wheel in dist/; the wheel carries the systemd units, udev rules and
+# example configurations (python -m runtime.units DEST copies them out).
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from appliance.events import log_event
+from runtime.logs import log_event
 
 __all__ = ["Alert", "AlertDispatcher", "RateLimiter"]
 

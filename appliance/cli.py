@@ -12,14 +12,15 @@ Commands (each takes ``--config FILE``; default ``$SALVE_APPLIANCE_CONFIG`` or
 * ``probe``   one-shot look at the modem, as ``salve-modem probe`` shows it.
 
 Exit codes: 0 ok; 1 error; 2 usage or configuration; 3 daemon not running (status) or
-modem port unavailable; 4 SIM problem; 5 no network service (probe).
+modem port unavailable; 4 SIM problem; 5 no network service (probe); 130 interrupted.
+The conventions (``--version``, ``--log-level``, messages, the guard) are
+:mod:`runtime.cli`'s.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import shlex
 import sys
 import threading
@@ -31,6 +32,18 @@ from typing import TYPE_CHECKING, Any
 from appliance.config import ApplianceConfig, load_config
 from appliance.control import query_status
 from appliance.errors import ApplianceError, ConfigError, DaemonNotRunningError
+from runtime.cli import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandFailedError,
+    Program,
+    add_command,
+    add_commands,
+    program_parser,
+    run,
+)
+from runtime.logs import configure_logging
 
 if TYPE_CHECKING:
     from modem.driver import Modem
@@ -41,23 +54,24 @@ if TYPE_CHECKING:
 # The modem, crypto and HTTP stacks are imported by the commands that use them, so
 # `salve-appliance status` (run by monitoring every few seconds) starts quickly.
 
-__all__ = ["build_parser", "main"]
+__all__ = ["PROGRAM", "build_parser", "main"]
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
 EXIT_UNAVAILABLE = 3
 EXIT_SIM = 4
 EXIT_NO_SERVICE = 5
 
-_PROG = "salve-appliance"
+PROGRAM = Program(
+    name="salve-appliance",
+    description="The SALVE appliance: reports the modem's cell observations to the GMLC.",
+    exit_codes={
+        EXIT_UNAVAILABLE: "daemon not running (status), or modem port unavailable",
+        EXIT_SIM: "SIM problem: not inserted, PIN or PUK needed, SIM failure",
+        EXIT_NO_SERVICE: "no network service (probe)",
+    },
+    default_log_level="warning",
+)
+_PROG = PROGRAM.name
 _SIM_WAIT_S = 30.0
-_LOG_LEVELS = {
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warning": logging.WARNING,
-    "error": logging.ERROR,
-}
 #: Plain words for SIM states that need a person (keys are modem.models.SimState values).
 _SIM_WORDS = {
     "NOT INSERTED": "there is no SIM in the modem (or it is not seated properly)",
@@ -66,14 +80,6 @@ _SIM_WORDS = {
     "PH-SIM PIN": "the modem is locked to another SIM (PH-SIM PIN)",
     "FAILURE": "the SIM has failed or is not readable",
 }
-
-
-class CommandFailedError(Exception):
-    """A command ends with these plain words and this exit code."""
-
-    def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 # -- commands ------------------------------------------------------------------------
@@ -361,14 +367,7 @@ def render_status(status: dict[str, Any]) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every ``salve-appliance`` command."""
-    parser = argparse.ArgumentParser(
-        prog=_PROG,
-        description="The SALVE appliance: reports the modem's cell observations to the GMLC.",
-        epilog=(
-            "exit codes: 0 ok, 1 error, 2 usage or configuration, 3 daemon not running or "
-            "modem port unavailable, 4 SIM problem, 5 no network service"
-        ),
-    )
+    parser = program_parser(PROGRAM)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--config",
@@ -376,18 +375,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="TOML file (default: $SALVE_APPLIANCE_CONFIG or /etc/salve/appliance.toml)",
     )
-    common.add_argument(
-        "--log-level",
-        choices=sorted(_LOG_LEVELS),
-        help="logging threshold (default: info for run, warning for the other commands)",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    init = commands.add_parser(
-        "init", parents=[common], help="create the state directory and signing key"
+    commands = add_commands(parser)
+    init = add_command(
+        commands,
+        PROGRAM,
+        "init",
+        parents=[common],
+        help="create the state directory and signing key",
     )
     init.add_argument("--json", action="store_true", help="machine-readable output")
-    enroll = commands.add_parser(
-        "enroll", parents=[common], help="print the GMLC command that enrols this appliance"
+    enroll = add_command(
+        commands,
+        PROGRAM,
+        "enroll",
+        parents=[common],
+        help="print the GMLC command that enrols this appliance",
     )
     enroll.add_argument("--json", action="store_true", help="machine-readable output")
     enroll.add_argument(
@@ -397,13 +399,23 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"how long to wait for the SIM to initialise (default {_SIM_WAIT_S:g})",
     )
-    commands.add_parser("run", parents=[common], help="run the daemon (systemd Type=notify)")
-    status = commands.add_parser("status", parents=[common], help="ask the running daemon")
+    add_command(
+        commands,
+        PROGRAM,
+        "run",
+        parents=[common],
+        help="run the daemon (systemd Type=notify; default log level info)",
+    )
+    status = add_command(
+        commands, PROGRAM, "status", parents=[common], help="ask the running daemon"
+    )
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument(
         "--timeout", type=float, default=5.0, metavar="SECONDS", help="answer timeout"
     )
-    probe = commands.add_parser("probe", parents=[common], help="one-shot look at the modem")
+    probe = add_command(
+        commands, PROGRAM, "probe", parents=[common], help="one-shot look at the modem"
+    )
     probe.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
@@ -419,8 +431,11 @@ _COMMANDS = {
 
 def _modem_words(error: ModemError, config: ApplianceConfig | None) -> tuple[str, int]:
     from modem.errors import CommandError, ModemTimeoutError, ModemUnavailableError
+    from modem.transport import PortUrlError
 
     port = config.modem.port if config is not None else None
+    if isinstance(error, PortUrlError):
+        return f"configuration: modem.port: {error}", EXIT_USAGE
     if isinstance(error, ModemUnavailableError):
         return str(error), EXIT_UNAVAILABLE
     if isinstance(error, ModemTimeoutError):
@@ -436,37 +451,26 @@ def _modem_words(error: ModemError, config: ApplianceConfig | None) -> tuple[str
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs ``salve-appliance``; returns the exit code (see the module docstring)."""
-    args = build_parser().parse_args(argv)
-    level = args.log_level or ("info" if args.command == "run" else "warning")
-    logging.basicConfig(
-        level=_LOG_LEVELS[level],
-        stream=sys.stderr,
-        format="%(levelname)s %(name)s %(message)s",
-    )
-    config: ApplianceConfig | None = None
-    try:
+    loaded: list[ApplianceConfig] = []
+
+    def body() -> int:
+        args = build_parser().parse_args(argv)
+        if args.log_level is None and args.command == "run":
+            args.log_level = "info"
+        configure_logging(PROGRAM.log_level(args))
         config = load_config(args.config)
+        loaded.append(config)
         return _COMMANDS[args.command](config, args)
-    except ConfigError as error:
-        print(f"{_PROG}: configuration: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except CommandFailedError as error:
-        print(f"{_PROG}: {error}", file=sys.stderr)
-        return error.code
-    except ApplianceError as error:
-        print(f"{_PROG}: {error}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        return EXIT_OK
-    except BrokenPipeError:
-        return EXIT_OK
-    except Exception as error:  # the last line of defence: words, never a stack trace
+
+    def describe(error: BaseException) -> tuple[str, int] | None:
+        if isinstance(error, ConfigError):
+            return f"configuration: {error}", EXIT_USAGE
+        if isinstance(error, ApplianceError):
+            return str(error), EXIT_ERROR
         # Only commands that talked to the modem can raise its errors; it is imported then.
         modem_errors = sys.modules.get("modem.errors")
         if modem_errors is not None and isinstance(error, modem_errors.ModemError):
-            message, code = _modem_words(error, config)
-            print(f"{_PROG}: {message}", file=sys.stderr)
-            return code
-        logging.getLogger(__name__).debug("unexpected failure", exc_info=True)
-        print(f"{_PROG}: unexpected failure: {type(error).__name__}: {error}", file=sys.stderr)
-        return EXIT_ERROR
+            return _modem_words(error, loaded[0] if loaded else None)
+        return None
+
+    return run(PROGRAM, body, describe=describe)

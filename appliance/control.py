@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.errors import ApplianceError, DaemonNotRunningError
-from appliance.events import log_event
+from runtime.logs import log_event
 
 __all__ = ["StatusServer", "query_status"]
 

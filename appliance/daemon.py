@@ -15,19 +15,25 @@ Theory of operation. One main loop owns the modem; worker threads do the waiting
 * **alert thread** (:mod:`appliance.alerts`): posts webhook alerts.
 * **status thread** (:mod:`appliance.control`): answers ``salve-appliance status``.
 
-systemd integration (:mod:`mlp.sdnotify`): ``READY=1`` once the modem is open,
-``STATUS=`` lines for each state, ``WATCHDOG=1`` from the loop, ``RELOADING=1`` …
-``READY=1`` around a SIGHUP reload, ``STOPPING=1`` on SIGTERM/SIGINT, after which the
-daemon stops its threads, closes the modem and returns 0. Undelivered observations
-stay in the queue for the next start.
+The engine tells the loop at once when the modem's port goes away and when it is back
+(:meth:`~modem.engine.AtEngine.add_port_handler`), so even an unplug shorter than one
+interval becomes a ``modem_lost`` and a ``modem_back`` event, each with its alert.
+
+systemd integration (:mod:`runtime.sdnotify`): ``READY=1`` as soon as the daemon runs
+(its status socket answers, the shipper works), whether or not the modem is there yet,
+so ``systemctl enable --now`` never blocks on a missing modem; ``STATUS=`` names the
+worst current problem (:mod:`appliance.health`) or what the daemon waits for;
+``WATCHDOG=1`` from the loop; ``RELOADING=1`` … ``READY=1`` around a SIGHUP reload;
+``STOPPING=1`` on SIGTERM/SIGINT, after which the daemon stops its threads, closes the
+modem and returns 0. Undelivered observations stay in the queue for the next start.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
+import queue
 import signal
 import threading
 import time
@@ -51,13 +57,12 @@ from appliance.changes import (
 from appliance.config import ApplianceConfig, load_config
 from appliance.control import StatusServer
 from appliance.errors import ApplianceError, ReportError
-from appliance.events import log_event
+from appliance.health import GmlcHealth, Problem, assess, status_line
 from appliance.queue import ObservationQueue
 from appliance.report import build_report
 from appliance.shipper import Shipper
-from appliance.state import SequenceCounter, ensure_state_dir, load_key, write_file_durably
+from appliance.state import SequenceCounter, SimMemory, ensure_state_dir, load_key
 from mlp.observation import sign_observation
-from mlp.sdnotify import SystemdNotifier
 from modem.driver import Modem
 from modem.engine import AtEngine
 from modem.errors import CommandError, ModemError, ModemStateError, ModemUnavailableError
@@ -68,15 +73,12 @@ from modem.models import (
     SimIdentity,
     SimState,
 )
+from runtime.logs import log_event
+from runtime.sdnotify import SystemdNotifier
 
 __all__ = ["Daemon"]
 
 _log = logging.getLogger(__name__)
-
-
-def _notify_problem(kind: str, words: str) -> None:
-    log_event(_log, logging.WARNING, kind, words)
-
 
 #: How long opening the modem may wait for a booting module before trying again.
 _READY_TIMEOUT_S = 5.0
@@ -88,6 +90,8 @@ _REBUILD_AFTER_S = 60.0
 _FAILED_CYCLES_LIMIT = 3
 #: The loop never sleeps longer than this, so the watchdog and signals stay prompt.
 _MAX_SLEEP_S = 5.0
+#: After a failed cycle the next one comes this soon (or at the interval, if sooner).
+_RETRY_FAILED_CYCLE_S = 5.0
 
 
 class Daemon:
@@ -109,9 +113,7 @@ class Daemon:
         """
         self._config = config
         self._config_path = config_path if config_path is not None else config.source
-        self._notifier = (
-            notifier if notifier is not None else SystemdNotifier(on_problem=_notify_problem)
-        )
+        self._notifier = notifier if notifier is not None else SystemdNotifier()
         self._wake = threading.Event()
         self._stop_requested = threading.Event()
         self._reload_requested = threading.Event()
@@ -128,14 +130,18 @@ class Daemon:
         self._failed_cycles = 0
         self._open_delay = _OPEN_RETRY_S[0]
         self._next_open = 0.0
-        self._ready_sent = False
+        #: (engine, connected, reason) from the engine's dispatcher thread.
+        self._port_events: queue.SimpleQueue[tuple[AtEngine, bool, str]] = queue.SimpleQueue()
         self._snapshot: Snapshot | None = None
         self._sim: SimIdentity | None = None
         self._observation: CellObservation | None = None
         self._pin_attempted = False
         self._next_observation = 0.0
         self._state = "starting"
+        self._modem_line = "starting"
         self._status_line = "starting"
+        self._sent_status: str | None = None
+        self._reload_failure: str | None = None
         self._last_report: dict[str, Any] | None = None
         self._started_at = datetime.now(UTC)
         self._key: Ed25519PrivateKey | None = None
@@ -144,7 +150,7 @@ class Daemon:
         self._shipper: Shipper | None = None
         self._alerts: AlertDispatcher | None = None
         self._status_server: StatusServer | None = None
-        self._stored_sim: tuple[str, str] | None = None
+        self._sim_memory: SimMemory | None = None
         self._missing_at_start = False
 
     # -- life cycle --------------------------------------------------------------------
@@ -163,6 +169,7 @@ class Daemon:
                     self._reload_requested.clear()
                     self._reload()
                 self._loop_once()
+                self._publish_status()
                 self._notifier.watchdog()
                 self._sleep()
         finally:
@@ -230,7 +237,7 @@ class Daemon:
         self._status_server.start()
         self._alerts.start()
         self._shipper.start()
-        self._stored_sim = self._read_stored_sim()
+        self._sim_memory = SimMemory(config.appliance.state_dir / "sim.json")
         log_event(
             _log,
             logging.INFO,
@@ -242,7 +249,11 @@ class Daemon:
             queued=len(self._queue),
             last_seq=self._seq.last,
         )
-        self._set_status("opening the modem", state="opening_modem")
+        self._set_status(f"opening the modem on {config.modem.port}", state="opening_modem")
+        # Ready as soon as the daemon runs: a missing modem is a state to report, not a
+        # start-up that systemd should wait for (and restart in a loop).
+        self._notifier.ready(self._status_line)
+        self._sent_status = self._status_line
 
     def _shutdown(self) -> None:
         self._notifier.stopping("stopping: closing the modem, undelivered observations stay queued")
@@ -275,6 +286,7 @@ class Daemon:
     # -- the modem ---------------------------------------------------------------------
 
     def _loop_once(self) -> None:
+        self._take_port_events()
         if self._modem is None:
             if time.monotonic() >= self._next_open:
                 self._open_modem()
@@ -291,8 +303,12 @@ class Daemon:
         due = time.monotonic() >= self._next_observation
         if due or self._change_pending.is_set():
             self._change_pending.clear()
-            self._cycle()
-            self._next_observation = time.monotonic() + self._config.appliance.interval_s
+            interval = self._config.appliance.interval_s
+            if not self._cycle():
+                # A module that just came back may still be booting: look again soon
+                # rather than a whole interval later.
+                interval = min(interval, _RETRY_FAILED_CYCLE_S)
+            self._next_observation = time.monotonic() + interval
         if self._modem is not None and self._alerts is not None and self._modem_lost_since is None:
             self._alerts.drain_sms(self._modem.send_sms)
 
@@ -317,6 +333,9 @@ class Daemon:
             self._open_failed(error)
             return
         modem.on_change(self._on_registration_urc)
+        engine.add_port_handler(
+            lambda connected, reason: self._on_port_change(engine, connected, reason)
+        )
         self._engine, self._modem, self._modem_identity = engine, modem, identity
         if self._missing_at_start:
             self._missing_at_start = False
@@ -336,9 +355,10 @@ class Daemon:
             imei=identity.imei,
             profile=modem.profile.name,
         )
-        if not self._ready_sent:
-            self._ready_sent = True
-            self._notifier.ready(f"modem open on {port} ({identity.manufacturer} {identity.model})")
+        self._set_status(
+            f"modem open on {port} ({identity.manufacturer} {identity.model})",
+            state="opening_modem",
+        )
 
     def _open_failed(self, error: ModemError) -> None:
         self._mark_modem_gone(str(error))
@@ -353,9 +373,9 @@ class Daemon:
             )
         self._next_open = time.monotonic() + self._open_delay
         self._open_delay = min(self._open_delay * 2, _OPEN_RETRY_S[1])
-        self._set_status(
-            f"waiting for the modem on {self._config.modem.port}: {error}", state="no_modem"
-        )
+        port = self._config.modem.port
+        words = str(error).removeprefix(f"{port}: ")
+        self._set_status(f"waiting for the modem on {port}: {words}", state="no_modem")
 
     def _close_modem(self) -> None:
         modem, self._modem, self._engine = self._modem, None, None
@@ -370,6 +390,32 @@ class Daemon:
         self._change_pending.set()
         self._wake.set()
 
+    def _on_port_change(self, engine: AtEngine, connected: bool, reason: str) -> None:
+        # Runs on the engine's dispatcher thread: hand over to the main loop.
+        self._port_events.put((engine, connected, reason))
+        self._wake.set()
+
+    def _take_port_events(self) -> None:
+        """Turns the engine's port reports into modem_lost/modem_back, in order."""
+        while True:
+            try:
+                engine, connected, reason = self._port_events.get_nowait()
+            except queue.Empty:
+                return
+            if engine is not self._engine:
+                continue  # from an engine closed since (reload, rebuild)
+            if connected:
+                # The next cycle finds the modem present again: that is modem_back.
+                self._change_pending.set()
+                continue
+            with self._lock:
+                self._counters["modem_errors"] += 1
+            self._mark_modem_gone(reason)
+            self._set_status(
+                f"the modem's port is gone ({reason}); waiting for it to come back",
+                state="no_modem",
+            )
+
     def _mark_modem_gone(self, reason: str) -> None:
         if self._modem_lost_since is None:
             self._modem_lost_since = time.monotonic()
@@ -378,7 +424,8 @@ class Daemon:
             self._apply_changes(detect_changes(self._snapshot, gone), extra={"reason": reason})
             self._snapshot = gone
 
-    def _cycle(self) -> None:
+    def _cycle(self) -> bool:
+        """One look at the modem; False when the modem failed to answer."""
         modem = self._modem
         assert modem is not None
         with self._lock:
@@ -392,7 +439,7 @@ class Daemon:
             self._counters["modem_errors"] += 1
             self._mark_modem_gone(str(error))
             self._set_status(f"the modem is gone: {error}", state="no_modem")
-            return
+            return False
         except ModemError as error:
             self._counters["modem_errors"] += 1
             self._failed_cycles += 1
@@ -406,14 +453,15 @@ class Daemon:
             if self._failed_cycles >= _FAILED_CYCLES_LIMIT:
                 self._mark_modem_gone(str(error))
                 self._set_status(f"the modem does not answer: {error}", state="no_modem")
-            return
+            return False
         self._failed_cycles = 0
         self._modem_lost_since = None
         before = self._snapshot
         after = take_snapshot(before, sim, observation)
         changes = list(detect_changes(before, after))
-        if before is None and self._stored_sim is not None:
-            swapped = identity_change(self._stored_sim[0], self._stored_sim[1], after)
+        stored = self._sim_memory.last if self._sim_memory is not None else None
+        if before is None and stored is not None:
+            swapped = identity_change(stored[0], stored[1], after)
             if swapped is not None:
                 changes.append(swapped)
         self._apply_changes(tuple(changes))
@@ -421,10 +469,12 @@ class Daemon:
         with self._lock:
             self._sim, self._observation = sim, observation
         if sim.state is SimState.READY and sim.imsi and sim.iccid:
-            self._remember_sim(sim)
+            assert self._sim_memory is not None
+            self._sim_memory.remember(sim.imsi, sim.iccid)
         self._describe(sim, observation, after)
         if observation is not None and sim.state is SimState.READY:
             self._report(sim, observation)
+        return True
 
     def _enter_pin(self, sim: SimIdentity) -> SimIdentity:
         pin = self._config.modem.pin
@@ -515,6 +565,8 @@ class Daemon:
 
     def _on_shipper_event(self, kind: EventKind, message: str, details: dict[str, Any]) -> None:
         self._event(kind, message, details)
+        # The GMLC side changed: let the main loop republish the status line now.
+        self._wake.set()
 
     def _event(self, kind: EventKind, message: str, details: dict[str, Any]) -> None:
         with self._lock:
@@ -536,41 +588,39 @@ class Daemon:
             )
 
     def _set_status(self, line: str, *, state: str) -> None:
+        """Records the modem side's state and words, then republishes the status line."""
         with self._lock:
-            changed = line != self._status_line
-            self._status_line, self._state = line, state
-        if changed:
+            self._modem_line, self._state = line, state
+        self._publish_status()
+
+    def _gmlc_health(self) -> GmlcHealth:
+        shipper, queue_ = self._shipper, self._queue
+        return GmlcHealth(
+            url=self._config.gmlc.url,
+            reachable=shipper.reachable if shipper is not None else None,
+            refused=shipper.refused if shipper is not None else None,
+            rejected=shipper.rejected if shipper is not None else None,
+            last_error=shipper.last_error if shipper is not None else None,
+            queued=len(queue_) if queue_ is not None else 0,
+        )
+
+    def _current_status(self) -> tuple[str, str, tuple[Problem, ...]]:
+        """(state, status line, problems), computed from every part as they are now."""
+        with self._lock:
+            state, modem_line = self._state, self._modem_line
+        problems = assess(state, modem_line, self._gmlc_health())
+        if self._reload_failure is not None:
+            problems += (Problem("reload_failed", self._reload_failure),)
+        return state, status_line(modem_line, problems), problems
+
+    def _publish_status(self) -> None:
+        """Recomputes the status line; sends STATUS= when it changed (main loop only)."""
+        _, line, _ = self._current_status()
+        with self._lock:
+            self._status_line = line
+        if line != self._sent_status:
+            self._sent_status = line
             self._notifier.status(line)
-
-    # -- SIM memory across restarts -------------------------------------------------------
-
-    def _sim_file(self) -> Path:
-        return self._config.appliance.state_dir / "sim.json"
-
-    def _read_stored_sim(self) -> tuple[str, str] | None:
-        try:
-            data = json.loads(self._sim_file().read_text(encoding="utf-8"))
-            imsi, iccid = data["imsi"], data["iccid"]
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, KeyError, TypeError):
-            log_event(_log, logging.WARNING, "sim_memory_unreadable", path=self._sim_file())
-            return None
-        if isinstance(imsi, str) and isinstance(iccid, str):
-            return imsi, iccid
-        return None
-
-    def _remember_sim(self, sim: SimIdentity) -> None:
-        assert sim.imsi is not None and sim.iccid is not None
-        if self._stored_sim == (sim.imsi, sim.iccid):
-            return
-        try:
-            data = json.dumps({"imsi": sim.imsi, "iccid": sim.iccid}).encode("utf-8")
-            write_file_durably(self._sim_file(), data)
-        except OSError as error:
-            log_event(_log, logging.WARNING, "sim_memory_unwritable", error.strerror)
-            return
-        self._stored_sim = (sim.imsi, sim.iccid)
 
     # -- reload ------------------------------------------------------------------------
 
@@ -584,10 +634,7 @@ class Daemon:
             new.require_port()
             url = new.require_gmlc_url()
         except ApplianceError as error:
-            log_event(
-                _log, logging.ERROR, "reload_failed", f"{error}; keeping the running configuration"
-            )
-            self._notifier.ready(f"reload failed: {error}")
+            self._reload_failed(f"{error}")
             return
         old = self._config
         for name in ("id", "state_dir", "status_socket"):
@@ -617,10 +664,7 @@ class Daemon:
                     max_backoff_s=_max_backoff(new),
                 )
             except OSError as error:
-                log_event(
-                    _log, logging.ERROR, "reload_failed", f"cannot load gmlc.ca_file: {error}"
-                )
-                self._notifier.ready(f"reload failed: {error}")
+                self._reload_failed(f"cannot load gmlc.ca_file: {error}")
                 return
         self._alerts.reconfigure(
             webhook_url=new.alerts.webhook_url,
@@ -639,9 +683,25 @@ class Daemon:
             if (new.modem.port, new.modem.baudrate) != (old.modem.port, old.modem.baudrate):
                 self._close_modem()
                 self._next_open = 0.0
+                self._open_delay = _OPEN_RETRY_S[0]
+                self._set_status(f"opening the modem on {new.modem.port}", state="opening_modem")
         self._config = new
         self._next_observation = 0.0
+        self._reload_failure = None
         log_event(_log, logging.INFO, "reloaded", "configuration reloaded")
+        self._ready_after_reload()
+
+    def _reload_failed(self, reason: str) -> None:
+        log_event(
+            _log, logging.ERROR, "reload_failed", f"{reason}; keeping the running configuration"
+        )
+        self._reload_failure = f"reload failed, running the previous configuration: {reason}"
+        self._ready_after_reload()
+
+    def _ready_after_reload(self) -> None:
+        # READY=1 ends the reload; its STATUS= is the current line, recomputed, so that a
+        # reload while waiting for the modem never reports a state the daemon is not in.
+        self._publish_status()
         self._notifier.ready(self._status_line)
 
     # -- status ------------------------------------------------------------------------
@@ -653,7 +713,7 @@ class Daemon:
             counters = dict(self._counters)
             sim, observation = self._sim, self._observation
             last_report = dict(self._last_report) if self._last_report else None
-            state, line = self._state, self._status_line
+        state, line, problems = self._current_status()
         snapshot = self._snapshot
         modem_present = snapshot.modem_present if snapshot is not None else self._modem is not None
         if last_report is not None:
@@ -682,6 +742,7 @@ class Daemon:
             "started_at": self._started_at.isoformat(),
             "state": state,
             "status": line,
+            "problems": [{"kind": p.kind, "words": p.words} for p in problems],
             "modem": {
                 "port": config.modem.port,
                 "present": bool(modem_present and self._modem is not None),

@@ -44,9 +44,10 @@ from typing import IO, Any, TypeVar
 import httpx
 
 from mlp.client import MlpClient, MlpResultError
-from mlp.dnsrecords import LocSite
+from mlp.dnsrecords import GmlcEndpoint, LocSite, SalvePolicy, format_loc
 from mlp.shapes import CircularArea
 from mlp.statement import StatementError, session_hash_from_exporter, verify_statement
+from verifier.dnslab import LabRecord, write_site_zone
 
 T = TypeVar("T")
 
@@ -202,8 +203,23 @@ class Demo:
 
     # -- setup ----------------------------------------------------------------
 
+    def sign_site_zone(self) -> None:
+        """Signs the demo site's DNS zone (its LOC and its SALVE policy naming the GMLC).
+
+        The zone is written as signed zone files with its trust anchor; the GMLC validates
+        the policy over them (DNSSEC, offline) before it enrols the site's domain.
+        """
+        policy = SalvePolicy((GmlcEndpoint(DEMO_ISSUER, 9211),), int(MAX_POSITION_AGE_S), "one")
+        site = format_loc(SITE_LAT, SITE_LON, hp_m=2 * THRESHOLD_M)
+        zone_files, anchor = write_site_zone(
+            self.workdir / "dns", DEMO_DOMAIN, policy, records=[LabRecord(DEMO_DOMAIN, "LOC", site)]
+        )
+        self.env["SALVE_GMLC_DNS_ZONE_FILES"] = json.dumps([str(path) for path in zone_files])
+        self.env["SALVE_GMLC_DNS_TRUST_ANCHOR"] = str(anchor)
+
     def setup_gmlc(self) -> str:
         """Initialises the GMLC state and returns the web-server client's password."""
+        self.sign_site_zone()
         self.tool(
             "salve-gmlc",
             "init",
@@ -226,6 +242,8 @@ class Demo:
                 WEB_CLIENT_ID,
                 "--msisdn",
                 DEMO_MSISDN,
+                "--domain",
+                DEMO_DOMAIN,
                 "--from",
                 "127.0.0.1",
                 "--config",
@@ -357,7 +375,10 @@ def run(keep: bool = False) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="salve-demo-"))
     demo = Demo(workdir, keep=keep)
     try:
-        step("Initialising the GMLC (signing key, SQLite store, demo cell database)")
+        step(
+            "Initialising the GMLC (signing key, SQLite store, demo cell database) and "
+            f"enrolling {DEMO_DOMAIN} after validating its signed SALVE policy"
+        )
         password = demo.setup_gmlc()
         step("Creating the appliance key and enrolling it with the simulated SIM")
         enrollment = demo.setup_appliance()

@@ -49,8 +49,8 @@ from typing import Any
 import httpx
 
 from appliance.changes import EventKind
-from appliance.events import log_event
 from appliance.queue import ObservationQueue
+from runtime.logs import log_event
 
 __all__ = [
     "OBSERVATIONS_PATH",
@@ -204,6 +204,7 @@ class Shipper:
         self.counters: Counter[str] = Counter()
         self.reachable: bool | None = None
         self.refused: str | None = None
+        self.rejected: str | None = None
         self.last_error: str | None = None
         self.last_delivered_seq: int | None = None
         self.last_delivered_at: datetime | None = None
@@ -315,6 +316,7 @@ class Shipper:
                 )
         if outcome is Outcome.DELIVERED:
             self.counters["delivered"] += 1
+            self.rejected = None
             self.last_delivered_seq = seq
             self.last_delivered_at = datetime.now(UTC)
             self.last_error = None
@@ -328,6 +330,7 @@ class Shipper:
         elif outcome is Outcome.INVALID:
             self.counters["invalid"] += 1
             self.last_error = delivery.detail
+            self.rejected = delivery.code or delivery.detail
             log_event(_log, logging.ERROR, "observation_invalid", delivery.detail, seq=seq)
             self._on_event(
                 EventKind.GMLC_REJECTED,

@@ -1,9 +1,11 @@
-"""The appliance's durable state: its signing key and its sequence counter.
+"""The appliance's durable state: its signing key, its sequence counter, its SIM.
 
 Layout of the state directory (mode 0700)::
 
     appliance.key     Ed25519 private key, PKCS#8 PEM, mode 0600; created once, never replaced
     seq               the last sequence number handed out, one decimal line
+    sim.json          the IMSI and ICCID last seen, so a SIM swapped while the daemon
+                      was stopped is noticed at the next start
     queue/            undelivered observations (appliance.queue)
 
 The sequence number must keep increasing across restarts, crashes and power cuts,
@@ -15,6 +17,8 @@ atomic rename, ``fsync`` of the directory) *before* it is used.
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import os
 import stat
 import threading
@@ -24,14 +28,18 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from appliance.errors import StateError
+from runtime.logs import log_event
 
 __all__ = [
     "SequenceCounter",
+    "SimMemory",
     "create_key",
     "ensure_state_dir",
     "load_key",
     "write_file_durably",
 ]
+
+_log = logging.getLogger(__name__)
 
 _KEY_MODE = 0o600
 _DIR_MODE = 0o700
@@ -192,3 +200,41 @@ class SequenceCounter:
                 ) from None
             self._last = value
             return value
+
+
+class SimMemory:
+    """The SIM identity last seen, kept across restarts in one small JSON file."""
+
+    def __init__(self, path: Path) -> None:
+        """Reads the file; a missing or damaged one means "nothing remembered".
+
+        Args:
+            path: ``sim.json`` in the state directory.
+        """
+        self._path = path
+        self.last: tuple[str, str] | None = self._read()
+
+    def _read(self) -> tuple[str, str] | None:
+        try:
+            data = json.loads(self._path.read_text(encoding="utf-8"))
+            imsi, iccid = data["imsi"], data["iccid"]
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError):
+            log_event(_log, logging.WARNING, "sim_memory_unreadable", path=str(self._path))
+            return None
+        if isinstance(imsi, str) and isinstance(iccid, str):
+            return imsi, iccid
+        return None
+
+    def remember(self, imsi: str, iccid: str) -> None:
+        """Stores the identity durably (a failure is logged: it only weakens detection)."""
+        if self.last == (imsi, iccid):
+            return
+        try:
+            data = json.dumps({"imsi": imsi, "iccid": iccid}).encode("utf-8")
+            write_file_durably(self._path, data)
+        except OSError as error:
+            log_event(_log, logging.WARNING, "sim_memory_unwritable", error.strerror)
+            return
+        self.last = (imsi, iccid)

@@ -37,6 +37,7 @@ from lxml import etree
 
 from bench.harness import (
     CLIENT_ID,
+    DOMAIN,
     MSISDN,
     fresh_session_hash,
     item,
@@ -178,9 +179,9 @@ def bench_statements() -> list[Row]:
             token, _ = issue_statement(
                 key=key,
                 issuer="gmlc.example.net",
-                subject=f"msisdn:{MSISDN}",
+                subject=DOMAIN,
                 session_hash=session_hash,
-                position=position,
+                positions=position,
                 position_time=now - timedelta(seconds=20),
                 now=now,
                 validity_s=60,
@@ -190,7 +191,14 @@ def bench_statements() -> list[Row]:
         token = sign()
         verify = per_op_seconds(
             lambda token=token, keys=keys, session_hash=session_hash: verify_statement(
-                token, keys, session_hash=session_hash, now=now, max_position_age_s=300
+                token,
+                keys,
+                issuers=["gmlc.example.net"],
+                subject=DOMAIN,
+                session_hash=session_hash,
+                proof=None,
+                now=now,
+                max_position_age_s=300,
             )
         )
         raw_sign, raw_verify = _raw_floor(key)

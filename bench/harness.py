@@ -29,6 +29,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mlp import encode_request
+from mlp.dnsrecords import GmlcEndpoint, SalvePolicy
 from mlp.model import Client, Header, LocationRequest, Msid, Slir
 from mlp.observation import (
     ObservationReport,
@@ -43,11 +44,14 @@ from mlp.observation import (
 )
 from mlp.statement import session_hash_from_exporter
 from modem.at.identity import luhn_check_digit
+from verifier.dnslab import write_site_zone
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CELLS = ROOT / "appliance" / "data" / "demo_cells.csv"
 MSISDN = "41791234567"
 CLIENT_ID = "bench-web"
+DOMAIN = "www.bench.example"
+ISSUER = "gmlc.example.net"
 
 
 def free_port() -> int:
@@ -83,7 +87,7 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
 
 
 def slir_body(client_id: str, password: str, msisdn: str, session_hash: bytes | None) -> bytes:
-    """An MLP 3.2 SLIR as a web server sends it (optionally with a session hash)."""
+    """An MLP 3.2 SLIR as a site's front sends it (optionally with a session hash)."""
     request = LocationRequest(
         header=Header(
             client=Client(id=client_id, pwd=password, serviceid=None),
@@ -104,6 +108,7 @@ def slir_body(client_id: str, password: str, msisdn: str, session_hash: bytes | 
             pushaddr=None,
             res_type=None,
             req_id=None,
+            domain=DOMAIN if session_hash is not None else None,
             session_hash=session_hash,
         ),
     )
@@ -245,6 +250,16 @@ class Gmlc:
         return total
 
 
+def _signed_site_zone(directory: Path) -> dict[str, str]:
+    """Signed zone files with the bench site's policy, and the settings that validate them."""
+    policy = SalvePolicy((GmlcEndpoint(ISSUER, 9211),), 300, "one")
+    zone_files, anchor = write_site_zone(directory, DOMAIN, policy)
+    return {
+        "SALVE_GMLC_DNS_ZONE_FILES": json.dumps([str(path) for path in zone_files]),
+        "SALVE_GMLC_DNS_TRUST_ANCHOR": str(anchor),
+    }
+
+
 @contextmanager
 def prepared_gmlc(
     *, workers: int = 1, appliances: int = 1, extra_env: dict[str, str] | None = None
@@ -258,8 +273,13 @@ def prepared_gmlc(
         "SALVE_GMLC_METRICS_PORT": str(free_port()),
         "SALVE_GMLC_WORKERS": str(workers),
         "SALVE_GMLC_OBSERVATION_MAX_AGE_S": "86400",
+        # The load is one client asking as fast as it can: measure the statements, not the
+        # per-client cap (a real front batches its sessions far below it).
+        "SALVE_GMLC_STATEMENT_RATE_PER_S": "1000000",
+        "SALVE_GMLC_STATEMENT_BURST": "1000000",
     }
     env |= extra_env or {}
+    env |= _signed_site_zone(state_dir / "dns")
     gmlc = Gmlc(state_dir=state_dir / "gmlc", port=port, env=env)
     try:
         tool(
@@ -268,14 +288,23 @@ def prepared_gmlc(
             "--state-dir",
             str(gmlc.state_dir),
             "--issuer",
-            "gmlc.example.net",
+            ISSUER,
             "--dev",
             env=env,
         )
         gmlc.cli("cells", "import", str(DEMO_CELLS))
         added = json.loads(
             gmlc.cli(
-                "client", "add", CLIENT_ID, "--msisdn", MSISDN, "--from", "127.0.0.1", "--json"
+                "client",
+                "add",
+                CLIENT_ID,
+                "--msisdn",
+                MSISDN,
+                "--domain",
+                DOMAIN,
+                "--from",
+                "127.0.0.1",
+                "--json",
             )
         )
         gmlc.password = added["password"]

@@ -2,20 +2,18 @@
 
 ::
 
-    salve-front --config /etc/salve/front.toml check        # everything serve would check
-    salve-front --config /etc/salve/front.toml declare      # M2DMRT exchange with the GMLC
-    salve-front --config /etc/salve/front.toml dns records  # the zone lines to publish
-    salve-front --config /etc/salve/front.toml dns update --server ns1.example.com:53 \\
-                --tsig-key /etc/salve/tsig.key             # publish them (RFC 2136, TSIG)
-    salve-front --config /etc/salve/front.toml serve        # run (systemd: Type=notify)
+    salve-front check --config /etc/salve/front.toml        # everything serve would check
+    salve-front declare --config /etc/salve/front.toml      # M2DMRT exchange with the GMLC
+    salve-front dns records --config /etc/salve/front.toml  # the zone lines to publish
+    salve-front dns update --server ns1.example.com:53 \\
+        --tsig-key /etc/salve/tsig.key --config /etc/salve/front.toml   # RFC 2136 + TSIG
+    salve-front serve --config /etc/salve/front.toml        # run (systemd: Type=notify)
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Final
 
@@ -32,8 +30,18 @@ from front.gmlc import gmlc_spki
 from front.records import site_records
 from front.server import FrontServer, load_checked_set
 from front.tls import TlsSet
-from mlp.jsonlog import configure_logging
 from mlp.m2dmrt import declaration_record_name
+from runtime.cli import (
+    EXIT_ERROR,
+    EXIT_OK,
+    Program,
+    ProgramParser,
+    add_command,
+    add_commands,
+    program_parser,
+    run,
+)
+from runtime.logs import configure_logging
 from verifier.dnsupdate import (
     DnsUpdateError,
     ZoneRecord,
@@ -44,74 +52,66 @@ from verifier.dnsupdate import (
     zone_lines,
 )
 
-__all__ = ["main"]
+__all__ = ["PROGRAM", "build_parser", "main"]
 
-PROG: Final = "salve-front"
-EXIT_OK: Final = 0
-EXIT_ERROR: Final = 1
-EXIT_USAGE: Final = 2
 EXIT_CONFIG: Final = 3
 EXIT_UNDECLARED: Final = 4
 EXIT_GMLC: Final = 5
 EXIT_DNS: Final = 6
-EPILOG: Final = """\
-exit codes:
-  0  done
-  1  error (anything not listed below)
-  2  usage error
-  3  the configuration, a certificate or a secret file cannot be used
-  4  a served TLS key has no published, verifying M2DMRT declaration
-  5  the GMLC cannot be reached, or refused, or answered wrongly
-  6  the DNS update failed (server unreachable, REFUSED, NOTAUTH, TSIG refused)
-
-Every setting can also come from the environment as SALVE_FRONT_<TABLE>_<KEY>
-(e.g. SALVE_FRONT_UPSTREAM_URL); secrets come from files only.
-"""
-
-
-def _version() -> str:
-    try:
-        return metadata.version("salve")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+PROGRAM: Final = Program(
+    name="salve-front",
+    description="The site's TLS 1.3 front: binds a GMLC location statement to every "
+    "client's TLS session and proxies everything else to the application. Every setting "
+    "can also come from the environment as SALVE_FRONT_<TABLE>_<KEY>; secrets come from "
+    "files only.",
+    exit_codes={
+        EXIT_CONFIG: "the configuration, a certificate or a secret file cannot be used",
+        EXIT_UNDECLARED: "a served TLS key has no published, verifying M2DMRT declaration",
+        EXIT_GMLC: "the GMLC cannot be reached, or refused, or answered wrongly",
+        EXIT_DNS: "the DNS update failed (unreachable, REFUSED, NOTAUTH, TSIG refused)",
+    },
+)
+PROG: Final = PROGRAM.name
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> ProgramParser:
     """The argument parser."""
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="The site's TLS 1.3 front: binds a GMLC location statement to every "
-        "client's TLS session and proxies everything else to the application.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
-    parser.add_argument(
+    parser = program_parser(PROGRAM)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
         "--config",
         metavar="FILE",
         type=Path,
         help="the TOML file (default: $SALVE_FRONT_CONFIG, else /etc/salve/front.toml)",
     )
-    parser.add_argument(
-        "--log-level",
-        choices=("debug", "info", "warning", "error"),
-        help="log level (default: info for serve, warning otherwise)",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("serve", help="run the front")
-    commands.add_parser(
+    commands = add_commands(parser)
+    add_command(commands, PROGRAM, "serve", parents=[common], help="run the front")
+    add_command(
+        commands,
+        PROGRAM,
         "check",
+        parents=[common],
         help="check the configuration, certificates, secrets, the GMLC and the declarations",
     )
-    commands.add_parser(
-        "declare", help="exchange the M2DMRT declarations of every configured key with the GMLC"
+    add_command(
+        commands,
+        PROGRAM,
+        "declare",
+        parents=[common],
+        help="exchange the M2DMRT declarations of every configured key with the GMLC",
     )
-    dns = commands.add_parser("dns", help="the site's DNS records")
-    dns_commands = dns.add_subparsers(dest="dns_command", required=True, metavar="ACTION")
-    dns_commands.add_parser("records", help="print the zone lines the site must publish")
-    update = dns_commands.add_parser(
-        "update", help="publish them with one RFC 2136 update signed with TSIG"
+    dns = add_command(commands, PROGRAM, "dns", help="the site's DNS records")
+    actions = dns.add_subparsers(
+        dest="dns_command", required=True, metavar="ACTION", parser_class=ProgramParser
     )
+    records = actions.add_parser(
+        "records", parents=[common], help="print the zone lines the site must publish"
+    )
+    records.program_name = PROG
+    update = actions.add_parser(
+        "update", parents=[common], help="publish them with one RFC 2136 update signed with TSIG"
+    )
+    update.program_name = PROG
     update.add_argument("--server", metavar="HOST:PORT", help="the primary server ([dns] server)")
     update.add_argument(
         "--tsig-key", metavar="FILE", type=Path, help="the TSIG key file ([dns] tsig_key_file)"
@@ -225,29 +225,28 @@ _COMMANDS: Final[dict[str, Callable[[FrontConfig, argparse.Namespace], int]]] = 
 }
 
 
-def _exit_code(error: Exception) -> int:
+def _describe(error: BaseException) -> tuple[str, int] | None:
     if isinstance(error, ConfigError | CertificateError):
-        return EXIT_CONFIG
+        return str(error), EXIT_CONFIG
     if isinstance(error, DeclarationError):
-        return EXIT_UNDECLARED
+        return str(error), EXIT_UNDECLARED
     if isinstance(error, GmlcExchangeError):
-        return EXIT_GMLC
+        return str(error), EXIT_GMLC
     if isinstance(error, DnsUpdateError):
-        return EXIT_DNS
-    return EXIT_ERROR
+        return str(error), EXIT_DNS
+    if isinstance(error, FrontError):
+        return str(error), EXIT_ERROR
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``salve-front``; returns the exit code (see ``--help``)."""
-    args = build_parser().parse_args(argv)
-    configure_logging(
-        (args.log_level or ("info" if args.command == "serve" else "warning")).upper()
-    )
-    try:
-        config = load_config(args.config)
-        return _COMMANDS[args.command](config, args)
-    except (FrontError, DnsUpdateError) as error:
-        print(f"{PROG}: {error}", file=sys.stderr)
-        return _exit_code(error)
-    except KeyboardInterrupt:
-        return EXIT_OK
+
+    def body() -> int:
+        args = build_parser().parse_args(argv)
+        if getattr(args, "log_level", None) is None and args.command == "serve":
+            args.log_level = "info"
+        configure_logging(PROGRAM.log_level(args))
+        return _COMMANDS[args.command](load_config(args.config), args)
+
+    return run(PROGRAM, body, describe=_describe)

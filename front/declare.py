@@ -92,6 +92,10 @@ class _GmlcConnection:
             headers["Content-Type"] = "application/json"
         try:
             self._http.request(method, self._prefix + path, body=body, headers=headers)
+            # Taken before the answer is read: a GMLC that closes after answering (a
+            # refusal) takes the socket with it.
+            sock = self._http.sock
+            der = sock.getpeercert(binary_form=True) if isinstance(sock, ssl.SSLSocket) else None
             response = self._http.getresponse()
             content = response.read(_MAX_ANSWER + 1)
         except ssl.SSLCertVerificationError as exc:
@@ -100,8 +104,6 @@ class _GmlcConnection:
             ) from None
         except (OSError, http.client.HTTPException) as exc:
             raise GmlcExchangeError(f"cannot reach the GMLC: {exc}") from None
-        sock = self._http.sock
-        der = sock.getpeercert(binary_form=True) if isinstance(sock, ssl.SSLSocket) else None
         if der is None:
             raise GmlcExchangeError("the GMLC presented no certificate")
         return response.status, content, spki_der(x509.load_der_x509_certificate(der))

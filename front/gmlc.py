@@ -29,8 +29,8 @@ from twisted.python.threadpool import ThreadPool
 from front.config import FrontConfig, GmlcConfig
 from front.errors import ConfigError, GmlcExchangeError
 from mlp.client import MlpClient
-from mlp.jsonlog import log_event
 from mlp.m2dmrt import spki_der
+from runtime.logs import log_event
 
 __all__ = ["SPKI_FILE", "GmlcStatements", "fetch_gmlc_spki", "gmlc_spki", "tls_context"]
 

@@ -42,7 +42,7 @@ from front.statements import Delivery, SessionStatement, StatementBroker
 from front.timing import Clock, DelayedCall
 from front.tls import SessionBinding, session_binding
 from mlp.delivery import STATEMENT_MEDIA_TYPE, STATEMENT_PATH, DeliveryFailure
-from mlp.jsonlog import log_event
+from runtime.logs import log_event
 
 __all__ = ["FrontConnection", "FrontFactory", "SiteState"]
 

@@ -48,7 +48,7 @@ from front.config import UpstreamConfig
 from front.headers import content_length, is_chunked, request_headers, response_headers
 from front.metrics import FrontMetrics
 from front.timing import Clock, DelayedCall
-from mlp.jsonlog import log_event
+from runtime.logs import log_event
 
 if TYPE_CHECKING:
     from front.http import FrontConnection

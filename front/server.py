@@ -41,8 +41,8 @@ from front.proxy import Upstream
 from front.records import check_declarations
 from front.statements import StatementBroker
 from front.tls import TlsSet, TlsTerminator, UnknownServerNameError
-from mlp.jsonlog import log_event
-from mlp.sdnotify import SystemdNotifier
+from runtime.logs import log_event
+from runtime.sdnotify import SystemdNotifier
 from verifier.dns import DnsValidationError, SecureResolver, open_resolver
 
 __all__ = ["FrontServer", "load_checked_set", "resolver_for"]
@@ -136,7 +136,7 @@ class FrontServer:
     ) -> None:
         self.config = config
         self.reactor = reactor
-        self.notifier = notifier or SystemdNotifier(on_problem=_notify_problem)
+        self.notifier = notifier or SystemdNotifier()
         self.metrics = FrontMetrics()
         self.terminator: TlsTerminator | None = None
         self.gmlc: GmlcStatements | None = None
@@ -219,8 +219,6 @@ class FrontServer:
     def run(self) -> None:
         """Serve until SIGTERM/SIGINT (the reactor's own handlers stop it)."""
         sys.excepthook = _excepthook
-        # One line per statement request would drown the events that matter.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
         observer: Any = STDLibLogObserver(name="twisted")  # an ILogObserver (zope)
         globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)
         tls_port, metrics_port = self.listen()
@@ -289,10 +287,6 @@ class FrontServer:
             self.notifier.ready("certificate reload failed; still serving the previous set")
 
         return deferToThread(load).addCallbacks(done, failed)
-
-
-def _notify_problem(kind: str, words: str) -> None:
-    log_event(_log, logging.WARNING, kind, detail=words)
 
 
 def _excepthook(

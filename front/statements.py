@@ -38,10 +38,10 @@ from front.timing import Clock, DelayedCall
 from mlp.client import MlpResultError, MlpTransportError
 from mlp.codes import ResultCode
 from mlp.delivery import DeliveryFailure, FailureReason, StatementDelivery
-from mlp.jsonlog import log_event
 from mlp.keys import b64url_encode, loads_json_object, split_compact_jws
 from mlp.merkle import MerkleTree
 from mlp.statement import MAX_STATEMENT_LENGTH, StatementClaims
+from runtime.logs import log_event
 
 __all__ = [
     "REFUSAL_CODES",

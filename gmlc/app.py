@@ -12,6 +12,9 @@ Routes:
   HTTP 404. More than ``max_concurrent_requests`` at once, or a request whose deadline
   passes before it is answered, gets 101 CONGESTION IN LOCATION SERVER at once.
 - ``POST /v1/observations``: one signed observation report (see :mod:`gmlc.intake`).
+- ``POST /v1/declarations``: a site's M2DMRT declaration of this GMLC, answered with this
+  GMLC's declaration of the site (see :mod:`gmlc.declarations`); HTTP Basic
+  authentication by the MLP client's id and password, checked like MLP credentials.
 - ``GET /.well-known/salve/jwks.json``: the statement verification keys.
 - ``GET /healthz`` (process alive), ``GET /readyz`` (database reachable and migrated,
   signing key loaded).
@@ -30,6 +33,7 @@ one audit row (``request_abandoned``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import time
@@ -51,6 +55,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gmlc.auditlog import AuditWriter
 from gmlc.auth import Authenticator, FailureThrottle
 from gmlc.connections import GUARD_STATE_KEY, ConnectionGuard, ConnectionLimits
+from gmlc.declarations import (
+    DECLARATIONS_PATH,
+    MAX_DECLARATION_BYTES,
+    WWW_AUTHENTICATE,
+    DeclarationDesk,
+    TlsIdentity,
+    TlsIdentityError,
+    basic_credentials,
+)
 from gmlc.errors import GmlcError, KeyFileError
 from gmlc.intake import ObservationIntake
 from gmlc.keys import KeyRing
@@ -96,6 +109,7 @@ class GmlcState:
     clock: Callable[[], datetime]
     owns_store: bool
     audit: AuditWriter
+    declarations: DeclarationDesk
     inflight: int = 0
     key_problems: list[str] = field(default_factory=list)
 
@@ -215,7 +229,23 @@ def _build_state(
         audit=audit,
     )
     intake = ObservationIntake(store=opened, settings=settings, metrics=metrics, clock=clock)
-    return GmlcState(settings, opened, keys, service, intake, metrics, clock, owns_store, audit)
+    identity: TlsIdentity | None = None
+    if settings.tls_cert is not None and settings.tls_key is not None:
+        try:
+            identity = TlsIdentity.load(settings.tls_cert, settings.tls_key)
+        except TlsIdentityError as exc:
+            # MLP still works; declarations answer 503 until the certificate is fixed.
+            log_event(logger, logging.ERROR, "tls_identity_unusable", problem=str(exc))
+    declarations = DeclarationDesk(
+        store=opened,
+        issuer=settings.issuer,
+        identity=identity,
+        metrics=metrics,
+        write_audit=audit.write,
+    )
+    return GmlcState(
+        settings, opened, keys, service, intake, metrics, clock, owns_store, audit, declarations
+    )
 
 
 class _MlpEndpoint:
@@ -449,6 +479,66 @@ def create_app(
             return JSONResponse(
                 {"error": "internal", "detail": "the observation could not be processed"},
                 status_code=500,
+            )
+        return JSONResponse(answer.body, status_code=answer.status)
+
+    @app.post(DECLARATIONS_PATH, include_in_schema=False)
+    async def declarations_route(request: Request) -> Response:
+        state = state_of(request)
+        source = _source(request)
+        context = RequestContext(
+            source,
+            time.monotonic() + state.settings.request_deadline_s,
+            request.scope.get("state", {}).get(PEER_CERTIFICATE_KEY),
+        )
+        too_large = JSONResponse(
+            {"error": "too_large", "detail": f"body larger than {MAX_DECLARATION_BYTES} bytes"},
+            status_code=413,
+            headers=_CLOSE,
+        )
+        declared = _declared_length(request)
+        if declared is not None and declared > MAX_DECLARATION_BYTES:
+            return too_large
+        client_id, password = basic_credentials(request.headers.get("authorization")) or (
+            None,
+            None,
+        )
+        record = await run_in_threadpool(
+            functools.partial(
+                state.service.authenticate_client,
+                client_id,
+                password,
+                context,
+                channel=DECLARATIONS_PATH,
+            )
+        )
+        if record is None:
+            # One answer for every credential failure, as for MLP.
+            return JSONResponse(
+                {"error": "unauthorized"},
+                status_code=401,
+                headers={**_CLOSE, "WWW-Authenticate": WWW_AUTHENTICATE},
+            )
+        try:
+            body = await _read_body(request, MAX_DECLARATION_BYTES, context.deadline)
+        except _BodyTooLargeError:
+            return too_large
+        except TimeoutError:
+            return JSONResponse(
+                {"error": "timeout", "detail": "body not received in time"},
+                status_code=408,
+                headers=_CLOSE,
+            )
+        except _ClientGoneError as gone:
+            await run_in_threadpool(_abandoned, state, request, source, gone.received)
+            return Response(status_code=400, headers=_CLOSE)
+        try:
+            answer = await run_in_threadpool(state.declarations.declare, record, body, source)
+        except GmlcError as exc:
+            log_event(logger, logging.ERROR, "declaration_failed", problem=str(exc))
+            return JSONResponse(
+                {"error": "unavailable", "detail": "the declaration could not be stored"},
+                status_code=503,
             )
         return JSONResponse(answer.body, status_code=answer.status)
 

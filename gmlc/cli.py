@@ -6,7 +6,8 @@ is used, else ``/etc/salve/gmlc.toml`` if present, else the environment alone
 one line in plain words on stderr.
 
 Exit codes: 0 done, 1 failed, 2 usage error (bad arguments), 3 not found, 4 conflict
-(already exists), 130 interrupted.
+(already exists), 5 a domain not enrolled (its DNS does not show that it names this GMLC),
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -24,19 +25,28 @@ from typing import Any, NoReturn
 
 from gmlc.auth import generate_password, hash_password
 from gmlc.cellimport import import_cells
-from gmlc.errors import ConfigError, DuplicateError, GmlcError, NotFoundError
+from gmlc.errors import ConfigError, DuplicateError, EnrolmentError, GmlcError, NotFoundError
 from gmlc.keys import KeyInfo, KeyRing
 from gmlc.peers import spki_sha256_of_pem
 from gmlc.settings import Settings, load_settings
 from gmlc.store import ANYWHERE, ApplianceRecord, ClientRecord, Store
 
-__all__ = ["EXIT_CONFLICT", "EXIT_ERROR", "EXIT_NOT_FOUND", "EXIT_OK", "EXIT_USAGE", "main"]
+__all__ = [
+    "EXIT_CONFLICT",
+    "EXIT_ERROR",
+    "EXIT_NOT_ENROLLED",
+    "EXIT_NOT_FOUND",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "main",
+]
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
 EXIT_CONFLICT = 4
+EXIT_NOT_ENROLLED = 5
 EXIT_INTERRUPTED = 130
 
 PROG = "salve-gmlc"
@@ -314,6 +324,9 @@ def _client_json(client: ClientRecord) -> dict[str, Any]:
         "imsis": sorted(client.imsis),
         "networks": _network_texts(client),
         "certificates": sorted(client.certificates),
+        "domains": sorted(client.domains),
+        "statement_mode": client.statement_mode,
+        "precision_m": client.precision_m,
         "created_at": _iso(client.created_at),
     }
 
@@ -345,18 +358,29 @@ def _cmd_client_add(ctx: _Context) -> int:
             "or --from-anywhere"
         )
     pins = [_certificate_pin(path) for path in args.certificate or ()]
+    from gmlc.sitecli import announce_enrolled, audit_enrolled, enrol_domains, options_said
+
     password = generate_password()
     with ctx.store() as store:
+        # Every domain is validated before anything is stored.
+        validated = enrol_domains(ctx, args.domain or ())
         client = store.add_client(
             args.id,
             hash_password(password),
             networks=networks,
             msisdns=args.msisdn or (),
             imsis=args.imsi or (),
+            domains=[v.enrolment for v in validated],
+            mode=args.mode or "one",
+            precision=args.precision_m,
         )
         if pins:
             client = store.set_client_certificates(args.id, add=pins)
+        audit_enrolled(store, args.id, validated)
     _announce_password(ctx, args.id, password, f"added; it may connect {_networks_said(client)}")
+    if not args.json:
+        print(f"It gets statements in {options_said(client)}.")
+        announce_enrolled(args.id, client.statement_mode, validated)
     return EXIT_OK
 
 
@@ -408,9 +432,19 @@ def _cmd_client_list(ctx: _Context) -> int:
     else:
         print(
             format_table(
-                ["CLIENT", "ENABLED", "MSISDNS", "IMSIS", "NETWORKS", "CREATED"],
+                ["CLIENT", "ENABLED", "MSISDNS", "IMSIS", "NETWORKS", "DOMAINS", "MODE", "CREATED"],
                 [
-                    (c.client_id, c.enabled, c.msisdns, c.imsis, _network_texts(c), c.created_at)
+                    (
+                        c.client_id,
+                        c.enabled,
+                        c.msisdns,
+                        c.imsis,
+                        _network_texts(c),
+                        c.domains,
+                        c.statement_mode
+                        + (f" ~{c.precision_m} m" if c.precision_m is not None else ""),
+                        c.created_at,
+                    )
                     for c in clients
                 ],
             )
@@ -775,6 +809,9 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The complete command-line grammar."""
+    # The site commands use this module's context and helpers, so they are imported here.
+    from gmlc.sitecli import add_client_options, add_site_commands
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--config",
@@ -788,7 +825,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Set up, run and administer a SALVE GMLC node.",
-        epilog="Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict.",
+        epilog="Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict, "
+        "5 domain not enrolled (its DNS does not name this GMLC).",
     )
     parser.add_argument("--config", metavar="FILE", default=None, help="settings file")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -844,6 +882,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PEM",
         help="a TLS client certificate it must present (mutual TLS; repeat for several)",
     )
+    add_client_options(add)
     certificates = sub(
         client,
         "certificates",
@@ -897,6 +936,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     authorize.add_argument("id")
     _target_options(authorize)
+
+    add_site_commands(commands, client, sub)
 
     appliance = commands.add_parser("appliance", help="enrolled appliances").add_subparsers(
         dest="appliance_command", metavar="ACTION", required=True
@@ -1001,6 +1042,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(error), EXIT_NOT_FOUND)
     except DuplicateError as error:
         return _fail(str(error), EXIT_CONFLICT)
+    except EnrolmentError as error:
+        return _fail(f"not enrolled: {error}", EXIT_NOT_ENROLLED)
     except GmlcError as error:
         return _fail(str(error), EXIT_ERROR)
     except ValueError as error:

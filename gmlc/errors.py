@@ -8,6 +8,7 @@ The tree::
       StoreError              the database failed or is not migrated
       DuplicateError          an object with that identity already exists (CLI exit code 4)
       NotFoundError           the named object does not exist (CLI exit code 3)
+      EnrolmentError          a domain's DNS does not show that it names this GMLC (exit 5)
 
 Messages are plain words meant for an operator; they name the file, setting or object
 concerned and, where there is one, the fix. They never carry secrets (passwords, private
@@ -43,3 +44,7 @@ class DuplicateError(GmlcError):
 
 class NotFoundError(GmlcError):
     """The named object does not exist."""
+
+
+class EnrolmentError(GmlcError):
+    """A domain that cannot be enrolled; the message says why in plain words."""

@@ -49,7 +49,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gmlc.errors import DuplicateError, KeyFileError, NotFoundError
-from mlp.keys import SigningKey
+from mlp.dnsrecords import KeyPin
+from mlp.keys import KeyMaterialError, KeySet, SigningKey, jwk_thumbprint
 
 __all__ = ["ALGORITHMS", "KeyInfo", "KeyRing", "KeyStatus"]
 
@@ -295,6 +296,44 @@ class KeyRing:
         """
         entry = self._entry(self._read_entries(), kid)
         return self._info(entry, datetime.now(UTC)).until
+
+    def dns_pins(self, *, now: datetime | None = None) -> builtins.list[KeyPin]:
+        """The ``_salve-keys.G`` pins to publish: one per key a client may still meet.
+
+        The active key (no ``until``), and every retired or revoked key within the grace
+        period after it stopped signing, with its ``until``: a client holding a cached
+        JWKS then accepts from it only statements issued before that time. A key whose
+        grace period is over loses its pin, so clients refuse it altogether.
+
+        Args:
+            now: Reference time; the current time when None.
+
+        Raises:
+            KeyFileError: there is no ring, it is corrupt, or a stored public key is
+                unusable.
+        """
+        moment = now or datetime.now(UTC)
+        grace = timedelta(seconds=self.grace_period_s)
+        pins = []
+        for entry in sorted(self._read_entries(), key=lambda e: e.created_at, reverse=True):
+            info = self._info(entry, moment)
+            ended = [t for t in (entry.retired_at, entry.revoked_at) if t is not None]
+            if ended and moment - min(ended) > grace:
+                continue
+            try:
+                public = KeySet.from_jwks({"keys": [entry.public_jwk]}).get(entry.kid)
+            except KeyMaterialError as error:
+                raise KeyFileError(
+                    f"{self.metadata_path}: the public key of {entry.kid} is unusable: {error}"
+                ) from None
+            if public is None:
+                raise KeyFileError(
+                    f"{self.metadata_path}: the public key of {entry.kid} is missing"
+                )
+            pins.append(
+                KeyPin(entry.kid, jwk_thumbprint(public.public_key), public.alg, info.until)
+            )
+        return pins
 
     # -- reading the ring --------------------------------------------------------------
 

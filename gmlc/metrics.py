@@ -46,6 +46,19 @@ class GmlcMetrics:
             ["kid"],
             registry=self.registry,
         )
+        self.statement_rate_refusals = Counter(
+            "salve_gmlc_statement_rate_refusals",
+            "Requests answered 101 because the client asked for statements faster than "
+            "statement_rate_per_s (per worker)",
+            ["client"],
+            registry=self.registry,
+        )
+        self.declarations = Counter(
+            "salve_gmlc_declarations",
+            "M2DMRT declaration requests by outcome (stored, repeated, or the refusal)",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.observations = Counter(
             "salve_gmlc_observations",
             "Observation submissions by outcome (accepted or the rejection code)",

@@ -24,8 +24,10 @@ __all__ = [
     "CELLS",
     "CLIENTS",
     "CLIENT_CERTIFICATES",
+    "CLIENT_DOMAINS",
     "CLIENT_NETWORKS",
     "CLIENT_TARGETS",
+    "DECLARATIONS",
     "METADATA",
     "OBSERVATIONS",
     "JsonDocument",
@@ -85,6 +87,10 @@ CLIENTS = sa.Table(
     sa.Column("password_hash", sa.Text(), nullable=False),
     sa.Column("enabled", sa.Boolean(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+    # Statement options: "one" (the asked target's circle) or "all" (one circle per SIM of
+    # the client), and the grid in metres positions are coarsened to (NULL: exact).
+    sa.Column("statement_mode", sa.String(3), nullable=False, server_default="one"),
+    sa.Column("precision_m", sa.Integer(), nullable=True),
 )
 
 # Which targets a client may locate: one row per (client, "msisdn"|"imsi", value).
@@ -128,6 +134,45 @@ CLIENT_CERTIFICATES = sa.Table(
         primary_key=True,
     ),
     sa.Column("spki_sha256", sa.String(64), primary_key=True),
+)
+
+# The web services (canonical host names) each client gets statements for. The domain is
+# the primary key: a domain belongs to exactly one client, and the database settles a race
+# between two enrolments. ``evidence`` records the validated _salve policy that allowed it.
+CLIENT_DOMAINS = sa.Table(
+    "client_domains",
+    METADATA,
+    sa.Column("domain", sa.String(253), primary_key=True),
+    sa.Column(
+        "client_id",
+        sa.String(64),
+        sa.ForeignKey("clients.client_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("enrolled_at", UtcDateTime(), nullable=False),
+    sa.Column("evidence", JsonDocument(), nullable=False),
+    sa.Index("ix_client_domains_client_id", "client_id"),
+)
+
+# M2DMRT declarations exchanged with a domain's front: the site's declaration of this GMLC
+# (G._m2dmrt.H, signed by the site's TLS key) and this GMLC's of the site (H._m2dmrt.G,
+# signed by the GMLC's TLS key), one row per (domain, site key, GMLC key) so that a new
+# key on either side is declared beside the old one during a rollover.
+DECLARATIONS = sa.Table(
+    "declarations",
+    METADATA,
+    sa.Column(
+        "domain",
+        sa.String(253),
+        sa.ForeignKey("client_domains.domain", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("site_spki_sha256", sa.String(64), primary_key=True),
+    sa.Column("gmlc_spki_sha256", sa.String(64), primary_key=True),
+    sa.Column("site_spki", sa.Text(), nullable=False),
+    sa.Column("site_declaration", sa.Text(), nullable=False),
+    sa.Column("gmlc_declaration", sa.Text(), nullable=False),
+    sa.Column("declared_at", UtcDateTime(), nullable=False),
 )
 
 APPLIANCES = sa.Table(

@@ -18,20 +18,28 @@ target, in request order):
   URLs). 113 PROTOCOL ELEMENT ATTRIBUTE VALUE NOT SUPPORTED: ``res_type="ASYNC"``, a
   ``loc_type`` other than CURRENT/LAST/CURRENT_OR_LAST/LAST_OR_CURRENT; per target: an msid
   type other than MSISDN/IMSI, or ``enc="CRP"``.
-- 4 UNKNOWN SUBSCRIBER: the target is not enrolled **or the client is not authorized for
-  it**. Both cases get exactly the same answer (code and add_info), and authorization is
-  decided before any database lookup, so neither the answer nor its timing depends on
-  whether a number the client may not see exists. 4 rather
+- 4 UNKNOWN SUBSCRIBER: the target is not enrolled, **or the client is not authorized for
+  it, or the SLIR's ``salve:domain`` is not one of the client's domains**. All get exactly
+  the same answer (code and add_info), and authorization is decided before any database
+  lookup, so neither the answer nor its timing depends on whether a number the client may
+  not see exists. 4 rather
   than 202 POSITIONING NOT ALLOWED: 202 would be a true statement only about targets
   that exist, so using it for both would teach clients that a non-existent number
   "exists but is private"; 4 is what an MLP client expects for "not a subscriber you can
   locate here" and is accurate from that client's point of view.
 - 5 ABSENT SUBSCRIBER, 6 POSITION METHOD FAILURE, 201 QOP NOT ATTAINABLE: from
-  :mod:`gmlc.positioning`; 6 also when the appliance has never reported.
+  :mod:`gmlc.positioning`; 6 also when the appliance has never reported, and, for a
+  client in statement mode ``all``, when not every SIM of the client has a position.
 - 101 CONGESTION IN LOCATION SERVER: per target, when the request deadline passes before
-  the target was answered.
-- 0 with a position; with ``salve:session_hash`` in the request, the ``pos`` also carries
-  a signed ``salve:statement`` (and every statement is audited).
+  the target was answered; request level, with add_info "statement rate exceeded", when
+  the client asks for statements faster than its rate allows
+  (:class:`gmlc.statements.StatementRateLimiter`).
+- 110 INVALID PROTOCOL ELEMENT VALUE (request level): a ``salve:session_hash`` without
+  ``salve:domain`` (a statement names the site it is for).
+- 0 with a position (coarsened to the client's precision, if it has one); with
+  ``salve:session_hash`` in the request, the ``pos`` also carries a signed
+  ``salve:statement`` for the domain (see :mod:`gmlc.statements`; every statement is
+  audited).
 
 Every request is audited once (kind "slir"), whatever its outcome.
 """
@@ -65,12 +73,19 @@ from gmlc.positioning import (
     locate,
 )
 from gmlc.settings import Settings
-from gmlc.store import AuditEntry, ClientRecord, Store
+from gmlc.statements import (
+    MAX_POSITIONS,
+    SiteFixes,
+    StatementIssuer,
+    StatementRateLimiter,
+    StatementRequest,
+    coarse_circle,
+)
+from gmlc.store import ApplianceRecord, AuditEntry, ClientRecord, ObservationRecord, Store
 from mlp.codes import LocType, MsidType, ResType, ResultCode
-from mlp.keys import SigningKey, b64url_encode
-from mlp.model import LocationRequest, Msid, Position, PositionError, Slia, Slir
+from mlp.keys import SigningKey
+from mlp.model import Eqop, LocationRequest, Msid, Position, PositionError, Slia, Slir
 from mlp.shapes import CircularArea, Point
-from mlp.statement import StatementPosition, issue_statement
 
 __all__ = ["CellCache", "KeyHolder", "LocationService", "RequestContext"]
 
@@ -81,6 +96,7 @@ _SUPPORTED_LOC_TYPES = frozenset(
 )
 _SUPPORTED_MSID_TYPES = frozenset({MsidType.MSISDN, MsidType.IMSI})
 _UNKNOWN_TARGET_INFO = "unknown subscriber"
+_RATE_EXCEEDED_INFO = "statement rate exceeded"
 
 
 class KeyHolder:
@@ -294,6 +310,13 @@ class RequestContext:
     certificate: str | None = None
 
 
+@dataclass(slots=True)
+class _RequestScope:
+    """What the targets of one request share: the site's fixes (mode all), found once."""
+
+    site: SiteFixes | str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class _TargetOutcome:
     entry: Position | PositionError
@@ -347,6 +370,16 @@ class LocationService:
             lev_conf=settings.lev_conf,
         )
         self._cells = CellCache(store.find_cells, store.area_estimate, monotonic=monotonic)
+        self._statements = StatementIssuer(
+            signing_key=keys.current,
+            issuer=settings.issuer,
+            validity_s=settings.statement_validity_s,
+            metrics=metrics,
+            clock=clock,
+        )
+        self._statement_rate = StatementRateLimiter(
+            settings.statement_rate_per_s, settings.statement_burst, monotonic=monotonic
+        )
 
     def _audit_one(self, kind: str, **fields: Any) -> None:
         self._write_audit([AuditEntry(kind, **fields)])
@@ -373,11 +406,33 @@ class LocationService:
             refusal = refusal or (ResultCode.UNAUTHORIZED_APPLICATION, None)
             return self._finish_request_level(refusal, None, client_id, context, target_texts)
 
+        slir = request.slir
+        asked = {"domain": slir.domain, "batch_size": slir.batch_size}
         unsupported = self._unsupported_request(request)
         if unsupported is not None:
-            return self._finish_request_level(unsupported, None, client_id, context, target_texts)
+            return self._finish_request_level(unsupported, asked, client_id, context, target_texts)
+        if slir.session_hash is not None and not self._statement_rate.take(
+            record.client_id, len(targets)
+        ):
+            self._metrics.statement_rate_refusals.labels(record.client_id).inc()
+            log_event(
+                logger,
+                logging.WARNING,
+                "statement_rate_exceeded",
+                client_id=record.client_id,
+                source=context.source,
+                domain=slir.domain,
+            )
+            return self._finish_request_level(
+                (ResultCode.CONGESTION_IN_LOCATION_SERVER, _RATE_EXCEEDED_INFO),
+                asked,
+                client_id,
+                context,
+                target_texts,
+            )
 
-        session_hash = request.slir.session_hash
+        session_hash = slir.session_hash
+        scope = _RequestScope()
         outcomes: list[_TargetOutcome] = []
         for target in targets:
             if self._monotonic() >= context.deadline:
@@ -392,7 +447,7 @@ class LocationService:
                 )
                 self._metrics.overloaded.inc()
             else:
-                outcome = self._answer_target(target, record, request, context)
+                outcome = self._answer_target(target, record, request, context, scope)
             outcomes.append(outcome)
             self._metrics.mlp_answers.labels("target", str(int(outcome.code))).inc()
 
@@ -405,7 +460,8 @@ class LocationService:
             detail={
                 "results": [int(o.code) for o in outcomes],
                 "session_bound": session_hash is not None,
-                "req_id": request.slir.req_id,
+                "req_id": slir.req_id,
+                **asked,
             },
         )
         self._write_audit([*(o.audit for o in outcomes if o.audit is not None), request_entry])
@@ -431,44 +487,76 @@ class LocationService:
         )
         return Slia(result=code, add_info=add_info)
 
-    def _authenticate(
-        self, request: LocationRequest, context: RequestContext
-    ) -> tuple[ClientRecord | None, tuple[ResultCode, str | None] | None]:
-        client = request.header.client
-        if client is None or not client.id or client.pwd is None:
+    def authenticate_client(
+        self,
+        client_id: str | None,
+        password: str | None,
+        context: RequestContext,
+        *,
+        channel: str | None = None,
+    ) -> ClientRecord | None:
+        """Check a client's credentials, source network and certificate pin.
+
+        Every refusal is counted, audited (``auth_failure`` with its reason) and logged;
+        the caller answers all of them alike.
+
+        Args:
+            client_id: The id sent, if any.
+            password: The password sent, if any.
+            context: Source address and TLS client certificate.
+            channel: Where the credentials came from when not MLP (a path), for the audit.
+
+        Returns:
+            The client, or None when refused.
+        """
+        where = {} if channel is None else {"channel": channel}
+        if not client_id or password is None:
             self._metrics.auth_failures.labels("missing_credentials").inc()
             self._audit_one(
                 "auth_failure",
-                client_id=client.id if client is not None else None,
+                client_id=client_id or None,
                 source=context.source,
-                detail={"reason": "missing_credentials"},
+                detail={"reason": "missing_credentials", **where},
             )
-            return None, (ResultCode.UNAUTHORIZED_APPLICATION, "client id and pwd are required")
+            return None
         outcome = self._authenticator.authenticate(
-            client.id, client.pwd, context.source, context.certificate
+            client_id, password, context.source, context.certificate
         )
         if outcome.record is not None:
-            return outcome.record, None
+            return outcome.record
         reason = outcome.reason or "bad_credentials"
         self._metrics.auth_failures.labels(reason).inc()
-        detail: dict[str, Any] = {"reason": reason}
+        detail: dict[str, Any] = {"reason": reason, **where}
         alarm = reason in ("outside_networks", "certificate_mismatch")
         if alarm:
             # The alarm: someone holding this client's id, maybe its password, from a place
             # (or without the certificate) the client never connects from.
             detail["password_valid"] = outcome.password_valid
             self._metrics.pin_refusals.labels(
-                client.id, reason, "yes" if outcome.password_valid else "no"
+                client_id, reason, "yes" if outcome.password_valid else "no"
             ).inc()
-        self._audit_one("auth_failure", client_id=client.id, source=context.source, detail=detail)
+        self._audit_one("auth_failure", client_id=client_id, source=context.source, detail=detail)
         log_event(
             logger,
             logging.WARNING,
             "client_pin_refused" if alarm else "auth_failure",
-            client_id=client.id,
+            client_id=client_id,
             source=context.source,
             **detail,
         )
+        return None
+
+    def _authenticate(
+        self, request: LocationRequest, context: RequestContext
+    ) -> tuple[ClientRecord | None, tuple[ResultCode, str | None] | None]:
+        client = request.header.client
+        client_id = client.id if client is not None else None
+        password = client.pwd if client is not None else None
+        record = self.authenticate_client(client_id, password, context)
+        if record is not None:
+            return record, None
+        if not client_id or password is None:
+            return None, (ResultCode.UNAUTHORIZED_APPLICATION, "client id and pwd are required")
         # One add_info for every reason: the caller learns nothing about which ids exist.
         return None, (ResultCode.UNAUTHORIZED_APPLICATION, None)
 
@@ -491,8 +579,16 @@ class LocationService:
     # -- one target --------------------------------------------------------------------
 
     @staticmethod
-    def is_authorized(client: ClientRecord, msid: Msid) -> bool:
-        """Whether the client may locate this target (by MSISDN or by IMSI)."""
+    def is_authorized(client: ClientRecord, msid: Msid, domain: str | None = None) -> bool:
+        """Whether the client may locate this target (by MSISDN or by IMSI), for this domain.
+
+        Args:
+            client: The authenticated client.
+            msid: The target.
+            domain: The SLIR's ``salve:domain``, if any: it must be one of the client's.
+        """
+        if domain is not None and domain not in client.domains:
+            return False
         if msid.type is MsidType.MSISDN:
             return msid.value in client.msisdns
         if msid.type is MsidType.IMSI:
@@ -502,12 +598,71 @@ class LocationService:
     def _error(self, target: Msid, code: ResultCode, add_info: str | None) -> _TargetOutcome:
         return _TargetOutcome(PositionError(target, code, add_info, self._clock()), code)
 
+    def _snapshot(
+        self, kind: MsidType, value: str
+    ) -> tuple[ApplianceRecord, ObservationRecord | None] | None:
+        if kind is MsidType.MSISDN:
+            return self._store.target_snapshot(msisdn=value)
+        return self._store.target_snapshot(imsi=value)
+
+    def _locate(
+        self, snapshot: tuple[ApplianceRecord, ObservationRecord | None], eqop: Eqop | None
+    ) -> Fix | NoFix:
+        """The position of an enrolled target from its appliance's latest observation."""
+        _appliance, observation = snapshot
+        if observation is None:
+            return NoFix(ResultCode.POSITION_METHOD_FAILURE, "no observation of the target")
+        return locate(
+            observation.report,
+            observed_at=observation.observed_at,
+            find_cells=self._cells.find_cells,
+            find_area=self._cells.find_area,
+            limits=self._limits,
+            now=self._clock(),
+            max_loc_age_s=eqop.max_loc_age if eqop is not None else None,
+            hor_acc_m=eqop.hor_acc if eqop is not None else None,
+        )
+
+    def _site_fixes(self, client: ClientRecord, eqop: Eqop | None) -> SiteFixes | str:
+        """Every SIM of the client located (mode all), or why not all of them could be.
+
+        The SIMs are the client's authorized targets; a SIM authorized by both its MSISDN
+        and its IMSI counts once (by appliance).
+        """
+        sims = [(MsidType.MSISDN, value) for value in sorted(client.msisdns)]
+        sims += [(MsidType.IMSI, value) for value in sorted(client.imsis)]
+        seen: set[str] = set()
+        targets: list[str] = []
+        fixes: list[Fix] = []
+        missing = 0
+        for kind, value in sims:
+            snapshot = self._snapshot(kind, value)
+            if snapshot is not None:
+                if snapshot[0].appliance_id in seen:
+                    continue
+                seen.add(snapshot[0].appliance_id)
+            result = self._locate(snapshot, eqop) if snapshot is not None else None
+            if isinstance(result, Fix):
+                targets.append(f"{kind.value.lower()}:{value}")
+                fixes.append(result)
+            else:
+                missing += 1
+        if missing:
+            return (
+                f"not every SIM of the domain has a position ({missing} of "
+                f"{missing + len(fixes)} without one)"
+            )
+        if len(fixes) > MAX_POSITIONS:
+            return f"the domain has {len(fixes)} SIMs; a statement holds {MAX_POSITIONS}"
+        return SiteFixes(tuple(targets), tuple(fixes))
+
     def _answer_target(
         self,
         target: Msid,
         client: ClientRecord,
         request: LocationRequest,
         context: RequestContext,
+        scope: _RequestScope,
     ) -> _TargetOutcome:
         if target.type not in _SUPPORTED_MSID_TYPES:
             return self._error(
@@ -518,35 +673,17 @@ class LocationService:
                 target, ResultCode.PROTOCOL_ELEMENT_ATTRIBUTE_VALUE_NOT_SUPPORTED, "msid enc"
             )
         # Authorization first, without touching the database: for a target the client may
-        # not see, neither the answer nor its timing can depend on whether it exists.
-        if not self.is_authorized(client, target):
+        # not see (or a domain that is not the client's), neither the answer nor its timing
+        # can depend on whether it exists.
+        if not self.is_authorized(client, target, request.slir.domain):
             return self._error(target, ResultCode.UNKNOWN_SUBSCRIBER, _UNKNOWN_TARGET_INFO)
-        if target.type is MsidType.MSISDN:
-            snapshot = self._store.target_snapshot(msisdn=target.value)
-        else:
-            snapshot = self._store.target_snapshot(imsi=target.value)
+        snapshot = self._snapshot(target.type, target.value)
         if snapshot is None:
             return self._error(target, ResultCode.UNKNOWN_SUBSCRIBER, _UNKNOWN_TARGET_INFO)
-
-        _appliance, observation = snapshot
-        if observation is None:
-            return self._error(
-                target, ResultCode.POSITION_METHOD_FAILURE, "no observation of the target"
-            )
-        eqop = request.slir.eqop
-        result = locate(
-            observation.report,
-            observed_at=observation.observed_at,
-            find_cells=self._cells.find_cells,
-            find_area=self._cells.find_area,
-            limits=self._limits,
-            now=self._clock(),
-            max_loc_age_s=eqop.max_loc_age if eqop is not None else None,
-            hor_acc_m=eqop.hor_acc if eqop is not None else None,
-        )
+        result = self._locate(snapshot, request.slir.eqop)
         if isinstance(result, NoFix):
             return self._error(target, result.result, result.add_info)
-        return self._position(target, result, client, context, request.slir)
+        return self._position(target, result, client, context, request.slir, scope)
 
     def _position(
         self,
@@ -555,66 +692,31 @@ class LocationService:
         client: ClientRecord,
         context: RequestContext,
         slir: Slir,
+        scope: _RequestScope,
     ) -> _TargetOutcome:
-        shape = CircularArea(Point(fix.lat, fix.lon), float(fix.radius_m))
+        circle = coarse_circle(fix.lat, fix.lon, fix.radius_m, client.precision_m)
+        shape = CircularArea(Point(circle.lat, circle.lon), float(circle.radius_m))
         statement: str | None = None
         audit: AuditEntry | None = None
         if slir.session_hash is not None and slir.domain is not None:
+            site: SiteFixes | None = None
+            if client.statement_mode == "all":
+                if scope.site is None:
+                    scope.site = self._site_fixes(client, slir.eqop)
+                if isinstance(scope.site, str):
+                    return self._error(target, ResultCode.POSITION_METHOD_FAILURE, scope.site)
+                site = scope.site
             try:
-                statement, audit = self._sign(
-                    target, fix, client, context, slir.domain, slir.session_hash, slir.batch_size
+                statement, audit = self._statements.issue(
+                    client=client,
+                    request=StatementRequest(slir.domain, slir.session_hash, slir.batch_size),
+                    target=f"{target.type.value.lower()}:{target.value}",
+                    fix=fix,
+                    site=site,
+                    source=context.source,
                 )
             except KeyFileError as exc:
                 log_event(logger, logging.ERROR, "statement_not_signed", problem=str(exc))
                 return self._error(target, ResultCode.SYSTEM_FAILURE, "signing unavailable")
         position = Position(target, fix.measured_at, shape, fix.lev_conf, statement)
         return _TargetOutcome(position, ResultCode.OK, audit)
-
-    def _sign(
-        self,
-        target: Msid,
-        fix: Fix,
-        client: ClientRecord,
-        context: RequestContext,
-        domain: str,
-        session_hash: bytes,
-        batch_size: int | None,
-    ) -> tuple[str, AuditEntry]:
-        key = self._keys.current()
-        subject = f"{target.type.value.lower()}:{target.value}"
-        started = time.perf_counter()
-        token, claims = issue_statement(
-            key=key,
-            issuer=self._settings.issuer,
-            subject=domain,
-            session_hash=session_hash,
-            positions=StatementPosition.from_circle(fix.lat, fix.lon, fix.radius_m),
-            position_time=fix.measured_at,
-            now=self._clock(),
-            validity_s=self._settings.statement_validity_s,
-            method=fix.method,
-            batch_size=batch_size,
-        )
-        self._metrics.signing_time.observe(time.perf_counter() - started)
-        self._metrics.statements.labels(key.kid).inc()
-        audit = AuditEntry(
-            "statement",
-            client_id=client.client_id,
-            source=context.source,
-            targets=[subject],
-            result=int(ResultCode.OK),
-            detail={
-                "jti": claims.jti,
-                "target": subject,
-                "domain": domain,
-                "batch_size": batch_size,
-                "session_hash": b64url_encode(session_hash),
-                "position": {"lat": fix.lat, "lon": fix.lon, "r": fix.radius_m},
-                "method": fix.method,
-                "lt": claims.lt,
-                "iat": claims.iat,
-                "exp": claims.exp,
-                "kid": key.kid,
-            },
-        )
-        return token, audit

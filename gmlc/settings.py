@@ -92,6 +92,33 @@ class Settings(BaseSettings):
     allow_plain_http: bool = False
     workers: int = Field(default=1, ge=1, le=256)
     statement_validity_s: int = Field(default=60, ge=1, le=_DAY_S)
+    statement_rate_per_s: float = Field(
+        default=100.0,
+        gt=0,
+        description="Statements per second a client may sustain, per worker process.",
+    )
+    statement_burst: int = Field(
+        default=200, ge=1, description="Statements a client may have signed at once."
+    )
+    dns_server: str | None = Field(
+        default=None,
+        description=(
+            "HOST:PORT of the DNS server domain enrolments are validated through (a "
+            "resolver passing DNSSEC records, or an authoritative server of every zone "
+            "involved); unset: iterative resolution from the trust anchor's root servers."
+        ),
+    )
+    dns_trust_anchor: Path | None = Field(
+        default=None,
+        description="DNSSEC trust anchor file (RFC 7958 XML or DS/DNSKEY lines); unset: "
+        "the IANA root anchor shipped with the verifier.",
+    )
+    dns_zone_files: list[Path] = Field(
+        default_factory=list,
+        description="Validate enrolments over these signed zone files instead of the "
+        "network (offline nodes, labs).",
+    )
+    dns_timeout_s: float = Field(default=5.0, gt=0, le=60, description="Per DNS question.")
     observation_max_age_s: int = Field(default=300, ge=1)
     observation_skew_s: int = Field(default=30, ge=0)
     observation_retention_s: int = Field(default=7 * _DAY_S, ge=60)

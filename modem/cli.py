@@ -2,6 +2,7 @@
 
 Commands::
 
+    salve-modem list [--json]            candidate AT ports: vendor, model, by-id path, holders
     salve-modem probe PORT [--json]      identify modem and SIM, registration, cells, signal
     salve-modem watch PORT [--json]      one line per registration/cell change, until Ctrl-C
     salve-modem parse COMMAND < answer   what we understand of a module's raw answer (JSON Lines);
@@ -10,6 +11,10 @@ Commands::
 
 PORT is a device path (``/dev/ttyUSB2``, ``/dev/serial/by-id/…``, ``/dev/wwan0at0``) or a
 URL (``socket://HOST:PORT``, ``spy://…``, ``sim://PROFILE?scenario=NAME``).
+
+The command-line conventions (``--version``, ``--log-level``, exit codes, no tracebacks)
+are :mod:`runtime.cli`'s. The engine, pyserial and the simulator are imported by the
+commands that use them, inside that guard.
 """
 
 from __future__ import annotations
@@ -19,12 +24,12 @@ import json
 import logging
 import queue
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TextIO
 
-from modem.driver import Modem, open_modem
-from modem.engine import AT_TRAFFIC
 from modem.errors import (
     CommandError,
     ModemError,
@@ -40,6 +45,21 @@ from modem.models import (
     SimIdentity,
     SimState,
 )
+from runtime.cli import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandFailedError,
+    Program,
+    add_command,
+    add_commands,
+    program_parser,
+    run,
+)
+from runtime.logs import LOG_LEVELS, configure_logging
+
+if TYPE_CHECKING:
+    from modem.driver import Modem
 
 __all__ = [
     "EXIT_NO_SERVICE",
@@ -48,37 +68,35 @@ __all__ = [
     "EXIT_PORT",
     "EXIT_SIM",
     "EXIT_USAGE",
+    "PROGRAM",
+    "TRACE",
     "ProbeReport",
     "main",
     "probe",
     "render_probe",
 ]
 
-EXIT_OK = 0
-EXIT_OTHER = 1
-EXIT_USAGE = 2
+EXIT_OTHER = EXIT_ERROR
 EXIT_PORT = 3
 EXIT_SIM = 4
 EXIT_NO_SERVICE = 5
 
-_EXIT_CODES_HELP = """\
-exit codes:
-  0  ok
-  1  any other failure (the message says which)
-  2  usage error
-  3  port unavailable: missing, busy (e.g. held by ModemManager), permission
-     denied (join the 'dialout' group), or the module does not answer
-  4  SIM problem: not inserted, PIN or PUK needed, SIM failure
-  5  no service: the module is not registered on any network
-"""
+#: The level of raw AT traffic (``modem.engine.AT_TRAFFIC``; the engine is not imported
+#: here, so that start-up stays inside the guard).
+TRACE = 5
 
-_LOG_LEVELS = {
-    "trace": AT_TRAFFIC,
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warning": logging.WARNING,
-    "error": logging.ERROR,
-}
+PROGRAM = Program(
+    name="salve-modem",
+    description="Probe, watch, list and simulate the cellular module of a SALVE appliance.",
+    exit_codes={
+        EXIT_PORT: "port unavailable: missing, busy (e.g. held by ModemManager), permission\n"
+        "denied (join the 'dialout' group), or the module does not answer",
+        EXIT_SIM: "SIM problem: not inserted, PIN or PUK needed, SIM failure",
+        EXIT_NO_SERVICE: "no service: the module is not registered on any network",
+    },
+    log_levels={"trace": TRACE, **LOG_LEVELS},
+    default_log_level="warning",
+)
 
 _SIM_WORDS = {
     SimState.NOT_INSERTED: "no SIM card is inserted (or it is not seated properly)",
@@ -320,6 +338,14 @@ def render_probe(report: ProbeReport) -> str:
 # -- watch ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _PortChange:
+    """The engine lost the port (``connected`` False) or has it back."""
+
+    connected: bool
+    reason: str
+
+
 def _change_key(observation: CellObservation) -> tuple[object, ...]:
     serving = observation.serving
     return (
@@ -335,11 +361,20 @@ def _watch(modem: Modem, *, as_json: bool, interval: float, out: TextIO) -> int:
 
     Changes are noticed from the module's own reports (``+CxREG`` URCs) and from a poll
     every ``interval`` seconds; each line says which. Signal drift is not a change.
+    When the port goes away (unplug, USB reset) a ``modem_lost`` line says so, the
+    watch waits for the engine to reopen it, and a ``modem_back`` line (with how long it
+    was gone) is followed by a fresh observation.
     """
-    reports: queue.SimpleQueue[Registration] = queue.SimpleQueue()
-    modem.on_change(reports.put)
+    events: queue.SimpleQueue[Registration | _PortChange] = queue.SimpleQueue()
+    modem.on_change(events.put)
+    modem.engine.add_port_handler(lambda up, reason: events.put(_PortChange(up, reason)))
     modem.enable_registration_urcs()
     last: tuple[object, ...] | None = None
+    lost_at: float | None = None
+
+    def write(record: dict[str, Any], text: str) -> None:
+        out.write((json.dumps(record) if as_json else text) + "\n")
+        out.flush()
 
     def emit(observation: CellObservation, trigger: str, report: Registration | None) -> None:
         nonlocal last
@@ -347,25 +382,80 @@ def _watch(modem: Modem, *, as_json: bool, interval: float, out: TextIO) -> int:
         if key == last:
             return
         last = key
-        if as_json:
-            record: dict[str, Any] = {"type": "change", "trigger": trigger}
-            record["report"] = report.to_dict() if report is not None else None
-            record.update(observation.to_dict())
-            out.write(json.dumps(record) + "\n")
-        else:
-            serving = observation.serving
-            where = _cell_words(serving) if serving is not None else "no serving cell"
-            state = "registered" if observation.is_registered else "NO SERVICE"
-            out.write(f"{observation.observed_at:%H:%M:%S}  {trigger:<5}  {state:<10}  {where}\n")
-        out.flush()
+        record: dict[str, Any] = {"type": "change", "trigger": trigger}
+        record["report"] = report.to_dict() if report is not None else None
+        record.update(observation.to_dict())
+        serving = observation.serving
+        where = _cell_words(serving) if serving is not None else "no serving cell"
+        state = "registered" if observation.is_registered else "NO SERVICE"
+        write(record, f"{observation.observed_at:%H:%M:%S}  {trigger:<5}  {state:<10}  {where}")
 
-    emit(modem.observe(), "start", None)
-    while True:
+    def port_lost(reason: str) -> None:
+        nonlocal lost_at
+        if lost_at is not None:
+            return
+        lost_at = time.monotonic()
+        now = datetime.now(UTC)
+        write(
+            {"type": "modem_lost", "at": now.isoformat(), "reason": reason},
+            f"{now:%H:%M:%S}  lost   the modem port is gone ({reason}); "
+            "waiting for it to come back",
+        )
+
+    def port_back() -> None:
+        nonlocal lost_at, last
+        if lost_at is None:
+            return
+        gone_s = round(time.monotonic() - lost_at, 1)
+        lost_at, last = None, None
+        now = datetime.now(UTC)
+        write(
+            {"type": "modem_back", "at": now.isoformat(), "gone_s": gone_s},
+            f"{now:%H:%M:%S}  back   the modem port is back after {gone_s:g} s",
+        )
+
+    def look(trigger: str, report: Registration | None) -> None:
         try:
-            report: Registration | None = reports.get(timeout=interval)
-        except queue.Empty:
-            report = None
-        emit(modem.observe(), "poll" if report is None else "urc", report)
+            emit(modem.observe(), trigger, report)
+        except ModemUnavailableError as error:
+            # The engine's own report of the loss is on its way; say it now either way.
+            port_lost(str(error))
+        except ModemTimeoutError as error:
+            # A module that just came back may still be booting: the next poll retries.
+            logging.getLogger(__name__).warning("no observation: %s", error)
+
+    look("start", None)
+    try:
+        while True:
+            try:
+                item: Registration | _PortChange | None = events.get(timeout=interval)
+            except queue.Empty:
+                item = None
+            if isinstance(item, _PortChange):
+                if item.connected:
+                    port_back()
+                    look("back", None)
+                else:
+                    port_lost(item.reason)
+            elif lost_at is None:
+                look("poll" if item is None else "urc", item)
+    except KeyboardInterrupt:
+        # Ctrl-C is how a watch ends.
+        return EXIT_OK
+
+
+# -- list ------------------------------------------------------------------------------------
+
+
+def _list(as_json: bool, out: TextIO) -> int:
+    from modem.portlist import list_ports, render_ports
+
+    ports = list_ports()
+    if as_json:
+        out.write(json.dumps([port.to_dict() for port in ports], indent=2) + "\n")
+    else:
+        out.write(render_ports(ports))
+    return EXIT_OK
 
 
 # -- parse ---------------------------------------------------------------------------------
@@ -404,8 +494,16 @@ def _tcp_address(value: str) -> tuple[str, int]:
 def _simulate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from modem.sim.engine import create_modem
+    from modem.sim.errors import SimulatorError
+    from modem.sim.scenario import load_scenario
     from modem.sim.serve import run_simulator
 
+    try:
+        # Checked here so that a wrong name is a usage error in this program's words.
+        create_modem(args.profile, load_scenario(args.scenario), seed=args.seed)
+    except (SimulatorError, ValueError) as error:
+        raise CommandFailedError(str(error), EXIT_USAGE) from None
     return run_simulator(
         args.profile,
         args.scenario,
@@ -423,6 +521,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def _add_common_options(parser: argparse.ArgumentParser) -> None:
     """The options every port-using command spells the same way."""
+    parser.add_argument("port", metavar="PORT", help="device path or URL of the AT port")
     parser.add_argument(
         "--baudrate",
         type=_positive_int,
@@ -455,37 +554,43 @@ def _positive_int(value: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``salve-modem``."""
-    parser = argparse.ArgumentParser(
-        prog="salve-modem",
-        description="Probe, watch and simulate the cellular module of a SALVE appliance.",
-        epilog=_EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "--log-level",
-        choices=sorted(_LOG_LEVELS),
-        default="warning",
-        help="log detail on stderr; 'trace' shows raw AT traffic (default warning)",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = program_parser(PROGRAM)
+    commands = add_commands(parser)
 
-    probe_parser = commands.add_parser(
+    list_parser = add_command(
+        commands,
+        PROGRAM,
+        "list",
+        help="list candidate AT ports: vendor, model, by-id path, who holds them",
+        description=(
+            "List the serial and WWAN ports of USB and PCIe modems, with vendor, model, USB "
+            "interface, the stable /dev/serial/by-id path, and whether ModemManager (or "
+            "another program) holds the port or udev tells ModemManager to ignore it."
+        ),
+    )
+    list_parser.add_argument("--json", action="store_true", help="print a JSON list")
+
+    probe_parser = add_command(
+        commands,
+        PROGRAM,
         "probe",
         help="identify modem and SIM; show registration, cells and signal",
-        epilog=_EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    probe_parser.add_argument("port", metavar="PORT", help="device path or URL of the AT port")
-    probe_parser.add_argument("--json", action="store_true", help="print one JSON object")
     _add_common_options(probe_parser)
+    probe_parser.add_argument("--json", action="store_true", help="print one JSON object")
 
-    watch_parser = commands.add_parser(
+    watch_parser = add_command(
+        commands,
+        PROGRAM,
         "watch",
         help="print one line per registration or cell change, until Ctrl-C",
-        epilog=_EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Print one line per registration or serving-cell change, until Ctrl-C. When the "
+            "port goes away, a 'lost' line says so and the watch waits for it; a 'back' line "
+            "says how long it was gone."
+        ),
     )
-    watch_parser.add_argument("port", metavar="PORT", help="device path or URL of the AT port")
+    _add_common_options(watch_parser)
     watch_parser.add_argument("--json", action="store_true", help="print JSON Lines")
     watch_parser.add_argument(
         "--interval",
@@ -493,9 +598,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=10.0,
         help="seconds between polls besides the module's own reports (default 10)",
     )
-    _add_common_options(watch_parser)
 
-    parse_parser = commands.add_parser(
+    parse_parser = add_command(
+        commands,
+        PROGRAM,
         "parse",
         help="read a module's raw answer on stdin and print what we understand (JSON Lines)",
         description=(
@@ -512,7 +618,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="the command the text answers, e.g. 'AT+CEREG?', or URC for unsolicited lines",
     )
 
-    simulate_parser = commands.add_parser(
+    simulate_parser = add_command(
+        commands,
+        PROGRAM,
         "simulate",
         help="serve the simulated modem on a pty or a loopback TCP port",
         description=(
@@ -540,17 +648,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(level_name: str) -> None:
-    logging.addLevelName(AT_TRAFFIC, "TRACE")
-    logging.basicConfig(
-        level=_LOG_LEVELS[level_name],
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-
-
 def _explain(error: ModemError, port: str | None) -> tuple[str, int]:
     """Plain words and an exit code for a modem error."""
+    from modem.transport import PortUrlError
+
+    if isinstance(error, PortUrlError):
+        return str(error), EXIT_USAGE
     if isinstance(error, ModemUnavailableError):
         return str(error), EXIT_PORT
     if isinstance(error, ModemTimeoutError):
@@ -565,6 +668,8 @@ def _explain(error: ModemError, port: str | None) -> tuple[str, int]:
 
 
 def _with_modem(args: argparse.Namespace, action: Callable[[Modem], int]) -> int:
+    from modem.driver import open_modem
+
     modem = open_modem(args.port, baudrate=args.baudrate, command_timeout=args.timeout)
     with modem:
         return action(modem)
@@ -595,6 +700,8 @@ def _run(args: argparse.Namespace) -> int:
             args,
             lambda modem: _watch(modem, as_json=args.json, interval=args.interval, out=sys.stdout),
         )
+    if args.command == "list":
+        return _list(args.json, sys.stdout)
     if args.command == "parse":
         return _parse(args.at_command, sys.stdin, sys.stdout)
     return _simulate(args)
@@ -602,23 +709,18 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``salve-modem``; returns the exit code (see ``--help``)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command == "simulate" and args.link and not args.pty:
-        parser.error("--link needs --pty")
-    _configure_logging(args.log_level)
-    port = getattr(args, "port", None)
-    try:
+    port: list[str | None] = [None]
+
+    def body() -> int:
+        args = build_parser().parse_args(argv)
+        if args.command == "simulate" and args.link and not args.pty:
+            raise CommandFailedError("--link needs --pty", EXIT_USAGE)
+        logging.addLevelName(TRACE, "TRACE")
+        configure_logging(PROGRAM.log_level(args))
+        port[0] = getattr(args, "port", None)
         return _run(args)
-    except KeyboardInterrupt:
-        return EXIT_OK
-    except ModemError as exc:
-        message, code = _explain(exc, port)
-        print(f"salve-modem: {message}", file=sys.stderr)
-        return code
-    except BrokenPipeError:
-        return EXIT_OK
-    except Exception as exc:  # the last line of defence: words, never a stack trace
-        logging.getLogger(__name__).debug("unexpected failure", exc_info=True)
-        print(f"salve-modem: unexpected failure: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return EXIT_OTHER
+
+    def describe(error: BaseException) -> tuple[str, int] | None:
+        return _explain(error, port[0]) if isinstance(error, ModemError) else None
+
+    return run(PROGRAM, body, describe=describe)

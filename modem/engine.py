@@ -14,9 +14,14 @@ for the answer, a prompt, a vanished port or their deadline.
   itself send commands without deadlocking the reader.
 * When the port fails (unplugged, USB re-enumeration, EIO, socket closed) the pending
   command fails with :class:`~modem.errors.ModemUnavailableError`, and the reader tries
-  to reopen the same port string every ``reconnect_interval`` seconds until it is back
-  or the engine is closed. :attr:`AtEngine.generation` counts successful opens, so a
-  caller can tell that the module may have restarted and lost its settings.
+  to reopen the same port string until it is back or the engine is closed. A port that
+  worked for a while is reopened at once; failed opens, and ports that fail again soon
+  after opening (``/dev/null`` answers every read with end of file), back off from
+  ``reconnect_interval`` doubling up to ``reconnect_max_interval``, so a port that can
+  never work costs a few attempts a minute, not a busy loop.
+  :attr:`AtEngine.generation` counts successful opens, so a caller can tell that the
+  module may have restarted and lost its settings; port handlers
+  (:meth:`AtEngine.add_port_handler`) hear of each loss and return as it happens.
 
 Raw traffic is logged at :data:`AT_TRAFFIC` (5, below DEBUG), so it is off unless asked for.
 """
@@ -29,6 +34,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from modem import transport
@@ -51,7 +57,7 @@ from modem.errors import (
     ModemUnavailableError,
 )
 
-__all__ = ["AT_TRAFFIC", "AtEngine", "PortOpener"]
+__all__ = ["AT_TRAFFIC", "AtEngine", "PortHandler", "PortOpener"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +66,8 @@ AT_TRAFFIC = 5
 
 _LATE_WAIT_FLOOR = 1.0
 _LATE_WAIT_CAP = 10.0
+#: A port lost sooner than this after opening counts as a failed open (backoff grows).
+_HEALTHY_AFTER_S = 10.0
 
 
 def _redacted(line: str) -> str:
@@ -84,6 +92,14 @@ class PortOpener(Protocol):
 
 
 UrcHandler = Callable[[str], None]
+#: Called with ``(connected, reason)`` when the port is lost (False) or back (True).
+PortHandler = Callable[[bool, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _PortChange:
+    connected: bool
+    reason: str
 
 
 class AtEngine:
@@ -94,7 +110,9 @@ class AtEngine:
         open_port: the opener (injectable for tests).
         baudrate: line speed for real UARTs.
         reconnect: reopen the port after it vanished.
-        reconnect_interval: seconds between reopen attempts.
+        reconnect_interval: the first wait before reopening a port that failed again
+            soon after opening, or could not be opened; doubles on each such failure.
+        reconnect_max_interval: the longest wait between reopen attempts.
 
     Raises:
         ModemUnavailableError: the port cannot be opened.
@@ -108,12 +126,18 @@ class AtEngine:
         baudrate: int = 115200,
         reconnect: bool = True,
         reconnect_interval: float = 0.5,
+        reconnect_max_interval: float = 15.0,
     ) -> None:
         self.port_url = port_url
         self._open_port = open_port
         self._baudrate = baudrate
         self._reconnect = reconnect
         self._reconnect_interval = reconnect_interval
+        self._reconnect_max_interval = max(reconnect_interval, reconnect_max_interval)
+        self._reopen_failures = 0
+        self._opened_at = time.monotonic()
+        self._lost = ""
+        self._port_handlers: list[PortHandler] = []
         self._cond = threading.Condition()
         self._command_lock = threading.Lock()
         self._session = AtSession()
@@ -127,7 +151,7 @@ class AtEngine:
         self._commands_sent = 0
         self._secret = b""
         self._urc_handlers: list[UrcHandler] = []
-        self._urc_queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._urc_queue: queue.SimpleQueue[str | _PortChange | None] = queue.SimpleQueue()
         self._reader = threading.Thread(target=self._read_loop, name="at-reader", daemon=True)
         self._dispatcher = threading.Thread(
             target=self._dispatch_loop, name="at-urc-dispatch", daemon=True
@@ -168,6 +192,15 @@ class AtEngine:
         with self._cond:
             if handler in self._urc_handlers:
                 self._urc_handlers.remove(handler)
+
+    def add_port_handler(self, handler: PortHandler) -> None:
+        """Call ``handler(connected, reason)`` when the port is lost and when it is back.
+
+        Handlers run on the dispatcher thread, in order with the unsolicited lines; an
+        exception in one is logged and does not stop the others.
+        """
+        with self._cond:
+            self._port_handlers.append(handler)
 
     # -- commands --------------------------------------------------------------------------
 
@@ -310,9 +343,7 @@ class AtEngine:
         if self._closed:
             raise ModemStateError("the AT engine is closed")
         if self._port is None:
-            raise ModemUnavailableError(
-                f"{self.port_url}: the modem port is gone; waiting for it to come back"
-            )
+            raise ModemUnavailableError(f"{self.port_url}: the modem port is gone ({self._lost})")
 
     def _write(self, data: bytes, *, shown: bytes | None = None) -> None:
         """Write under the condition lock; a failing port is handed to the reader."""
@@ -358,6 +389,15 @@ class AtEngine:
             return
         logger.warning("%s: modem port lost (%s)", self.port_url, reason)
         self._port = None
+        words = reason.removeprefix(f"{self.port_url}: ")
+        if time.monotonic() - self._opened_at < _HEALTHY_AFTER_S:
+            # Opened, then failed at once: as good as a failed open, so back off.
+            self._reopen_failures += 1
+            self._lost = f"{words} soon after it was opened; is this the modem's AT port?"
+        else:
+            self._reopen_failures = 0
+            self._lost = words
+        self._urc_queue.put(_PortChange(False, reason))
         if self._session.busy:
             self._failure = ModemUnavailableError(
                 f"{self.port_url}: the modem port went away ({reason})"
@@ -447,10 +487,21 @@ class AtEngine:
                 self._lose_port(port, "end of file")
                 break
 
+    def _reopen_delay(self) -> float:
+        """Seconds to wait before the next reopen attempt (0 after a healthy port)."""
+        if self._reopen_failures == 0:
+            return 0.0
+        doublings = min(self._reopen_failures - 1, 30)
+        return float(min(self._reconnect_interval * 2.0**doublings, self._reconnect_max_interval))
+
     def _reopen(self) -> bool:
         """Try to reopen until success (True) or close (False)."""
         while True:
             with self._cond:
+                deadline = time.monotonic() + self._reopen_delay()
+                # Other events wake the condition too: wait out the whole delay.
+                while not self._closed and (remaining := deadline - time.monotonic()) > 0:
+                    self._cond.wait(remaining)
                 if self._closed:
                     return False
             try:
@@ -458,9 +509,7 @@ class AtEngine:
             except ModemUnavailableError as exc:
                 logger.debug("reopen %s failed: %s", self.port_url, exc)
                 with self._cond:
-                    if self._closed:
-                        return False
-                    self._cond.wait(self._reconnect_interval)
+                    self._reopen_failures += 1
                 continue
             with self._cond:
                 if self._closed:
@@ -469,6 +518,8 @@ class AtEngine:
                     return False
                 self._port = port
                 self._generation += 1
+                self._opened_at = time.monotonic()
+                self._urc_queue.put(_PortChange(True, "reopened"))
                 self._cond.notify_all()
             logger.warning("%s: modem port is back", self.port_url)
             return True
@@ -478,6 +529,9 @@ class AtEngine:
             line = self._urc_queue.get()
             if line is None:
                 return
+            if isinstance(line, _PortChange):
+                self._tell_port_handlers(line)
+                continue
             with self._cond:
                 handlers = list(self._urc_handlers)
             for handler in handlers:
@@ -485,3 +539,12 @@ class AtEngine:
                     handler(line)
                 except Exception:
                     logger.exception("URC handler failed on %r", line)
+
+    def _tell_port_handlers(self, change: _PortChange) -> None:
+        with self._cond:
+            handlers = list(self._port_handlers)
+        for handler in handlers:
+            try:
+                handler(change.connected, change.reason)
+            except Exception:
+                logger.exception("port handler failed on %s", change)

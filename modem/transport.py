@@ -11,7 +11,10 @@ PCIe/MHI AT ports such as ``/dev/wwan0at0`` are character devices but not TTYs:
 pyserial fails on them in ``tcgetattr``. They, and FIFOs, get :class:`FdPort`, a plain
 file-descriptor port with the subset of the pyserial API the engine uses.
 
-Every failure comes out as :class:`~modem.errors.ModemUnavailableError` in plain words.
+Every failure comes out as :class:`~modem.errors.ModemUnavailableError` in plain words;
+a port string that can never work (unknown scheme, malformed URL, unknown ``sim://``
+profile or option) as its subclass :class:`PortUrlError`, which programs treat as a
+usage error rather than a missing modem.
 """
 
 from __future__ import annotations
@@ -29,13 +32,17 @@ import serial
 
 from modem.errors import ModemUnavailableError
 
-__all__ = ["FdPort", "SerialLike", "describe_open_error", "open_port"]
+__all__ = ["FdPort", "PortUrlError", "SerialLike", "describe_open_error", "open_port"]
 
 SIM_HANDLER_PACKAGE = "modem.sim.urlhandler"
 
 _BUSY_ERRNOS = frozenset({errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK})
 _PERMISSION_ERRNOS = frozenset({errno.EACCES, errno.EPERM})
 _MISSING_ERRNOS = frozenset({errno.ENOENT, errno.ENODEV, errno.ENXIO})
+
+
+class PortUrlError(ModemUnavailableError):
+    """The port string itself is wrong; no retry or replug can make it work."""
 
 
 class SerialLike(Protocol):
@@ -99,8 +106,22 @@ def open_port(url: str, *, baudrate: int = 115200, timeout: float = 0.1) -> Seri
         else:
             port = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout)
     except (OSError, ValueError) as exc:
-        raise ModemUnavailableError(describe_open_error(url, exc)) from exc
+        error = PortUrlError if _is_url_error(exc) else ModemUnavailableError
+        raise error(describe_open_error(url, exc)) from exc
     return port
+
+
+def _is_url_error(exc: BaseException) -> bool:
+    """True when pyserial or a URL handler refused the port string, not the device."""
+    if isinstance(exc, ValueError):
+        # pyserial: unknown scheme, or a parameter (baud rate …) out of range.
+        return True
+    cause = exc.__cause__
+    if cause is not None and not isinstance(cause, ConnectionError):
+        # The simulator's handler wraps its own refusals (unknown profile or scenario).
+        return type(cause).__module__.startswith("modem.sim.")
+    # pyserial's socket:// and our sim:// handler both restate the form they expect.
+    return str(exc).startswith("expected ")
 
 
 def _is_tty(path: str) -> bool:

@@ -76,6 +76,7 @@ __all__ = [
     "sign_lab",
     "sign_zone",
     "write_lab",
+    "write_site_zone",
 ]
 
 Algorithm: TypeAlias = Literal["ed25519", "ecdsap256sha256", "rsasha256"]
@@ -552,6 +553,25 @@ def write_lab(lab: SignedLab, directory: Path) -> tuple[list[Path], Path]:
     anchor = directory / "trust-anchor.txt"
     anchor.write_text(lab.trust_anchor, encoding="ascii")
     return paths, anchor
+
+
+def write_site_zone(
+    directory: Path, host: str, policy: SalvePolicy, *, records: Sequence[LabRecord] = ()
+) -> tuple[list[Path], Path]:
+    """A site's zone (the parent of ``host``, the top of its own tree) signed into files.
+
+    It holds ``_salve.H`` with ``policy`` and any further ``records``; the anchor file is
+    the zone's DS. For offline validation: a GMLC's ``dns_zone_files`` and
+    ``dns_trust_anchor`` settings (domain enrolment), or ``salve-verify --zone-file``.
+
+    Returns:
+        The zone file paths and the anchor file path (see :func:`write_lab`).
+    """
+    zone = LabZone(
+        host.split(".", 1)[1],
+        records=(LabRecord(policy_record_name(host), "TXT", policy.to_text()), *records),
+    )
+    return write_lab(sign_lab([zone]), directory)
 
 
 # --------------------------------------------------------------------------- Knot

@@ -8,6 +8,8 @@ One module per concept, each a store over the shared :class:`~gmlc.store.databas
 
 * :mod:`gmlc.store.clients` — web-server clients, the targets each may locate and the
   networks each may connect from;
+* :mod:`gmlc.store.domains` — the domains each client gets statements for, its statement
+  options, and the M2DMRT declarations exchanged with each domain's front;
 * :mod:`gmlc.store.appliances` — appliances, their SIMs and their observations;
 * :mod:`gmlc.store.cells` — the cell database and location-area estimates;
 * :mod:`gmlc.store.audit` — the append-only audit log;
@@ -38,6 +40,13 @@ from gmlc.store.cells import (
     CellStore,
 )
 from gmlc.store.clients import ANYWHERE, ClientRecord, ClientStore
+from gmlc.store.domains import (
+    DeclarationRecord,
+    DomainEnrolment,
+    DomainRecord,
+    DomainStore,
+    StatementMode,
+)
 
 __all__ = [
     "ANYWHERE",
@@ -50,10 +59,14 @@ __all__ = [
     "CellKey",
     "CellRecord",
     "ClientRecord",
+    "DeclarationRecord",
+    "DomainEnrolment",
+    "DomainRecord",
     "ObservationRecord",
+    "StatementMode",
     "Store",
 ]
 
 
-class Store(ClientStore, ApplianceStore, CellStore, AuditStore):
+class Store(ClientStore, DomainStore, ApplianceStore, CellStore, AuditStore):
     """Access to the whole GMLC database. Create with :meth:`open`; close with :meth:`close`."""

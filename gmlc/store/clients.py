@@ -1,5 +1,6 @@
-"""Clients: the web servers allowed to query the GMLC, the targets each may locate, and the
-networks each may connect from (see :mod:`gmlc.networks`)."""
+"""Clients: the web servers allowed to query the GMLC, the targets each may locate, the
+networks each may connect from (see :mod:`gmlc.networks`), and the domains each gets
+statements for (see :mod:`gmlc.store.domains`)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,23 @@ from sqlalchemy.dialects import postgresql, sqlite
 from gmlc.errors import DuplicateError, NotFoundError
 from gmlc.networks import ANYWHERE, Network, canonical_network
 from gmlc.peers import canonical_fingerprint
-from gmlc.schema import CLIENT_CERTIFICATES, CLIENT_NETWORKS, CLIENT_TARGETS, CLIENTS
+from gmlc.schema import (
+    CLIENT_CERTIFICATES,
+    CLIENT_DOMAINS,
+    CLIENT_NETWORKS,
+    CLIENT_TARGETS,
+    CLIENTS,
+)
 from gmlc.store import validation as check
 from gmlc.store.database import Database
+from gmlc.store.domains import (
+    DomainEnrolment,
+    StatementMode,
+    domain_rows,
+    owner_conflict,
+    precision_m,
+    statement_mode,
+)
 
 __all__ = ["ANYWHERE", "ClientRecord", "ClientStore"]
 
@@ -26,8 +41,10 @@ __all__ = ["ANYWHERE", "ClientRecord", "ClientStore"]
 @dataclass(frozen=True, slots=True)
 class ClientRecord:
     """A web server allowed to query the GMLC, the targets it may locate, the networks it
-    may connect from (:data:`ANYWHERE` for any address), and the TLS client certificates it
-    must present (none: no certificate needed)."""
+    may connect from (:data:`ANYWHERE` for any address), the TLS client certificates it
+    must present (none: no certificate needed), the domains it gets statements for, and
+    its statement options (mode ``one`` or ``all``; a coarse-position grid in metres, None
+    for exact positions)."""
 
     client_id: str
     password_hash: str
@@ -37,6 +54,9 @@ class ClientRecord:
     created_at: datetime
     networks: frozenset[Network] = frozenset()
     certificates: frozenset[str] = frozenset()
+    domains: frozenset[str] = frozenset()
+    statement_mode: StatementMode = "one"
+    precision_m: int | None = None
 
     @property
     def from_anywhere(self) -> bool:
@@ -46,8 +66,8 @@ class ClientRecord:
 
 # Built once: it is on every SLIR's path, and constructing a Core statement per call
 # costs more than executing it (the compiled form is cached either way). Targets,
-# networks and certificate pins come as (kind, value) rows of one statement, each branch
-# filtered by the id, so the record costs one round trip.
+# networks, certificate pins and domains come as (kind, value) rows of one statement, each
+# branch filtered by the id, so the record costs one round trip.
 _CLIENT_ITEMS = sa.union_all(
     sa.select(
         CLIENT_TARGETS.c.client_id,
@@ -64,6 +84,11 @@ _CLIENT_ITEMS = sa.union_all(
         sa.literal("certificate", sa.String(11)).label("kind"),
         CLIENT_CERTIFICATES.c.spki_sha256.label("value"),
     ).where(CLIENT_CERTIFICATES.c.client_id == sa.bindparam("client_id")),
+    sa.select(
+        CLIENT_DOMAINS.c.client_id,
+        sa.literal("domain", sa.String(11)).label("kind"),
+        CLIENT_DOMAINS.c.domain.label("value"),
+    ).where(CLIENT_DOMAINS.c.client_id == sa.bindparam("client_id")),
 ).subquery()
 _CLIENT_WITH_ITEMS = (
     sa.select(CLIENTS, _CLIENT_ITEMS.c.kind, _CLIENT_ITEMS.c.value)
@@ -83,6 +108,9 @@ class ClientStore(Database):
         networks: Iterable[str],
         msisdns: Iterable[str] = (),
         imsis: Iterable[str] = (),
+        domains: Iterable[DomainEnrolment] = (),
+        mode: StatementMode = "one",
+        precision: int | None = None,
     ) -> ClientRecord:
         """Register a client (enabled) with the targets it may locate.
 
@@ -94,11 +122,16 @@ class ClientStore(Database):
                 address.
             msisdns: MSISDNs it may locate.
             imsis: IMSIs it may locate.
+            domains: The domains it gets statements for, each with the evidence of its
+                validation (see :mod:`gmlc.enrolment`).
+            mode: Statement mode, ``one`` or ``all``.
+            precision: Coarse-position grid in metres; None for exact positions.
 
         Raises:
-            DuplicateError: a client with that id exists.
-            ValueError: an id, hash, network, MSISDN or IMSI is malformed, or no network
-                is given.
+            DuplicateError: a client with that id exists, or a domain belongs to another
+                client (nothing is stored).
+            ValueError: an id, hash, network, MSISDN, IMSI, domain, mode or precision is
+                malformed, or no network is given.
         """
         check.identifier("client id", client_id)
         check.password_hash(password_hash)
@@ -106,7 +139,9 @@ class ClientStore(Database):
         network_rows = _NETWORKS.rows(client_id, networks)
         if not network_rows:
             raise ValueError("a client needs at least one network to connect from")
+        chosen_mode, chosen_precision = statement_mode(mode), precision_m(precision)
         now = check.aware("clock()", self._clock())
+        enrolled = domain_rows(client_id, domains, now)
         with self._write("adding a client") as conn:
             try:
                 with conn.begin_nested():
@@ -116,6 +151,8 @@ class ClientStore(Database):
                             password_hash=password_hash,
                             enabled=True,
                             created_at=now,
+                            statement_mode=chosen_mode,
+                            precision_m=chosen_precision,
                         )
                     )
             except exc.IntegrityError:
@@ -123,6 +160,14 @@ class ClientStore(Database):
             if targets:
                 conn.execute(CLIENT_TARGETS.insert(), targets)
             conn.execute(CLIENT_NETWORKS.insert(), network_rows)
+            if enrolled:
+                owner_conflict(conn, client_id, (row["domain"] for row in enrolled))
+                try:
+                    with conn.begin_nested():
+                        conn.execute(CLIENT_DOMAINS.insert(), enrolled)
+                except exc.IntegrityError:
+                    owner_conflict(conn, client_id, (row["domain"] for row in enrolled))
+                    raise
         return ClientRecord(
             client_id=client_id,
             password_hash=password_hash,
@@ -131,6 +176,9 @@ class ClientStore(Database):
             imsis=frozenset(t["value"] for t in targets if t["msid_type"] == "imsi"),
             created_at=now,
             networks=frozenset(ipaddress.ip_network(r["network"]) for r in network_rows),
+            domains=frozenset(row["domain"] for row in enrolled),
+            statement_mode=chosen_mode,
+            precision_m=chosen_precision,
         )
 
     def get_client(self, client_id: str) -> ClientRecord | None:
@@ -141,7 +189,7 @@ class ClientStore(Database):
             rows = conn.execute(_CLIENT_WITH_ITEMS, {"client_id": client_id}).all()
         if not rows:
             return None
-        # One row per target or network (one row with NULL item fields when none).
+        # One row per target, network, pin or domain (one row of NULL items when none).
         return _client_record(rows[0], [(r.kind, r.value) for r in rows if r.kind is not None])
 
     def list_clients(self) -> list[ClientRecord]:
@@ -151,6 +199,7 @@ class ClientStore(Database):
             targets = conn.execute(CLIENT_TARGETS.select()).all()
             networks = conn.execute(CLIENT_NETWORKS.select()).all()
             certificates = conn.execute(CLIENT_CERTIFICATES.select()).all()
+            domains = conn.execute(CLIENT_DOMAINS.select()).all()
         by_client: dict[str, list[tuple[str, str]]] = {}
         for target in targets:
             by_client.setdefault(target.client_id, []).append((target.msid_type, target.value))
@@ -158,6 +207,8 @@ class ClientStore(Database):
             by_client.setdefault(network.client_id, []).append(("network", network.network))
         for pin in certificates:
             by_client.setdefault(pin.client_id, []).append(("certificate", pin.spki_sha256))
+        for domain in domains:
+            by_client.setdefault(domain.client_id, []).append(("domain", domain.domain))
         return [_client_record(row, by_client.get(row.client_id, [])) for row in rows]
 
     def set_client_networks(
@@ -370,6 +421,7 @@ def _client_record(row: sa.Row[Any], items: Iterable[tuple[str, str]]) -> Client
         "imsi": set(),
         "network": set(),
         "certificate": set(),
+        "domain": set(),
     }
     for kind, value in items:
         values[kind].add(value)
@@ -382,4 +434,7 @@ def _client_record(row: sa.Row[Any], items: Iterable[tuple[str, str]]) -> Client
         created_at=row.created_at,
         networks=frozenset(ipaddress.ip_network(value) for value in values["network"]),
         certificates=frozenset(values["certificate"]),
+        domains=frozenset(values["domain"]),
+        statement_mode=statement_mode(row.statement_mode),
+        precision_m=row.precision_m,
     )

@@ -431,7 +431,16 @@ def test_example_config_for_operators_is_valid(monkeypatch: pytest.MonkeyPatch) 
     assert settings.issuer == "gmlc.example.net" and not settings.dev
     # The commented-out values are the real defaults: uncommenting them changes nothing.
     # (Skipped: the ones that are examples rather than defaults.)
-    examples_only = ("database_url", "tls_cert", "tls_key", "tls_client_ca", "port")
+    examples_only = (
+        "database_url",
+        "tls_cert",
+        "tls_key",
+        "tls_client_ca",
+        "port",
+        "dns_server",
+        "dns_trust_anchor",
+        "dns_zone_files",
+    )
     commented = [
         line[2:]
         for line in example.read_text().splitlines()

@@ -78,9 +78,9 @@ def test_busy_port_names_the_holder_and_exits_3(salve_modem: Command) -> None:
     assert_no_traceback(result)
 
 
-def test_unknown_scheme_exits_3(salve_modem: Command) -> None:
+def test_unknown_scheme_is_a_usage_error(salve_modem: Command) -> None:
     result = run(salve_modem("probe", "nosuch://port"))
-    assert result.returncode == 3
+    assert result.returncode == 2
     assert "unknown port scheme" in result.stderr
     assert_no_traceback(result)
 
@@ -217,6 +217,74 @@ def test_probe_exit_codes_say_what_is_wrong(
 
 def test_bad_sim_url_options_are_refused_in_words(salve_modem: Command) -> None:
     result = run(salve_modem("probe", "sim://quectel-ec25?colour=blue"))
-    assert result.returncode == 3
+    assert result.returncode == 2
     assert "colour" in result.stderr
+    assert_no_traceback(result)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["probe", "sim://no-such-profile"],
+        ["simulate", "--tcp", "127.0.0.1:0", "--profile", "no-such-profile"],
+        ["simulate", "--pty", "--scenario", "no-such-scenario"],
+    ],
+)
+def test_unknown_simulator_names_are_usage_errors(salve_modem: Command, argv: list[str]) -> None:
+    result = run(salve_modem(*argv))
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1].startswith("salve-modem: ")
+    assert "no-such-" in result.stderr
+    assert "error:" not in result.stderr
+    assert_no_traceback(result)
+
+
+def test_watch_waits_out_a_brief_unplug(
+    salve_modem: Command, tmp_path: Path, wait_until: Callable[..., None]
+) -> None:
+    control_path = tmp_path / "control.sock"
+    url = f"sim://quectel-ec25?scenario=demo&control={control_path}"
+    process = subprocess.Popen(
+        salve_modem("watch", "--json", "--interval", "0.5", url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = json.loads(process.stdout.readline())
+        assert first["trigger"] == "start"
+        wait_until(control_path.exists, what="the control socket")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as control:
+            control.connect(str(control_path))
+            control.sendall(b'{"cmd": "unplug", "seconds": 3}\n')
+            assert json.loads(control.makefile().readline()) == {"ok": True}
+        lost = json.loads(process.stdout.readline())
+        assert lost["type"] == "modem_lost"
+        assert lost["reason"]
+        back = json.loads(process.stdout.readline())
+        assert back["type"] == "modem_back"
+        assert back["gone_s"] > 0
+        # It said it would wait, and it did: a fresh observation follows, and it still runs.
+        again = json.loads(process.stdout.readline())
+        assert (again["type"], again["trigger"]) == ("change", "back")
+        assert again["serving"]["ci"] == 0x1A2B3C4
+        assert process.poll() is None
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+        assert process.stderr is not None
+        assert "Traceback" not in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_list_runs_on_this_machine(salve_modem: Command) -> None:
+    result = run(salve_modem("list", "--json"))
+    assert result.returncode == 0, result.stderr
+    assert isinstance(json.loads(result.stdout), list)
     assert_no_traceback(result)

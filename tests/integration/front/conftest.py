@@ -2,10 +2,12 @@
 
 * ``pki``: a test CA (trustme) with the site's certificates (``shop.example.salve.test``,
   and ``api.example.salve.test`` on a second pair), another key for the site's name (a
-  rollover's next key, or an attacker's), and the GMLC's certificate.
+  rollover's next key, or an attacker's), one for a name the GMLC never enrolled, and the
+  GMLC's certificate.
 * ``gmlc``: a real GMLC (``python -m gmlc serve``) over TLS for
-  ``front-gmlc.gmlc.salve.test``, with a client, an appliance and a fresh observation, so
-  it signs statements for any session hash.
+  ``front-gmlc.gmlc.salve.test``, with a client that owns the site's two domains, an
+  appliance and a fresh observation, so it signs statements for any session hash and
+  answers declarations.
 * ``upstream``: the application behind the front, a threaded HTTP/1.1 server that echoes
   requests, streams large bodies, answers slowly or resets, and counts its connections.
 * ``start_front``: ``python -m front serve`` with a TOML file written for the test; the
@@ -48,7 +50,7 @@ from OpenSSL import SSL
 
 from gmlc.auth import hash_password
 from gmlc.keys import KeyRing
-from gmlc.store import CellRecord, Store
+from gmlc.store import CellRecord, DomainEnrolment, Store
 from mlp.dnsrecords import KeyPin
 from mlp.keys import KeySet, jwk_thumbprint
 from mlp.m2dmrt import spki_der
@@ -67,6 +69,7 @@ from mlp.statement import EXPORTER_LABEL, EXPORTER_LENGTH, session_hash_from_exp
 H = "shop.example.salve.test"
 API = "api.example.salve.test"
 G = "front-gmlc.gmlc.salve.test"
+UNREGISTERED = "other.example.salve.test"  # a name the GMLC has not enrolled for the client
 PASSWORD = "front-integration-password"
 MSISDN, IMSI, ICCID = "41791000201", "228011000000201", "8941011000000000201"
 # A SIM of the same client that never reported a cell: the GMLC cannot place it.
@@ -115,6 +118,7 @@ class Pki:
     api: trustme.LeafCert
     site_next: trustme.LeafCert
     gmlc: trustme.LeafCert
+    unregistered: trustme.LeafCert
     directory: Path
 
     def pair(self, cert: trustme.LeafCert, name: str) -> tuple[Path, Path]:
@@ -148,6 +152,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
         api=ca.issue_cert(API),
         site_next=ca.issue_cert(H),
         gmlc=ca.issue_cert(G, "127.0.0.1"),
+        unregistered=ca.issue_cert(UNREGISTERED),
         directory=directory,
     )
 
@@ -212,6 +217,8 @@ def gmlc(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[Gmlc]:
             networks=["127.0.0.0/8"],
             msisdns=[MSISDN, SILENT[0]],
             imsis=[IMSI, SILENT[1]],
+            # Enrolled directly: the GMLC's DNSSEC check of the policy is its own tests' job.
+            domains=[DomainEnrolment(H), DomainEnrolment(API)],
         )
         store.add_appliance(
             "appliance-silent",
@@ -550,7 +557,7 @@ class FrontWorld:
         self, config: Path, *args: str, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "front", "--config", str(config), *args],
+            [sys.executable, "-m", "front", *args, "--config", str(config)],
             capture_output=True,
             text=True,
             timeout=60,
@@ -573,7 +580,7 @@ class FrontWorld:
         metrics_port = int(settings["metrics"]["listen"].rsplit(":", 1)[1])
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "front", "--config", str(config), "serve"],
+                [sys.executable, "-m", "front", "serve", "--config", str(config)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**_clean_env(), **(env or {})},

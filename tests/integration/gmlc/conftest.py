@@ -28,7 +28,7 @@ from cryptography.x509.oid import NameOID
 
 from gmlc.auth import hash_password
 from gmlc.keys import KeyRing
-from gmlc.store import ANYWHERE, CellRecord, Store
+from gmlc.store import ANYWHERE, CellRecord, DomainEnrolment, Store
 from mlp.client import MlpClient
 from mlp.observation import (
     ObservationReport,
@@ -43,6 +43,8 @@ from mlp.observation import (
 
 PASSWORD = "integration-password-1"
 OTHER_PASSWORD = "integration-password-2"
+# The site web-1 gets statements for (test_gmlc_http.DOMAIN).
+DOMAIN = "www.example.com"
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,7 @@ def _prepare_state(root: Path) -> tuple[Path, str, dict[str, Target]]:
             networks=["127.0.0.1"],
             msisdns=[TARGETS[n][0] for n in visible],
             imsis=[TARGETS[n][1] for n in visible],
+            domains=[DomainEnrolment(DOMAIN)],
         )
         store.add_client(
             "web-2",

@@ -53,6 +53,8 @@ from mlp.statement import verify_statement
 GmlcServer = Any
 
 SESSION_HASH = hashlib.sha256(b"integration session").digest()
+DOMAIN = "www.example.com"
+ISSUER = "gmlc.integration.test"
 # The passwords the fixtures gave the two clients, and the one cell they put in the database.
 PASSWORD = "integration-password-1"
 OTHER_PASSWORD = "integration-password-2"
@@ -112,20 +114,23 @@ def audit_count(server: GmlcServer, kind: str | None = None) -> int:
 def test_statement_through_the_mlp_client(gmlc_server: GmlcServer) -> None:
     target = gmlc_server.targets["ok"]
     with gmlc_server.client("web-1", PASSWORD) as client:
-        result = client.request_location(target.msisdn, SESSION_HASH)
+        result = client.request_location(target.msisdn, SESSION_HASH, domain=DOMAIN)
         keys = client.fetch_jwks()
     assert result.statement is not None
     now = datetime.now(UTC)
     verified = verify_statement(
         result.statement,
         keys,
+        issuers=[ISSUER],
+        subject=DOMAIN,
         session_hash=SESSION_HASH,
+        proof=None,
         now=now,
         max_position_age_s=300,
-        issuer="gmlc.integration.test",
     )
-    assert verified.claims.sub == f"msisdn:{target.msisdn}"
-    assert verified.within(KNOWN_LAT, KNOWN_LON, KNOWN_RANGE + 1)
+    assert verified.claims.sub == DOMAIN
+    (circle,) = verified.circles
+    assert circle.max_distance_m(KNOWN_LAT, KNOWN_LON) <= KNOWN_RANGE + 1
     # pd/time is when the modem was read, which the statement's lt repeats.
     assert result.position.time == verified.position_time
     assert result.position.time < now
@@ -504,12 +509,15 @@ def test_swapped_sim_raises_an_alarm(gmlc_server: GmlcServer) -> None:
 def test_key_rotation_keeps_old_statements_verifiable(gmlc_server: GmlcServer) -> None:
     msisdn = gmlc_server.targets["ok"].msisdn
     with gmlc_server.client("web-1", PASSWORD) as client:
-        old = client.request_location(msisdn, SESSION_HASH)
+        old = client.request_location(msisdn, SESSION_HASH, domain=DOMAIN)
         assert old.statement is not None
         old_kid = verify_statement(
             old.statement,
             client.fetch_jwks(),
+            issuers=[ISSUER],
+            subject=DOMAIN,
             session_hash=SESSION_HASH,
+            proof=None,
             now=datetime.now(UTC),
             max_position_age_s=300,
         ).kid
@@ -517,7 +525,7 @@ def test_key_rotation_keeps_old_statements_verifiable(gmlc_server: GmlcServer) -
         latest: list[str] = []
 
         def signed_with_new_key() -> bool:
-            result = client.request_location(msisdn, SESSION_HASH)
+            result = client.request_location(msisdn, SESSION_HASH, domain=DOMAIN)
             assert result.statement is not None
             latest[:] = [result.statement]
             return new_info.kid in _kid_of(result.statement)
@@ -529,7 +537,14 @@ def test_key_rotation_keeps_old_statements_verifiable(gmlc_server: GmlcServer) -
     assert set(keys.kids) >= {old_kid, new_info.kid}
     for token in (old.statement, latest[0]):
         verify_statement(
-            token, keys, session_hash=SESSION_HASH, now=datetime.now(UTC), max_position_age_s=300
+            token,
+            keys,
+            issuers=[ISSUER],
+            subject=DOMAIN,
+            session_hash=SESSION_HASH,
+            proof=None,
+            now=datetime.now(UTC),
+            max_position_age_s=300,
         )
 
 
@@ -538,12 +553,12 @@ def test_revoked_key_signs_nothing_more_and_leaves_the_jwks_at_once(
 ) -> None:
     msisdn = gmlc_server.targets["ok"].msisdn
     with gmlc_server.client("web-1", PASSWORD) as client:
-        before = client.request_location(msisdn, SESSION_HASH, domain="www.example.net")
+        before = client.request_location(msisdn, SESSION_HASH, domain=DOMAIN)
         assert before.statement is not None
         revoked_kid = _kid_of(before.statement)
         revoked = gmlc_server.ring().revoke(revoked_kid)
         # No waiting: the very next statement and the very next JWKS already reflect it.
-        after = client.request_location(msisdn, SESSION_HASH, domain="www.example.net")
+        after = client.request_location(msisdn, SESSION_HASH, domain=DOMAIN)
         published = gmlc_server.get("/.well-known/salve/jwks.json").json()["keys"]
     assert after.statement is not None
     assert _kid_of(after.statement) != revoked_kid
@@ -588,7 +603,7 @@ def test_concurrent_clients_lose_no_audit_entries(gmlc_server: GmlcServer) -> No
         with gmlc_server.client("web-1", PASSWORD) as client:
             for _ in range(per_worker):
                 session = hashlib.sha256(f"{index}-{successes}".encode()).digest()
-                result = client.request_location(msisdn, session)
+                result = client.request_location(msisdn, session, domain=DOMAIN)
                 successes += result.statement is not None
         return successes
 

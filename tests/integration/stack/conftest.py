@@ -37,12 +37,17 @@ from typing import IO, Any, TypeVar
 import httpx
 import pytest
 
+from mlp.dnsrecords import GmlcEndpoint, SalvePolicy
 from modem.at.identity import luhn_check_digit
+from verifier.dnslab import write_site_zone
 
 T = TypeVar("T")
 
 BIN = Path(sys.executable).parent
 WEB_CLIENT = "web-frontend"
+#: The GMLC's issuer and the site it signs for (test_stack_gmlc.ISSUER and .DOMAIN).
+ISSUER = "gmlc.test.invalid"
+SITE_DOMAIN = "www.example.com"
 
 
 def tool(name: str) -> str:
@@ -175,12 +180,18 @@ class Gmlc:
         self.env = clean_env()
         self.env["SALVE_GMLC_PORT"] = str(self.port)
         self.env["SALVE_GMLC_METRICS_PORT"] = str(free_port())
+        # The site's DNSSEC-signed policy naming this GMLC, as signed zone files: the GMLC
+        # enrols the site's domain only after validating it.
+        policy = SalvePolicy((GmlcEndpoint(ISSUER, 9211),), 300, "one")
+        zone_files, anchor = write_site_zone(workdir / "dns", SITE_DOMAIN, policy)
+        self.env["SALVE_GMLC_DNS_ZONE_FILES"] = json.dumps([str(path) for path in zone_files])
+        self.env["SALVE_GMLC_DNS_TRUST_ANCHOR"] = str(anchor)
         for key, value in settings.items():
             self.env[f"SALVE_GMLC_{key.upper()}"] = value
         self.process: subprocess.Popen[bytes] | None = None
         self._logs: list[IO[bytes]] = []
         self.log_path = workdir / "gmlc.log"
-        self.run("init", "--state-dir", str(self.dir), "--issuer", "gmlc.test.invalid", "--dev")
+        self.run("init", "--state-dir", str(self.dir), "--issuer", ISSUER, "--dev")
         cells = resources.files("appliance") / "data" / "demo_cells.csv"
         with resources.as_file(cells) as cells_path:
             self.run("cells", "import", "--config", str(self.config), str(cells_path))
@@ -204,6 +215,8 @@ class Gmlc:
             "add",
             WEB_CLIENT,
             *targets,
+            "--domain",
+            SITE_DOMAIN,
             "--from",
             "127.0.0.1",
             "--config",

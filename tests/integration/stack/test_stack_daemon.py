@@ -6,6 +6,7 @@ about the daemon's life cycle and the modem side; test_stack_gmlc.py covers deli
 
 from __future__ import annotations
 
+import json
 import signal
 from collections.abc import Callable
 from typing import Any
@@ -61,6 +62,12 @@ def test_systemd_life_cycle_ready_watchdog_reload_stop(
     queued = [p for p in (appliance.state_dir / "queue").glob("*.json") if p.name[0].isdigit()]
     assert len(queued) >= 3
     assert "Traceback" not in appliance.log()
+    # One log format: every line a JSON object with a timestamp and an event; no line per
+    # HTTP request from the client library.
+    entries = [json.loads(line) for line in appliance.log().splitlines()]
+    assert {"ts", "level", "logger", "event"} <= set(entries[0])
+    assert {"daemon_started", "daemon_stopped", "gmlc_unreachable"} <= {e["event"] for e in entries}
+    assert not [e for e in entries if e["logger"].startswith(("httpx", "httpcore"))]
     result = appliance.cli("status", check=False)
     assert result.returncode == 3
     assert "not running" in result.stderr

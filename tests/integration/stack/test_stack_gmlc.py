@@ -27,6 +27,7 @@ Poll = Callable[..., Any]
 
 WEB_CLIENT = "web-frontend"
 ISSUER = "gmlc.test.invalid"
+DOMAIN = "www.example.com"
 #: The demo site (the centre of the demo cells of tracking area 1234).
 SITE_LAT, SITE_LON = 47.3769, 8.5417
 
@@ -77,17 +78,21 @@ def delivered(status: dict[str, Any]) -> int:
 def verified_statement(stack: Stack, max_loc_age: int | None = None) -> Any:
     session_hash = session_hash_from_exporter(secrets.token_bytes(32))
     with stack.client() as client:
-        result = client.request_location(stack.target, session_hash, max_loc_age=max_loc_age)
+        result = client.request_location(
+            stack.target, session_hash, domain=DOMAIN, max_loc_age=max_loc_age
+        )
         keys = client.fetch_jwks()
     assert result.statement is not None
     return (
         verify_statement(
             result.statement,
             keys,
+            issuers=[ISSUER],
+            subject=DOMAIN,
             session_hash=session_hash,
+            proof=None,
             now=datetime.now(UTC),
             max_position_age_s=120,
-            issuer=ISSUER,
         ),
         result.statement,
         keys,
@@ -98,14 +103,18 @@ def test_first_observation_to_first_verified_statement(stack: Stack, poll: Poll)
     status = stack.appliance.wait_status("the first delivery", lambda s: delivered(s) >= 1)
     assert status["gmlc"]["reachable"] is True
     verified, token, keys = verified_statement(stack)
-    assert verified.within(SITE_LAT, SITE_LON, 20_000)
-    assert verified.claims.sub == f"msisdn:{stack.target}"
+    (circle,) = verified.circles
+    assert circle.max_distance_m(SITE_LAT, SITE_LON) <= 20_000
+    assert verified.claims.sub == DOMAIN
     # The statement is bound to its session: another session's hash does not verify.
     with pytest.raises(StatementBindingError):
         verify_statement(
             token,
             keys,
+            issuers=[ISSUER],
+            subject=DOMAIN,
             session_hash=session_hash_from_exporter(secrets.token_bytes(32)),
+            proof=None,
             now=datetime.now(UTC),
             max_position_age_s=120,
         )
@@ -121,6 +130,7 @@ def test_gmlc_down_daemon_restarted_then_gmlc_up_loses_nothing(stack: Stack, pol
         lambda s: s["gmlc"]["reachable"] is False and s["queue"]["depth"] >= 2,
     )
     assert down["counters"]["gmlc_unreachable"] == 1
+    assert down["status"].startswith(f"the GMLC at {stack.gmlc.url} is unreachable")
     # Restart the daemon meanwhile: the queue and the sequence survive it.
     assert appliance.stop() == 0
     assert stack.notify.seen("STOPPING", "1")
@@ -164,6 +174,13 @@ def test_sim_swap_is_refused_alarmed_and_statements_stop(stack: Stack, poll: Pol
         lambda s: s["counters"]["sim_swapped"] >= 1 and s["gmlc"]["refused"] == "sim_mismatch",
     )
     assert refused["counters"]["gmlc_rejected"] >= 1
+    # The status line (and systemd's STATUS=) names the refusal, not "observing".
+    assert refused["status"].startswith("the GMLC refuses this appliance's reports (sim_mismatch)")
+    assert refused["problems"][0]["kind"] == "gmlc_refused"
+    poll(
+        "STATUS= naming the refusal",
+        lambda: any("(sim_mismatch)" in m["STATUS"] for m in stack.notify.seen("STATUS")),
+    )
     audit = json.loads(
         stack.gmlc.run(
             "audit", "list", "--kind", "sim_mismatch", "--json", "--config", str(stack.gmlc.config)
@@ -177,11 +194,43 @@ def test_sim_swap_is_refused_alarmed_and_statements_stop(stack: Stack, poll: Pol
                 client.request_location(
                     stack.target,
                     session_hash_from_exporter(secrets.token_bytes(32)),
+                    domain=DOMAIN,
                     max_loc_age=5,
                 )
-        except MlpResultError:
+        except MlpResultError as exc:
+            # Per target (no position recent enough), not a refused request.
+            assert exc.msid is not None, exc
             return True
         return False
 
     poll("statements to stop", statements_stopped, timeout=30)
+    assert appliance.stop() == 0
+
+
+def test_an_unenrolled_appliance_is_told_so_in_its_status_line(
+    tmp_path: Path,
+    shared_gmlc: Any,
+    notify: Any,
+    simulator_factory: Callable[..., Any],
+    appliance_factory: Callable[..., Any],
+    poll: Poll,
+) -> None:
+    card = shared_gmlc.take_sim()
+    simulator = simulator_factory(scenario=card.scenario(tmp_path))
+    appliance = appliance_factory(
+        simulator.url, shared_gmlc.gmlc.url, interval_s=1, appliance_id=f"stack-{card.index}"
+    )
+    appliance.cli("init")  # and no `salve-gmlc appliance add`
+    appliance.start(notify)
+    refused = appliance.wait_status(
+        "the GMLC to refuse the unknown key", lambda s: s["gmlc"]["refused"] == "unknown_key"
+    )
+    # The modem is fine; the line names what is not.
+    assert refused["state"] == "observing"
+    assert refused["status"].startswith("the GMLC refuses this appliance's reports (unknown_key)")
+    assert "enrol" in refused["status"]
+    poll(
+        "STATUS= naming the refusal",
+        lambda: any("(unknown_key)" in m["STATUS"] for m in notify.seen("STATUS")),
+    )
     assert appliance.stop() == 0

@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gmlc.auth import hash_password
 from gmlc.keys import KeyRing
-from gmlc.store import CellRecord, Store
+from gmlc.store import CellRecord, DomainEnrolment, Store
 from mlp.client import MlpClient
 from mlp.delivery import DeliveryFailure, StatementDelivery
 from mlp.dnsrecords import GmlcEndpoint, KeyPin, format_loc, policy_record_name
@@ -57,6 +57,7 @@ from verifier.dnslab import KnotLab, salve_records
 from verifier.sitelab import LabSite, StatementServer
 
 H = "www.example.salve.test"
+OTHER_SITE = "other.example.salve.test"
 G = "gmlc.salve.test"
 PASSWORD = "verifier-integration-password"
 MSISDN, IMSI, ICCID = "41791000101", "228011000000101", "8941011000000000101"
@@ -187,6 +188,9 @@ def gmlc(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[Gmlc]:
             networks=["127.0.0.0/8"],  # the site's network: loopback here
             msisdns=[MSISDN],
             imsis=[IMSI],
+            # The site, and another site of the same operator (whose statements an
+            # attacker may replay on the first).
+            domains=[DomainEnrolment(H), DomainEnrolment(OTHER_SITE)],
         )
         store.add_appliance(
             "appliance-verifier",

@@ -31,6 +31,7 @@ from verifier.verdict import Outcome
 
 H = "www.example.salve.test"
 G = "gmlc.salve.test"
+OTHER_SITE = "other.example.salve.test"  # another site of the same client (conftest)
 MSISDN = "41791000101"
 CENTRE = (46.9480, 7.4474)
 ZURICH = format_loc(47.3769, 8.5417, hp_m=2000)
@@ -179,7 +180,7 @@ def test_the_attackers_own_gmlc_is_not_named_and_its_key_not_pinned(
 def test_a_statement_for_another_domain_is_refused(
     site_factory: Fixture, pki: Fixture, serves: Fixture, verify: Fixture
 ) -> None:
-    site = site_factory(pki.site, serves.from_gmlc(domain="other.example.salve.test"))
+    site = site_factory(pki.site, serves.from_gmlc(domain=OTHER_SITE))
     expect(verify(site.url), 1, "statement.subject")
 
 

@@ -186,3 +186,16 @@ def test_enroll_with_a_pin_locked_sim(
         assert json.loads(captured.out)["imsi"]
     else:
         assert words in captured.err
+
+
+def test_shared_conventions(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("salve-appliance ")
+    assert main(["status", "--no-such-option"]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith("salve-appliance: unrecognized arguments")
+    assert "error:" not in err
+    assert main(["--help"]) == 0
+    help_text = capsys.readouterr().out
+    assert "3  daemon not running (status), or modem port unavailable" in help_text
+    assert "130  interrupted (Ctrl-C)" in help_text

@@ -22,7 +22,7 @@ import pytest
 from appliance.config import ApplianceConfig, load_config
 from appliance.daemon import Daemon
 from appliance.state import create_key, ensure_state_dir
-from mlp.sdnotify import SystemdNotifier
+from runtime.sdnotify import SystemdNotifier
 
 
 def wait_for(what: str, condition: Callable[[], Any], timeout: float = 30.0) -> Any:
@@ -81,9 +81,9 @@ def prepared(config_path: Path) -> ApplianceConfig:
 
 
 @contextlib.contextmanager
-def running(config: ApplianceConfig) -> Iterator[Daemon]:
+def running(config: ApplianceConfig, notifier: SystemdNotifier | None = None) -> Iterator[Daemon]:
     """Runs the daemon in a thread; on exit asks it to stop and checks that it did."""
-    daemon = Daemon(config, notifier=SystemdNotifier({}))
+    daemon = Daemon(config, notifier=notifier or SystemdNotifier({}))
     thread = threading.Thread(target=daemon.run, daemon=True)
     thread.start()
     try:
@@ -237,4 +237,144 @@ def test_configured_pin_is_tried_once(
                 )
                 assert status["state"] == "sim_locked"
                 assert status["counters"]["pin_required"] == 1
-    assert caplog.text.count("event=pin_rejected") == (0 if unlocked else 1)
+    rejected = [r for r in caplog.records if r.getMessage() == "pin_rejected"]
+    assert len(rejected) == (0 if unlocked else 1)
+
+
+class NotifyListener:
+    """systemd's end of NOTIFY_SOCKET: collects each message as a dict."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(str(path))
+        self._sock.settimeout(0.1)
+        self.messages: list[dict[str, str]] = []
+
+    def collect(self) -> list[dict[str, str]]:
+        while True:
+            try:
+                data = self._sock.recv(4096)
+            except TimeoutError:
+                return self.messages
+            self.messages.append(dict(line.split("=", 1) for line in data.decode().splitlines()))
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+def test_ready_without_a_modem_and_a_reload_while_waiting_says_so(tmp_path: Path) -> None:
+    with tempfile.TemporaryDirectory(prefix="dmn") as short:
+        listener = NotifyListener(Path(short) / "notify")
+        missing = tmp_path / "ttyUSB-missing"
+
+        def write_config(port: str) -> None:
+            config_path.write_text(
+                "[appliance]\n"
+                'id = "dc1-ready"\n'
+                f'state_dir = "{tmp_path / "state"}"\n'
+                "interval_s = 1\n"
+                f'status_socket = "{Path(short) / "status.sock"}"\n'
+                "[modem]\n"
+                f'port = "{port}"\n'
+                "[gmlc]\n"
+                'url = "http://127.0.0.1:9"\n'
+            )
+
+        config_path = tmp_path / "appliance.toml"
+        write_config(str(missing))
+        config = prepared(config_path)
+        notifier = SystemdNotifier({"NOTIFY_SOCKET": listener.path.as_posix()})
+        try:
+            with running(config, notifier) as daemon:
+                # READY=1 comes at once, with the modem still missing: STATUS= says so.
+                ready = wait_for(
+                    "READY=1", lambda: [m for m in listener.collect() if m.get("READY") == "1"]
+                )
+                assert ready[0]["STATUS"] == f"opening the modem on {missing}"
+                waiting = wait_for(
+                    "the waiting status",
+                    lambda: (s := daemon.status())["state"] == "no_modem" and s,
+                )
+                assert waiting["status"].startswith(f"waiting for the modem on {missing}")
+                # A reload that changes nothing about the modem: READY=1 with the same
+                # waiting line, never "observing" or "opening".
+                daemon.request_reload()
+                again = wait_for(
+                    "READY=1 after the reload",
+                    lambda: [m for m in listener.collect() if m.get("READY") == "1"][1:],
+                )
+                assert again[0]["STATUS"].startswith(f"waiting for the modem on {missing}")
+                # A reload onto a working port: opening, then observing.
+                write_config("sim://quectel-ec25?scenario=demo&seed=4")
+                daemon.request_reload()
+                third = wait_for(
+                    "READY=1 after the second reload",
+                    lambda: [m for m in listener.collect() if m.get("READY") == "1"][2:],
+                )
+                assert (
+                    third[0]["STATUS"]
+                    == "opening the modem on sim://quectel-ec25?scenario=demo&seed=4"
+                )
+                wait_for("observing", lambda: daemon.status()["state"] == "observing")
+                # The GMLC at port 9 cannot be reached: the line says so, not "observing".
+                wait_for(
+                    "the unreachable GMLC in STATUS=",
+                    lambda: any(
+                        "the GMLC at http://127.0.0.1:9 is unreachable" in m.get("STATUS", "")
+                        for m in listener.collect()
+                    ),
+                )
+        finally:
+            listener.close()
+
+
+def test_a_brief_unplug_between_cycles_is_lost_back_and_alerted(
+    tmp_path: Path, webhook: tuple[str, list[dict[str, Any]]]
+) -> None:
+    url, received = webhook
+    with tempfile.TemporaryDirectory(prefix="dmn") as short:
+        control_path = Path(short) / "sim.sock"
+        config_path = tmp_path / "appliance.toml"
+        # One cycle a minute: the 3 s unplug falls between two cycles.
+        config_path.write_text(
+            "[appliance]\n"
+            'id = "dc1-unplug"\n'
+            f'state_dir = "{tmp_path / "state"}"\n'
+            "interval_s = 60\n"
+            f'status_socket = "{Path(short) / "status.sock"}"\n'
+            "[modem]\n"
+            f'port = "sim://quectel-ec25?scenario=demo&seed=6&control={control_path}"\n'
+            "[gmlc]\n"
+            'url = "http://127.0.0.1:9"\n'
+            "timeout_s = 1\n"
+            "[alerts]\n"
+            f'webhook_url = "{url}"\n'
+            "min_interval_s = 3600\n"
+        )
+        config = prepared(config_path)
+        with running(config) as daemon:
+            first = wait_for("the first report", lambda: daemon.status()["last_report"])
+            control(control_path, cmd="unplug", seconds=3)
+            lost = wait_for(
+                "modem_lost", lambda: (s := daemon.status())["counters"]["modem_lost"] and s
+            )
+            assert lost["state"] == "no_modem"
+            assert "waiting for it to come back" in lost["status"]
+            back = wait_for(
+                "modem_back and a new report",
+                lambda: (
+                    (s := daemon.status())["counters"]["modem_back"]
+                    and (s["last_report"] or {}).get("seq", 0) > first["seq"]
+                    and s
+                ),
+            )
+            wait_for(
+                "both alerts",
+                lambda: {"modem_lost", "modem_back"} <= {body["kind"] for body in received},
+            )
+    assert back["state"] == "observing"
+    assert back["counters"]["modem_lost"] == 1
+    assert back["counters"]["modem_back"] == 1
+    alert = next(body for body in received if body["kind"] == "modem_lost")
+    assert alert["severity"] == "critical"

@@ -13,7 +13,7 @@ import pytest
 from gmlc.errors import DuplicateError, KeyFileError, NotFoundError
 from gmlc.keys import KeyRing
 from gmlc.service import KeyHolder
-from mlp.keys import KeySet
+from mlp.keys import KeySet, jwk_thumbprint
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -304,3 +304,29 @@ def test_holder_stops_signing_when_the_revoked_key_has_no_usable_successor(
     with pytest.raises(KeyFileError):
         holder.current()
     assert not holder.loaded
+
+
+def test_dns_pins_name_every_key_a_client_may_still_meet(tmp_path: Path) -> None:
+    ring = KeyRing(tmp_path / "keys", grace_period_s=3600)
+    first = ring.generate("ES256", now=T0)
+    second = ring.rotate("EdDSA", now=T0 + timedelta(seconds=10))
+    third = ring.rotate("PS256", now=T0 + timedelta(seconds=20))
+    ring.revoke(second.kid, now=T0 + timedelta(seconds=30))
+    pins = {pin.kid: pin for pin in ring.dns_pins(now=T0 + timedelta(seconds=40))}
+    assert list(pins) == [third.kid, second.kid, first.kid]  # newest first
+    assert pins[third.kid].until is None
+    # A retired key verifies only what it signed before it was retired.
+    assert pins[first.kid].until == int((T0 + timedelta(seconds=10)).timestamp())
+    assert pins[second.kid].until == int((T0 + timedelta(seconds=20)).timestamp())
+    # The pins carry the thumbprints and algorithms of the published keys.
+    published = KeySet.from_jwks(ring.jwks(T0 + timedelta(seconds=40), 3600))
+    active = published.get(third.kid)
+    assert active is not None
+    assert (pins[third.kid].jkt, pins[third.kid].alg) == (
+        jwk_thumbprint(active.public_key),
+        "PS256",
+    )
+    assert pins[third.kid].to_text().startswith(f"v=salve1; kid={third.kid}; jkt=")
+    # After the grace period only the active key keeps a pin.
+    later = ring.dns_pins(now=T0 + timedelta(seconds=20 + 3601))
+    assert [pin.kid for pin in later] == [third.kid]

@@ -7,6 +7,7 @@ never with SQL.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,9 +26,9 @@ from gmlc.keys import KeyRing
 from gmlc.metrics import GmlcMetrics
 from gmlc.service import CellCache, KeyHolder, LocationService, RequestContext
 from gmlc.settings import Settings, load_settings
-from gmlc.store import ANYWHERE, CellRecord, ClientRecord, Store
+from gmlc.store import ANYWHERE, CellRecord, ClientRecord, DomainEnrolment, Store
 from mlp.codes import LocType, MsidType, ResType, ResultCode
-from mlp.keys import KeySet
+from mlp.keys import KeySet, b64url_decode
 from mlp.model import (
     Client,
     Eqop,
@@ -50,7 +51,7 @@ from mlp.observation import (
     sign_observation,
 )
 from mlp.shapes import CircularArea
-from mlp.statement import verify_statement
+from mlp.statement import great_circle_distance_m, verify_statement
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 MSISDN = "41790000001"
@@ -61,6 +62,9 @@ OTHER_IMSI = "228019999999999"
 OTHER_ICCID = "8941010000000000002"
 PASSWORD = "correct horse battery staple"
 SESSION_HASH = hashlib.sha256(b"session").digest()
+DOMAIN = "www.example.com"
+OTHER_DOMAIN = "www.example.org"
+ISSUER = "gmlc.test"
 # Cheap argon2 parameters keep the fixture fast; the production parameters and the
 # timing-uniform path are covered in test_auth.py.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
@@ -127,6 +131,7 @@ class World:
         client_id: str = "web-1",
         password: str | None = PASSWORD,
         session_hash: bytes | None = SESSION_HASH,
+        domain: str | None = DOMAIN,
         deadline_s: float = 30.0,
         **slir_fields: object,
     ) -> Slia:
@@ -134,7 +139,12 @@ class World:
 
         request = LocationRequest(
             Header(client=Client(client_id, password)),
-            Slir(msids=msids, session_hash=session_hash, **slir_fields),  # type: ignore[arg-type]
+            Slir(
+                msids=msids,
+                domain=domain,
+                session_hash=session_hash,
+                **slir_fields,  # type: ignore[arg-type]
+            ),
         )
         context = RequestContext("192.0.2.20", time.monotonic() + deadline_s)
         return self.service.answer(request, context)
@@ -143,13 +153,26 @@ class World:
 @pytest.fixture
 def world(tmp_path: Path, password_hash: str) -> Iterator[World]:
     clock = Clock()
-    settings = load_settings(dev=True, state_dir=tmp_path, issuer="gmlc.test")
+    settings = load_settings(dev=True, state_dir=tmp_path, issuer=ISSUER)
     store = Store.open(settings.effective_database_url, clock=clock)
     store.migrate()
     ring = KeyRing(settings.keys_dir)
     ring.generate("ES256", now=T0 - timedelta(days=1))
-    store.add_client("web-1", password_hash, networks=ANYWHERE, msisdns=[MSISDN], imsis=[IMSI])
-    store.add_client("web-2", password_hash, networks=ANYWHERE, msisdns=[OTHER_MSISDN])
+    store.add_client(
+        "web-1",
+        password_hash,
+        networks=ANYWHERE,
+        msisdns=[MSISDN],
+        imsis=[IMSI],
+        domains=[DomainEnrolment(DOMAIN)],
+    )
+    store.add_client(
+        "web-2",
+        password_hash,
+        networks=ANYWHERE,
+        msisdns=[OTHER_MSISDN],
+        domains=[DomainEnrolment(OTHER_DOMAIN)],
+    )
     appliance_key = Ed25519PrivateKey.generate()
     other_key = Ed25519PrivateKey.generate()
     store.add_appliance(
@@ -213,15 +236,21 @@ def test_position_with_statement(world: World) -> None:
     verified = verify_statement(
         position.statement,
         keyset,
+        issuers=[ISSUER],
+        subject=DOMAIN,
         session_hash=SESSION_HASH,
+        proof=None,
         now=T0,
         max_position_age_s=60,
-        issuer="gmlc.test",
     )
-    assert verified.claims.sub == f"msisdn:{MSISDN}"
-    assert verified.distance_to(47.3769, 8.5417) == pytest.approx(2500, abs=1)
-    assert verified.within(47.3769, 8.5417, 2600)
-    assert not verified.within(47.6, 8.5417, 5000)
+    assert verified.claims.sub == DOMAIN
+    (circle,) = verified.circles
+    assert circle.max_distance_m(47.3769, 8.5417) == pytest.approx(2500, abs=1)
+    assert circle.max_distance_m(47.3769, 8.5417) <= 2600
+    assert circle.max_distance_m(47.6, 8.5417) > 5000
+    # No SIM identity in what every visitor of the site receives.
+    signed = b64url_decode(position.statement.split(".")[1]).decode()
+    assert all(identity not in signed for identity in (MSISDN, IMSI, ICCID))
     assert verified.position_time == T0 - timedelta(seconds=7)
     assert verified.expires_at - verified.issued_at == timedelta(seconds=60)
 
@@ -309,7 +338,7 @@ def test_unauthorized_target_looks_exactly_like_a_missing_one(world: World) -> N
     assert (hidden.result, hidden.add_info) == (missing.result, missing.add_info)
     assert hidden.result is ResultCode.UNKNOWN_SUBSCRIBER
     # The client authorized for it does get it.
-    visible = only(world.ask(Msid(OTHER_MSISDN), client_id="web-2"))
+    visible = only(world.ask(Msid(OTHER_MSISDN), client_id="web-2", domain=OTHER_DOMAIN))
     assert isinstance(visible, Position)
 
 
@@ -400,6 +429,158 @@ def test_every_request_is_audited_once(world: World) -> None:
     assert world.store.count_audit("slir") == 3
 
 
+# -- domains, statement modes, coarse positions, statement rate ------------------------------
+
+
+def signed_claims(token: str) -> dict[str, Any]:
+    claims: dict[str, Any] = json.loads(b64url_decode(token.split(".")[1]))
+    return claims
+
+
+def test_a_domain_the_client_does_not_have_looks_like_an_unknown_target(world: World) -> None:
+    world.observe()
+    missing = only(world.ask(Msid("41790000077")))
+    assert isinstance(missing, PositionError)
+    # Another client's domain, a domain nobody has, and the same without a session hash.
+    for domain, session_hash in (
+        (OTHER_DOMAIN, SESSION_HASH),
+        ("never.example.net", SESSION_HASH),
+        (OTHER_DOMAIN, None),
+    ):
+        refused = only(world.ask(Msid(MSISDN), domain=domain, session_hash=session_hash))
+        assert isinstance(refused, PositionError)
+        assert (refused.result, refused.add_info) == (missing.result, missing.add_info)
+    assert world.store.count_audit("statement") == 0
+
+
+def test_a_session_hash_without_a_domain_is_refused_at_request_level(world: World) -> None:
+    world.observe()
+    slia = world.ask(Msid(MSISDN), domain=None)
+    assert (slia.result, slia.add_info) == (110, "salve:domain is required")
+    assert world.store.count_audit("statement") == 0
+
+
+def test_audit_rows_carry_domain_and_batch_size(world: World) -> None:
+    world.observe()
+    position = only(world.ask(Msid(MSISDN), batch_size=8))
+    assert isinstance(position, Position) and position.statement is not None
+    claims = signed_claims(position.statement)
+    assert (claims["sub"], claims["bsz"]) == (DOMAIN, 8)
+    (slir,) = world.store.list_audit(kind="slir")
+    assert (slir.detail["domain"], slir.detail["batch_size"]) == (DOMAIN, 8)
+    (statement,) = world.store.list_audit(kind="statement")
+    assert (statement.detail["domain"], statement.detail["batch_size"]) == (DOMAIN, 8)
+
+
+def test_mode_all_states_one_circle_per_sim_of_the_domain(world: World) -> None:
+    site = "all.example.com"
+    password_hash = world.store.get_client("web-1").password_hash  # type: ignore[union-attr]
+    world.store.add_client(
+        "web-all",
+        password_hash,
+        networks=ANYWHERE,
+        msisdns=[MSISDN, OTHER_MSISDN],
+        imsis=[IMSI],  # the same SIM as MSISDN: counted once
+        domains=[DomainEnrolment(site)],
+        mode="all",
+    )
+    world.store.upsert_cells([CellRecord("LTE", 228, 1, 1000, 654321, 46.948, 7.4474, 1800, 40)])
+    world.observe(age_s=5)
+    not_yet = only(world.ask(Msid(MSISDN), client_id="web-all", domain=site))
+    assert isinstance(not_yet, PositionError)
+    assert not_yet.result is ResultCode.POSITION_METHOD_FAILURE
+    assert not_yet.add_info == "not every SIM of the domain has a position (1 of 2 without one)"
+
+    world.observe(
+        appliance="app-2",
+        key=world.other_key,
+        imsi=OTHER_IMSI,
+        iccid=OTHER_ICCID,
+        ci=654321,
+        age_s=40,
+    )
+    position = only(world.ask(Msid(MSISDN), client_id="web-all", domain=site))
+    assert isinstance(position, Position) and position.statement is not None
+    verified = verify_statement(
+        position.statement,
+        KeySet.from_jwks(world.ring.jwks(T0, 3600)),
+        issuers=[ISSUER],
+        subject=site,
+        session_hash=SESSION_HASH,
+        proof=None,
+        now=T0,
+        max_position_age_s=60,
+    )
+    assert isinstance(verified.claims.pos, tuple)
+    assert {(c.lat, c.lon, c.radius_m) for c in verified.circles} == {
+        (47.3769, 8.5417, 2500),
+        (46.948, 7.4474, 1800),
+    }
+    assert verified.position_time == T0 - timedelta(seconds=40)  # the oldest of the two
+    assert isinstance(position.shape, CircularArea)
+    assert position.shape.radius_m == 2500  # the SLIA keeps the asked target's own circle
+    signed = b64url_decode(position.statement.split(".")[1]).decode()
+    for identity in (MSISDN, IMSI, ICCID, OTHER_MSISDN, OTHER_IMSI, OTHER_ICCID):
+        assert identity not in signed
+    (audit,) = world.store.list_audit(kind="statement")
+    assert audit.targets == [f"msisdn:{MSISDN}", f"msisdn:{OTHER_MSISDN}"]
+    assert audit.detail["mode"] == "all"
+
+
+def test_coarse_precision_snaps_the_centre_and_widens_the_radius(world: World) -> None:
+    world.store.set_statement_options("web-1", mode="one", precision=5000)
+    world.observe()
+    position = only(world.ask(Msid(MSISDN)))
+    assert isinstance(position, Position) and position.statement is not None
+    assert isinstance(position.shape, CircularArea)
+    (stated,) = [
+        circle for circle in [signed_claims(position.statement)["pos"]] if isinstance(circle, dict)
+    ]
+    centre = position.shape.center
+    assert (stated["lat"], stated["lon"], stated["r"]) == (
+        centre.lat,
+        centre.lon,
+        position.shape.radius_m,
+    )
+    assert (centre.lat, centre.lon) != (47.3769, 8.5417)
+    assert stated["r"] % 5000 == 0
+    # The true circle (radius 2500 around the cell) lies inside the stated one.
+    reach = great_circle_distance_m(47.3769, 8.5417, stated["lat"], stated["lon"]) + 2500
+    assert reach <= stated["r"]
+    (audit,) = world.store.list_audit(kind="statement")
+    assert audit.detail["position"] == {"lat": 47.3769, "lon": 8.5417, "r": 2500}
+    assert audit.detail["precision_m"] == 5000
+
+
+def test_statement_rate_is_capped_per_client(world: World) -> None:
+    world.service = LocationService(
+        store=world.store,
+        settings=world.settings.model_copy(
+            update={"statement_burst": 2, "statement_rate_per_s": 0.001}
+        ),
+        authenticator=world.service._authenticator,
+        keys=world.service._keys,
+        metrics=GmlcMetrics(),
+        clock=world.clock,
+    )
+    world.observe()
+    world.observe(appliance="app-2", key=world.other_key, imsi=OTHER_IMSI, iccid=OTHER_ICCID)
+    for _ in range(2):
+        assert isinstance(only(world.ask(Msid(MSISDN))), Position)
+    refused = world.ask(Msid(MSISDN))
+    assert (refused.result, refused.add_info) == (101, "statement rate exceeded")
+    # Positions without a statement, and other clients, are not held back.
+    assert isinstance(only(world.ask(Msid(MSISDN), session_hash=None)), Position)
+    other = only(world.ask(Msid(OTHER_MSISDN), client_id="web-2", domain=OTHER_DOMAIN))
+    assert isinstance(other, Position)
+    rows = [row for row in world.store.list_audit(kind="slir") if row.result == 101]
+    assert [(row.client_id, row.detail["add_info"], row.detail["domain"]) for row in rows] == [
+        ("web-1", "statement rate exceeded", DOMAIN)
+    ]
+    metrics = world.service._metrics.render().decode()
+    assert 'salve_gmlc_statement_rate_refusals_total{client="web-1"} 1.0' in metrics
+
+
 # -- key rotation --------------------------------------------------------------------------
 
 
@@ -417,7 +598,14 @@ def test_rotation_is_picked_up_and_old_statements_still_verify(world: World) -> 
     kids = set()
     for token in (old.statement, new.statement):
         verified = verify_statement(
-            token, keyset, session_hash=SESSION_HASH, now=T0, max_position_age_s=60
+            token,
+            keyset,
+            issuers=[ISSUER],
+            subject=DOMAIN,
+            session_hash=SESSION_HASH,
+            proof=None,
+            now=T0,
+            max_position_age_s=60,
         )
         kids.add((verified.kid, verified.alg))
     assert len(kids) == 2

@@ -5,10 +5,6 @@ leading ``@`` means the Linux abstract namespace (the ``@`` becomes a NUL byte).
 Each message is newline-separated ``KEY=VALUE`` assignments such as ``READY=1``,
 ``STATUS=…``, ``WATCHDOG=1``, ``RELOADING=1`` or ``STOPPING=1``. Without
 ``$NOTIFY_SOCKET`` (not started by systemd) every call does nothing.
-
-Every daemon of the project (the appliance, the site's front) uses this one client. A
-problem (an unusable ``NOTIFY_SOCKET``, a send that failed) never raises: it is handed to
-the ``on_problem`` callback, so each daemon logs it in its own log format.
 """
 
 from __future__ import annotations
@@ -17,37 +13,24 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
-__all__ = ["ProblemReporter", "SystemdNotifier"]
+from runtime.logs import log_event
+
+__all__ = ["SystemdNotifier"]
 
 _log = logging.getLogger(__name__)
-
-ProblemReporter = Callable[[str, str], None]
-"""Takes an event name (``notify_failed``, ``notify_socket_ignored``) and plain words."""
-
-
-def _log_problem(kind: str, words: str) -> None:
-    _log.warning("%s: %s", kind, words)
 
 
 class SystemdNotifier:
     """Sends notifications to the service manager; a no-op when there is none."""
 
-    def __init__(
-        self,
-        environ: Mapping[str, str] | None = None,
-        *,
-        on_problem: ProblemReporter | None = None,
-    ) -> None:
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         """Reads ``NOTIFY_SOCKET``, ``WATCHDOG_USEC`` and ``WATCHDOG_PID``.
 
         Args:
             environ: the environment (``os.environ`` when omitted).
-            on_problem: where problems are reported (a warning on this module's logger
-                when omitted).
         """
-        self._on_problem = on_problem if on_problem is not None else _log_problem
         env = os.environ if environ is None else environ
         address = env.get("NOTIFY_SOCKET", "")
         self._address: str | bytes | None
@@ -58,7 +41,12 @@ class SystemdNotifier:
         elif address.startswith("/"):
             self._address = address
         else:
-            self._on_problem("notify_socket_ignored", "NOTIFY_SOCKET is not a unix socket path")
+            log_event(
+                _log,
+                logging.WARNING,
+                "notify_socket_ignored",
+                "NOTIFY_SOCKET is not a unix socket path",
+            )
             self._address = None
         self._watchdog_usec = _watchdog_usec(env)
 
@@ -91,7 +79,7 @@ class SystemdNotifier:
                 sock.connect(self._address)
                 sock.sendall(message)
         except OSError as error:
-            self._on_problem("notify_failed", error.strerror or str(error))
+            log_event(_log, logging.WARNING, "notify_failed", error.strerror or str(error))
             return False
         return True
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mlp.sdnotify import SystemdNotifier
+from runtime.sdnotify import SystemdNotifier
 
 
 @pytest.fixture

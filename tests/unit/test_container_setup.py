@@ -1,0 +1,106 @@
+"""The container set-up (Dockerfile, compose.yaml, docker/stack.sh), checked without Docker.
+
+Docker does not run where the tests run, so this checks what can be checked: the compose
+file parses and hangs together, every role it starts exists in the entry script, the
+script is valid shell, the Dockerfile copies files that exist, and the appliance's
+settings in the compose environment pass the appliance's own configuration loader.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from appliance.config import load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    return data
+
+
+def roles() -> set[str]:
+    script = (ROOT / "docker" / "stack.sh").read_text()
+    return set(re.findall(r"^([a-z][a-z-]*)\)$", script, flags=re.MULTILINE))
+
+
+def test_the_stack_has_its_services_and_they_hang_together(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert {"db", "gmlc-init", "gmlc", "appliance-init", "enrol", "appliance"} <= set(services)
+    for name, service in services.items():
+        assert "image" in service, name
+        for dependency, spec in (service.get("depends_on") or {}).items():
+            assert dependency in services, (name, dependency)
+            assert spec["condition"] in CONDITIONS, (name, dependency)
+            if spec["condition"] == "service_healthy":
+                assert "healthcheck" in services[dependency], dependency
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            assert source in compose["volumes"], (name, volume)
+    # The GMLC is published on loopback only.
+    assert services["gmlc"]["ports"] == ["127.0.0.1:9211:9211"]
+
+
+def test_every_role_started_is_one_the_entry_script_has(compose: dict[str, Any]) -> None:
+    known = roles()
+    for name, service in compose["services"].items():
+        if service.get("build"):
+            (role,) = service["command"]
+            assert role in known, name
+    healthcheck = compose["services"]["gmlc"]["healthcheck"]["test"]
+    assert healthcheck[1:] == ["salve-stack", "gmlc-ready"]
+    assert "gmlc-ready" in known
+
+
+def test_the_entry_script_is_valid_shell() -> None:
+    script = ROOT / "docker" / "stack.sh"
+    assert script.stat().st_mode & 0o111
+    subprocess.run(["sh", "-n", str(script)], check=True, timeout=30)
+    if shutil.which("shellcheck"):
+        subprocess.run(["shellcheck", str(script)], check=True, timeout=60)
+
+
+def test_the_dockerfile_copies_what_exists() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for source in re.findall(r"^COPY (?!--from)(\S+) ", dockerfile, flags=re.MULTILINE):
+        assert source == "." or (ROOT / source).exists(), source
+    assert 'ENTRYPOINT ["salve-stack"]' in dockerfile
+    assert "[postgres]" in dockerfile
+    assert "USER salve" in dockerfile
+
+
+def appliance_environment(service: dict[str, Any]) -> dict[str, str]:
+    return {
+        key: str(value)
+        for key, value in service["environment"].items()
+        if key.startswith("SALVE_APPLIANCE_")
+    }
+
+
+@pytest.mark.parametrize("name", ["appliance-init", "appliance"])
+def test_the_appliance_settings_pass_the_appliance_loader(
+    compose: dict[str, Any], name: str, tmp_path: Path
+) -> None:
+    service = compose["services"][name]
+    environment = appliance_environment(service)
+    ca_file = environment.get("SALVE_APPLIANCE_GMLC_CA_FILE")
+    if ca_file is not None:
+        # The certificate comes from the GMLC's volume, which this service mounts.
+        mounts = {volume.split(":")[1] for volume in service["volumes"]}
+        assert any(ca_file.startswith(mount + "/") for mount in mounts), ca_file
+        (tmp_path / "gmlc.crt").write_text("stand-in for the generated certificate")
+        environment["SALVE_APPLIANCE_GMLC_CA_FILE"] = str(tmp_path / "gmlc.crt")
+    config = load_config(None, environ=environment)
+    assert config.modem.port == "sim://quectel-ec25?scenario=demo"
+    assert config.require_gmlc_url() == "https://gmlc:9211"
+    assert str(config.appliance.status_socket).startswith(str(config.appliance.state_dir))
