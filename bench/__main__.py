@@ -11,6 +11,9 @@ Sections (each row has its own baseline, so the ratios hold whatever the machine
   same server stack, at concurrency 1, 16 and 64;
 * observation intake: signed observations accepted and stored per second;
 * appliance: one observation cycle on the simulated modem, and AT commands per cycle;
+* front and batching: handshakes/s with SALVE on vs off, the time from handshake to
+  statement, GMLC signatures per 1000 sessions and the throughput penalty with Merkle
+  batches (``bench/front.py``);
 * verifier: the client check's CPU on top of a TLS handshake, the statement step against
   the raw library verification, DNSSEC validation of the SALVE record set
   (``bench/verifier.py``).
@@ -35,6 +38,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 from lxml import etree
 
+from bench.front import bench_front
 from bench.harness import (
     CLIENT_ID,
     DOMAIN,
@@ -356,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         sections += [
             ("GMLC end to end", lambda: bench_gmlc(args.workers, args.requests)),
             ("observation intake", lambda: bench_intake(args.workers, args.requests)),
+            ("front and batching", lambda: [Row(*row) for row in bench_front()]),
         ]
     for label, section in sections:
         print(f"measuring {label} ...", flush=True)

@@ -77,7 +77,7 @@ PROG: Final = PROGRAM.name
 def build_parser() -> ProgramParser:
     """The argument parser."""
     parser = program_parser(PROGRAM)
-    common = argparse.ArgumentParser(add_help=False)
+    common = ProgramParser(add_help=False)
     common.add_argument(
         "--config",
         metavar="FILE",
@@ -104,14 +104,20 @@ def build_parser() -> ProgramParser:
     actions = dns.add_subparsers(
         dest="dns_command", required=True, metavar="ACTION", parser_class=ProgramParser
     )
-    records = actions.add_parser(
-        "records", parents=[common], help="print the zone lines the site must publish"
+    add_command(
+        actions,
+        PROGRAM,
+        "records",
+        parents=[common],
+        help="print the zone lines the site must publish",
     )
-    records.program_name = PROG
-    update = actions.add_parser(
-        "update", parents=[common], help="publish them with one RFC 2136 update signed with TSIG"
+    update = add_command(
+        actions,
+        PROGRAM,
+        "update",
+        parents=[common],
+        help="publish them with one RFC 2136 update signed with TSIG",
     )
-    update.program_name = PROG
     update.add_argument("--server", metavar="HOST:PORT", help="the primary server ([dns] server)")
     update.add_argument(
         "--tsig-key", metavar="FILE", type=Path, help="the TSIG key file ([dns] tsig_key_file)"

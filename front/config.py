@@ -15,7 +15,7 @@ Tables::
     [upstream]   url, timeouts, keep-alive pool
     [gmlc]       url, name, client_id, password_file, ca_file, msisdn, timeouts,
                  concurrency, delivery_wait_s, retry_after_s
-    [site]       domains, state_dir, [[site.locations]] name/lat/lon/precision_m
+    [site]       domains, statements, state_dir, [[site.locations]] name/lat/lon/precision_m
     [policy]     age, mode, max_age (what ``_salve.H`` says)
     [batching]   enabled, window_ms, max_sessions
     [dns]        server, tsig_key_file, zone, ttl, resolver, trust_anchor,
@@ -274,9 +274,14 @@ class LocationConfig(_Table):
 
 
 class SiteConfig(_Table):
-    """``[site]``: the names the front serves and where it stands."""
+    """``[site]``: the names the front serves and where it stands.
+
+    ``statements = false`` makes a plain TLS 1.3 front: no exporter, no statement requests
+    (the statement path answers 404), for staging a site before its GMLC account exists.
+    """
 
     domains: tuple[str, ...] = ()
+    statements: bool = True
     state_dir: Path = Path("/var/lib/salve-front")
     locations: tuple[LocationConfig, ...] = ()
 
@@ -385,9 +390,10 @@ class FrontConfig(_Table):
             )
         if not self.site.domains:
             raise _missing("site.domains")
-        for name in ("url", "client_id", "password_file", "msisdn"):
-            self.gmlc.require(name)
-        self.salve_policy()
+        if self.site.statements:
+            for name in ("url", "client_id", "password_file", "msisdn"):
+                self.gmlc.require(name)
+            self.salve_policy()
 
 
 def _missing(key: str) -> ConfigError:

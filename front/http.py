@@ -72,7 +72,7 @@ class SiteState:
         handshake_timeout_s: Longest a TLS handshake may take.
         domains: The site's canonical host names (statements are only for these).
         default_domain: The name a client without SNI gets its statement for, if any.
-        broker: The statements.
+        broker: The statements; None when the front serves none.
         upstream: The application.
         metrics: The counters.
         clock: The reactor.
@@ -82,7 +82,7 @@ class SiteState:
     handshake_timeout_s: float
     domains: frozenset[str]
     default_domain: str | None
-    broker: StatementBroker
+    broker: StatementBroker | None
     upstream: Upstream
     metrics: FrontMetrics
     clock: Clock
@@ -156,12 +156,14 @@ class FrontConnection(Protocol):
         """The handshake finished: bind the session and ask for its statement."""
         self._handshake_done = True
         self._disarm()
-        connection: SSL.Connection = self.tls.getHandle()
-        self._binding = session_binding(connection)
         self.site.metrics.handshakes.inc()
-        domain = self._binding.server_name or self.site.default_domain
-        if domain in self.site.domains:
-            self._session = self.site.broker.open(self._binding.session_hash, domain)
+        broker = self.site.broker
+        if broker is not None:
+            connection: SSL.Connection = self.tls.getHandle()
+            self._binding = session_binding(connection)
+            domain = self._binding.server_name or self.site.default_domain
+            if domain in self.site.domains:
+                self._session = broker.open(self._binding.session_hash, domain)
         self._arm(self.limits.keepalive_timeout_s, "idle")
         self._process()
 
@@ -173,7 +175,7 @@ class FrontConnection(Protocol):
         if self._exchange is not None:
             self._exchange.connection_lost()
             self._exchange = None
-        if self._session is not None:
+        if self._session is not None and self.site.broker is not None:
             self.site.broker.close(self._session)
         if not self._handshake_done:
             self._count_refusal(reason)
@@ -311,7 +313,9 @@ class FrontConnection(Protocol):
             self.send(h11.InformationalResponse(status_code=100, headers=[]))
         raw_host = first_value(request.headers, b"host")
         host = raw_host.decode("latin-1") if raw_host is not None else None
-        host = host or (self._binding.server_name if self._binding else None)
+        if host is None:  # HTTP/1.0 without Host: the name the client asked TLS for
+            server_name = self.tls.getHandle().get_servername()
+            host = server_name.decode("ascii", "replace") if server_name else None
         exchange = ProxyExchange(self, self.site.upstream, request, host)
         # Registered before it starts: a request that fails at once answers through it.
         self._exchange = exchange
@@ -323,18 +327,20 @@ class FrontConnection(Protocol):
         if request.method not in (b"GET", b"HEAD"):
             self.simple_response(405, "only GET and HEAD\n", extra=[(b"Allow", b"GET, HEAD")])
             return
-        if self._session is None:
+        broker = self.site.broker
+        if broker is None or self._session is None:
             self.site.metrics.deliveries.labels("no_domain").inc()
             self.simple_response(404, "no SALVE statement is served for this host name\n")
             return
         head_only = request.method == b"HEAD"
-        self.site.broker.deliver(self._session).addCallback(self._deliver, head_only)
+        broker.deliver(self._session).addCallback(self._deliver, head_only)
 
     def _deliver(self, result: Delivery, head_only: bool) -> None:
         if self._closing:
             return
         if isinstance(result, DeliveryFailure):
             self.site.metrics.deliveries.labels(result.error).inc()
+            assert self.site.broker is not None  # only the broker makes deliveries
             retry = self.site.broker.retry_after(result)
             body = result.to_json()
             status, headers = 503, [(b"Retry-After", str(retry).encode("ascii"))]

@@ -155,22 +155,26 @@ class FrontServer:
         config = self.config
         config.require_serving()
         tls_set, lines = load_checked_set(config)
-        password_file = config.gmlc.password_file
-        assert password_file is not None  # require_serving checked it
-        password = read_secret_file(password_file, "gmlc.password_file")
         self.terminator = TlsTerminator(tls_set, self._refused_name)
-        self.gmlc = GmlcStatements(config, password, self.reactor)
-        batching = config.batching
-        broker = StatementBroker(
-            clock=self.reactor,
-            fetch=self.gmlc.fetch,
-            metrics=self.metrics,
-            wait_s=config.gmlc.delivery_wait_s,
-            retry_after_s=config.gmlc.retry_after_s,
-            batch_window_s=batching.window_ms / 1000 if batching.enabled else None,
-            batch_max=batching.max_sessions,
-            max_pending=config.gmlc.max_pending_requests,
-        )
+        broker: StatementBroker | None = None
+        if config.site.statements:
+            password_file = config.gmlc.password_file
+            assert password_file is not None  # require_serving checked it
+            password = read_secret_file(password_file, "gmlc.password_file")
+            self.gmlc = GmlcStatements(config, password, self.reactor)
+            batching = config.batching
+            broker = StatementBroker(
+                clock=self.reactor,
+                fetch=self.gmlc.fetch,
+                metrics=self.metrics,
+                wait_s=config.gmlc.delivery_wait_s,
+                retry_after_s=config.gmlc.retry_after_s,
+                batch_window_s=batching.window_ms / 1000 if batching.enabled else None,
+                batch_max=batching.max_sessions,
+                max_pending=config.gmlc.max_pending_requests,
+            )
+        else:
+            lines.append("statements are off ([site] statements = false): a plain TLS front")
         default_domain = next((h for h in config.site.domains if tls_set.default.covers(h)), None)
         self.site = SiteState(
             limits=config.http,
@@ -195,7 +199,7 @@ class FrontServer:
 
     def listen(self) -> tuple[int, int | None]:
         """Open the TLS and metrics listeners; returns their ports."""
-        assert self.terminator is not None and self.site is not None and self.gmlc is not None
+        assert self.terminator is not None and self.site is not None
         host, port = parse_listen(self.config.tls.listen)
         factory = FrontFactory(self.site)
         factory.noisy = False
@@ -213,7 +217,8 @@ class FrontServer:
             )
             self._ports.append(listener)
             metrics_port = listener.getHost().port
-        self.gmlc.start()
+        if self.gmlc is not None:
+            self.gmlc.start()
         return tls_port.getHost().port, metrics_port
 
     def run(self) -> None:
@@ -234,6 +239,7 @@ class FrontServer:
             port=tls_port,
             metrics_port=metrics_port,
             domains=list(self.config.site.domains),
+            statements=self.config.site.statements,
             batching=self.config.batching.enabled,
         )
         self.reactor.callWhenRunning(self.notifier.ready, f"serving on port {tls_port}")
@@ -244,9 +250,12 @@ class FrontServer:
         log_event(_log, logging.INFO, "front_stopping")
         for port in self._ports:
             port.stopListening()
-        assert self.site is not None and self.gmlc is not None
+        assert self.site is not None
+        closed = self.site.upstream.close()
         gmlc = self.gmlc
-        return self.site.upstream.close().addBoth(lambda _: deferToThread(gmlc.stop))
+        if gmlc is not None:
+            closed.addBoth(lambda _: deferToThread(gmlc.stop))
+        return closed
 
     # -- reload ------------------------------------------------------------------------------
 

@@ -168,16 +168,16 @@ class StatementBroker:
         return session
 
     def close(self, session: SessionStatement) -> None:
-        """The connection ended: forget the session (it leaves an open batch)."""
+        """The connection ended: nobody is left to answer.
+
+        A session in an open batch stays in it: its leaf costs nothing, and the window
+        costs one signature whoever is still there when it closes.
+        """
         session.closed = True
-        # Nobody is left to answer: the waiters' timers go, the waiters with them.
         for _, timer in session.waiters:
             if timer.active():
                 timer.cancel()
         session.waiters.clear()
-        batch = self._batches.get(session.domain)
-        if batch is not None and session in batch.sessions:
-            batch.sessions.remove(session)
 
     def retry_after(self, failure: DeliveryFailure) -> int:
         """Seconds a client should wait before asking again after ``failure``."""

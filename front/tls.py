@@ -19,6 +19,7 @@ hash (DESIGN "Session binding").
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -244,6 +245,19 @@ class TlsSet:
 NameRefused = Callable[[SSL.Connection, str], None]
 
 
+@functools.lru_cache(maxsize=4096)
+def _server_name(raw: bytes) -> str | None:
+    """The canonical form of an SNI name, or None for one that is not a host name.
+
+    Cached: IDNA mapping costs tens of microseconds, and every handshake of a site asks
+    for the same few names (the bound keeps a client sending random names harmless).
+    """
+    try:
+        return canonical_host_name(raw.decode("ascii"))
+    except (UnicodeDecodeError, HostNameError):
+        return None
+
+
 @implementer(IOpenSSLServerConnectionCreator)
 class TlsTerminator:
     """Makes each new connection's pyOpenSSL ``Connection`` from the current set.
@@ -272,10 +286,7 @@ class TlsTerminator:
             raw = connection.get_servername()
             if raw is None:
                 return  # no SNI: the default pair
-            try:
-                host = canonical_host_name(raw.decode("ascii"))
-            except (UnicodeDecodeError, HostNameError):
-                host = ""
+            host = _server_name(raw)
             served = tls_set.lookup(host) if host else None
             if served is None or served.context is None:
                 self._on_refused_name(connection, raw.decode("ascii", "replace")[:253])
@@ -320,14 +331,8 @@ def session_binding(connection: SSL.Connection) -> SessionBinding:
     """
     exporter = connection.export_keying_material(EXPORTER_LABEL, EXPORTER_LENGTH, b"")
     raw = connection.get_servername()
-    server_name: str | None = None
-    if raw is not None:
-        try:
-            server_name = canonical_host_name(raw.decode("ascii"))
-        except (UnicodeDecodeError, HostNameError):
-            server_name = None
     return SessionBinding(
         exporter=exporter,
         session_hash=session_hash_from_exporter(exporter),
-        server_name=server_name,
+        server_name=None if raw is None else _server_name(raw),
     )

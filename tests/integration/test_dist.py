@@ -22,8 +22,10 @@ SHIPPED = (
     "77-salve-modem-mm-ignore.rules",
     "90-salve-modem.rules",
     "appliance.example.toml",
+    "front.example.toml",
     "gmlc.example.toml",
     "salve-appliance.service",
+    "salve-front.service",
     "salve-gmlc.service",
 )
 
@@ -59,7 +61,7 @@ def test_the_wheel_carries_units_rules_configs_and_entry_points(
             # The files themselves, not links to them.
             assert archive.read(member) == (ROOT / "systemd" / name).read_bytes()
     assert {"runtime/units.py", "runtime/py.typed", "modem/portlist.py"} <= names
-    for script in ("salve-appliance", "salve-gmlc", "salve-modem"):
+    for script in ("salve-appliance", "salve-front", "salve-gmlc", "salve-modem"):
         assert f"{script} = " in entry_points
 
 

@@ -235,18 +235,22 @@ def test_a_window_closes_early_at_max_sessions_and_alone_is_a_plain_statement(
     assert isinstance(delivery, StatementDelivery) and delivery.proof is None
 
 
-def test_a_closed_connection_leaves_its_batch_and_domains_batch_apart(
+def test_domains_batch_apart_and_a_closed_connection_keeps_its_leaf(
     clock: Clock, gmlc: Gmlc
 ) -> None:
     made, _ = broker(clock, gmlc, batch_window_s=0.2)
     kept = [made.open(secrets.token_bytes(32), H) for _ in range(2)]
     gone = made.open(secrets.token_bytes(32), H)
     other = made.open(secrets.token_bytes(32), "api.example.com")
+    waiting = made.deliver(gone)
     made.close(gone)
     clock.advance(0.2)
     sizes = sorted((a[1], a[2] or 1) for a in gmlc.asked)
-    assert sizes == [("api.example.com", 1), (H, 2)]
+    assert sizes == [("api.example.com", 1), (H, 3)]
     assert all(s.in_flight for s in (*kept, other))
+    gmlc.answer(index=[a[1] for a in gmlc.asked].index(H))
+    assert not waiting.called  # the closed connection's waiter is gone, not answered
+    assert gone.delivery is None and all(s.delivery is not None for s in kept)
 
 
 def test_beyond_max_pending_a_session_asks_on_its_first_delivery(clock: Clock, gmlc: Gmlc) -> None:
