@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,7 @@ def test_openssl_computes_the_same_exporter_and_a_resumed_session_gets_a_new_one
     assert sbh(delivery.statement) == session_hash_from_exporter(exporter)
     verified(world, delivery, session_hash_from_exporter(exporter))
     assert "TLSv1.3" in first_output
+    assert "Max Early Data: 0" in first_output  # no 0-RTT: nothing before the handshake
 
     resumed_exporter, resumed, output = s_client("-sess_in", str(session_file))
     assert "Reused, TLSv1.3" in output  # a resumed (psk_dhe_ke) session...
@@ -227,11 +229,36 @@ def test_garbage_and_a_silent_client_are_dropped(front: Fixture, poll: Fixture) 
     )
 
 
+@pytest.fixture
+def notify_socket() -> Any:
+    """A datagram socket standing in for systemd's NOTIFY_SOCKET."""
+    directory = tempfile.mkdtemp(prefix="ntf")  # short: unix socket paths are limited
+    path = str(Path(directory) / "notify")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(0.1)
+    messages: list[str] = []
+
+    def received() -> list[str]:
+        while True:
+            try:
+                messages.append(sock.recv(4096).decode())
+            except TimeoutError:
+                return messages
+
+    yield path, received
+    sock.close()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 def test_sighup_reloads_certificates_without_dropping_connections(
-    world: Fixture, client: Fixture, poll: Fixture
+    world: Fixture, client: Fixture, poll: Fixture, notify_socket: Any
 ) -> None:
+    path, received = notify_socket
     settings = world.settings()
-    front = world.start(settings)
+    front = world.start(settings, env={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "3000000"})
+    poll(lambda: any("READY=1" in m for m in received()), "READY=1")
+    poll(lambda: any(m == "WATCHDOG=1" for m in received()), "a watchdog ping")
     kept = client.connect(front.port)
     assert kept.request("GET", "/before").status == 200
     # The next key of a rollover takes the site's name.
@@ -266,3 +293,6 @@ def test_sighup_reloads_certificates_without_dropping_connections(
         world.pki.site_next
     )
     assert json.loads(again.request("GET", "/still").body)["path"] == "/still"
+    assert any(m.startswith("RELOADING=1") for m in received())
+    assert front.stop() == 0  # SIGTERM: a clean stop
+    assert any(m.startswith("STOPPING=1") for m in received())
