@@ -13,17 +13,37 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gmlc.errors import GmlcError
-from gmlc.keys import KeyRing
-from gmlc.settings import Settings, load_settings
-from gmlc.store import Store
+from gmlc.errors import (
+    DuplicateError,
+    EnrolmentError,
+    GmlcError,
+    ListenError,
+    NotFoundError,
+)
+from runtime.cli import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Program,
+    ProgramParser,
+    add_command,
+)
+
+if TYPE_CHECKING:
+    # Settings, the store and the key ring are imported when a command uses them, so that
+    # importing the CLI stays quick (see gmlc.cli: a Ctrl-C at start-up lands in the guard).
+    from gmlc.keys import KeyRing
+    from gmlc.settings import Settings
+    from gmlc.store import Store
 
 __all__ = [
     "ALGORITHMS",
     "CONFIG_ENV",
     "CONFIG_NAME",
+    "EXIT_CANNOT_LISTEN",
     "EXIT_CONFLICT",
     "EXIT_ERROR",
     "EXIT_INTERRUPTED",
@@ -32,12 +52,14 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "PROG",
+    "PROGRAM",
     "SYSTEM_CONFIG",
     "CommandTree",
     "Context",
     "Handler",
     "UsageError",
     "cell_text",
+    "describe_error",
     "emit_json",
     "format_table",
     "iso",
@@ -47,15 +69,24 @@ __all__ = [
     "resolve_config_path",
 ]
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
 EXIT_CONFLICT = 4
 EXIT_NOT_ENROLLED = 5
-EXIT_INTERRUPTED = 130
+EXIT_CANNOT_LISTEN = 6
 
-PROG = "salve-gmlc"
+PROGRAM = Program(
+    name="salve-gmlc",
+    description="Set up, run and administer a SALVE GMLC node.",
+    exit_codes={
+        EXIT_NOT_FOUND: "not found: the client, appliance, key, file ... does not exist",
+        EXIT_CONFLICT: "conflict: it already exists (or is bound to another)",
+        EXIT_NOT_ENROLLED: "domain not enrolled: its DNS does not show that it names this GMLC",
+        EXIT_CANNOT_LISTEN: "serve: cannot listen (the port is in use, or the address is\n"
+        "not this machine's, or needs privileges)",
+    },
+    default_log_level="warning",
+)
+PROG = PROGRAM.name
 CONFIG_ENV = "SALVE_GMLC_CONFIG"
 SYSTEM_CONFIG = Path("/etc/salve/gmlc.toml")
 CONFIG_NAME = "gmlc.toml"
@@ -136,6 +167,34 @@ def emit_json(document: object) -> None:
     print(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False))
 
 
+def describe_error(error: BaseException) -> tuple[str, int] | None:
+    """The words and exit code for an error a command raised on purpose, else ``None``."""
+    if isinstance(error, UsageError):
+        return str(error), EXIT_USAGE
+    for kind, code in _EXIT_CODES:
+        if isinstance(error, kind):
+            return str(error), code
+    if isinstance(error, EnrolmentError):
+        return f"not enrolled: {error}", EXIT_NOT_ENROLLED
+    if isinstance(error, GmlcError):
+        return str(error), EXIT_ERROR
+    if isinstance(error, ValueError):
+        # Raised by the store's argument checks: a malformed id, IMSI, key...
+        return str(error), EXIT_USAGE
+    if isinstance(error, OSError):
+        where = f" ({error.filename})" if error.filename else ""
+        return f"{error.strerror or error}{where}", EXIT_ERROR
+    return None
+
+
+#: The errors with their own exit code (checked before their base class GmlcError).
+_EXIT_CODES: tuple[tuple[type[GmlcError], int], ...] = (
+    (NotFoundError, EXIT_NOT_FOUND),
+    (DuplicateError, EXIT_CONFLICT),
+    (ListenError, EXIT_CANNOT_LISTEN),
+)
+
+
 # --------------------------------------------------------------------------------------
 # Context shared by the commands
 
@@ -149,6 +208,8 @@ class Context:
 
     def settings(self, **overrides: Any) -> Settings:
         """The node's settings (file, environment, then ``overrides``)."""
+        from gmlc.settings import load_settings
+
         return load_settings(self.config_path, **overrides)
 
     def store(self, settings: Settings | None = None) -> Store:
@@ -157,6 +218,8 @@ class Context:
         Raises:
             GmlcError: the database is not initialised or not current.
         """
+        from gmlc.store import Store
+
         settings = settings or self.settings()
         store = Store.open(settings.effective_database_url)
         if not store.schema_is_current():
@@ -170,6 +233,8 @@ class Context:
 
 def key_ring(ctx: Context) -> KeyRing:
     """The node's statement signing keys."""
+    from gmlc.keys import KeyRing
+
     settings = ctx.settings()
     return KeyRing(settings.keys_dir, grace_period_s=settings.key_grace_period_s)
 
@@ -195,7 +260,8 @@ Handler = Callable[[Context], int]
 
 @dataclass(frozen=True)
 class CommandTree:
-    """Adds command groups and commands that share ``--config`` and ``--json``."""
+    """Adds command groups and commands that share ``--config``, ``--json`` and the
+    program's conventions (``--log-level``, ``PROGRAM: message`` errors, the exit codes)."""
 
     common: argparse.ArgumentParser
     json_flag: argparse.ArgumentParser
@@ -216,17 +282,18 @@ class CommandTree:
 
     def group(self, commands: Any, name: str, help_text: str) -> Any:
         """A command group (``client``, ``keys`` …) whose actions are added with :meth:`add`."""
-        return commands.add_parser(name, help=help_text).add_subparsers(
-            dest=f"{name}_command", metavar="ACTION", required=True
+        parser = add_command(commands, PROGRAM, name, help=help_text, description=help_text)
+        return parser.add_subparsers(
+            dest=f"{name}_command", metavar="ACTION", required=True, parser_class=ProgramParser
         )
 
     def add(
         self, group: Any, name: str, help_text: str, handler: Handler, *, json: bool = True
-    ) -> argparse.ArgumentParser:
+    ) -> ProgramParser:
         """One command of ``group`` that runs ``handler``; ``--json`` unless ``json`` is off."""
         parents = [self.common, self.json_flag] if json else [self.common]
-        command: argparse.ArgumentParser = group.add_parser(
-            name, help=help_text, description=help_text, parents=parents
+        command = add_command(
+            group, PROGRAM, name, help=help_text, description=help_text, parents=parents
         )
         command.set_defaults(handler=handler)
         return command

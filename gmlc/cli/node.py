@@ -12,6 +12,7 @@ from gmlc.cli.common import (
     CONFIG_NAME,
     EXIT_OK,
     PROG,
+    PROGRAM,
     CommandTree,
     Context,
     UsageError,
@@ -140,7 +141,7 @@ def _hide_password(url: str) -> str:
 def _cmd_serve(ctx: Context) -> int:
     from gmlc.server import serve
 
-    serve(ctx.settings())
+    serve(ctx.settings(), log_level=PROGRAM.log_level(ctx.args))
     return EXIT_OK
 
 
