@@ -67,7 +67,6 @@ from gmlc.declarations import (
 from gmlc.errors import GmlcError, KeyFileError
 from gmlc.intake import ObservationIntake
 from gmlc.keys import KeyRing
-from gmlc.logs import log_event
 from gmlc.metrics import CONTENT_TYPE_LATEST, GmlcMetrics
 from gmlc.peers import PEER_CERTIFICATE_KEY
 from gmlc.service import KeyHolder, LocationService, RequestContext
@@ -83,6 +82,7 @@ from mlp import (
     encode_gem,
     encode_slia,
 )
+from runtime.logs import log_event
 
 __all__ = ["GmlcState", "create_app"]
 
