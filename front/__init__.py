@@ -10,8 +10,11 @@ M2DMRT declaration with the GMLC.
 
 Modules: :mod:`front.config` (TOML and environment), :mod:`front.tls` (contexts, SNI,
 the session binding), :mod:`front.statements` (requests, batches, delivery),
-:mod:`front.http` (one client connection), :mod:`front.proxy` (the upstream),
-:mod:`front.gmlc` (MLP requests and the GMLC's TLS key), :mod:`front.records` (DNS records
-and the declaration check), :mod:`front.declare` (the declaration exchange),
-:mod:`front.server` (the running service) and :mod:`front.cli` (``salve-front``).
+:mod:`front.http` (one client connection), :mod:`front.proxy` and :mod:`front.headers`
+(the upstream and the header rules), :mod:`front.gmlc` (MLP requests and the GMLC's TLS
+key), :mod:`front.records` (DNS records and the declaration check), :mod:`front.declare`
+(the declaration exchange), :mod:`front.metrics`, :mod:`front.timing` (the clock's types),
+:mod:`front.errors`, :mod:`front.server` (the running service) and :mod:`front.cli`
+(``salve-front``). The package uses :mod:`mlp`, :mod:`runtime` and :mod:`verifier` (its
+DNSSEC lookups and RFC 2136 publishing); nothing imports it.
 """

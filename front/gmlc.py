@@ -32,7 +32,14 @@ from mlp.client import MlpClient
 from mlp.m2dmrt import spki_der
 from runtime.logs import log_event
 
-__all__ = ["SPKI_FILE", "GmlcStatements", "fetch_gmlc_spki", "gmlc_spki", "tls_context"]
+__all__ = [
+    "SPKI_FILE",
+    "GmlcStatements",
+    "fetch_gmlc_spki",
+    "gmlc_spki",
+    "remember_gmlc_spki",
+    "tls_context",
+]
 
 _log = logging.getLogger(__name__)
 SPKI_FILE: Final = "gmlc-spki.der"

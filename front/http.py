@@ -447,9 +447,7 @@ class FrontConnection(Protocol):
             self._paused_by.add(why)
         after = bool(self._paused_by)
         if self._closing or before == after:
-            if on and not after and not self._closing:
-                self._process()
-            return
+            return  # nothing changes for the transport (and no re-entrant processing)
         if after:
             self.tls.pauseProducing()
         else:

@@ -90,6 +90,9 @@ def load_checked_set(config: FrontConfig) -> tuple[TlsSet, list[str]]:
     for host in config.site.domains:
         if tls_set.lookup(host) is None:
             raise CertificateError(f"no served certificate covers the site's domain {host}")
+    if not config.site.statements:
+        lines.append("declarations not checked: statements are off ([site] statements = false)")
+        return tls_set, lines
     if not config.dns.require_declaration:
         lines.append("declarations not checked ([dns] require_declaration = false)")
         return tls_set, lines
@@ -173,8 +176,6 @@ class FrontServer:
                 batch_max=batching.max_sessions,
                 max_pending=config.gmlc.max_pending_requests,
             )
-        else:
-            lines.append("statements are off ([site] statements = false): a plain TLS front")
         default_domain = next((h for h in config.site.domains if tls_set.default.covers(h)), None)
         self.site = SiteState(
             limits=config.http,
