@@ -53,7 +53,8 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gmlc.auditlog import AuditWriter
-from gmlc.auth import Authenticator, FailureThrottle
+from gmlc.auth import Authenticator, FailureThrottle, HashPool
+from gmlc.changefeed import ChangeFeed
 from gmlc.connections import GUARD_STATE_KEY, ConnectionGuard, ConnectionLimits
 from gmlc.declarations import (
     DECLARATIONS_PATH,
@@ -70,7 +71,8 @@ from gmlc.keys import KeyRing
 from gmlc.logs import log_event
 from gmlc.metrics import CONTENT_TYPE_LATEST, GmlcMetrics
 from gmlc.peers import PEER_CERTIFICATE_KEY
-from gmlc.service import KeyHolder, LocationService, RequestContext
+from gmlc.readmodel import ReadModel
+from gmlc.service import KeyHolder, LocationService, RequestContext, positioning_limits
 from gmlc.settings import Settings, load_settings
 from gmlc.store import AuditEntry, ClientRecord, Store
 from mlp import (
@@ -110,6 +112,9 @@ class GmlcState:
     owns_store: bool
     audit: AuditWriter
     declarations: DeclarationDesk
+    read_model: ReadModel
+    feed: ChangeFeed
+    hash_pool: HashPool
     inflight: int = 0
     key_problems: list[str] = field(default_factory=list)
 
@@ -211,12 +216,22 @@ def _build_state(
     metrics = GmlcMetrics()
     ring = KeyRing(settings.keys_dir, grace_period_s=settings.key_grace_period_s)
     keys = KeyHolder(ring, grace_period_s=settings.key_grace_period_s, clock=clock)
+    read_model = ReadModel(opened, positioning_limits(settings))
     throttle = FailureThrottle(settings.auth_failure_limit, settings.auth_failure_window_s)
+    feed = ChangeFeed(
+        opened,
+        read_model,
+        interval_s=settings.change_interval_s,
+        on_failures=throttle.record_remote,
+    )
+    throttle.on_failure = feed.publish_failure
+    hash_pool = HashPool(settings.argon2_workers, settings.argon2_queue)
     authenticator: Authenticator[ClientRecord] = Authenticator(
-        opened.get_client,
+        read_model.client,
         throttle=throttle,
         prefix_v4=settings.auth_failure_prefix_v4,
         prefix_v6=settings.auth_failure_prefix_v6,
+        pool=hash_pool,
     )
     audit = AuditWriter(opened)
     service = LocationService(
@@ -226,9 +241,16 @@ def _build_state(
         keys=keys,
         metrics=metrics,
         clock=clock,
+        read_model=read_model,
         audit=audit,
     )
-    intake = ObservationIntake(store=opened, settings=settings, metrics=metrics, clock=clock)
+    intake = ObservationIntake(
+        store=opened,
+        settings=settings,
+        metrics=metrics,
+        clock=clock,
+        on_stored=read_model.reload_observation,
+    )
     identity: TlsIdentity | None = None
     if settings.tls_cert is not None and settings.tls_key is not None:
         try:
@@ -244,7 +266,19 @@ def _build_state(
         write_audit=audit.write,
     )
     return GmlcState(
-        settings, opened, keys, service, intake, metrics, clock, owns_store, audit, declarations
+        settings,
+        opened,
+        keys,
+        service,
+        intake,
+        metrics,
+        clock,
+        owns_store,
+        audit,
+        declarations,
+        read_model,
+        feed,
+        hash_pool,
     )
 
 
@@ -272,13 +306,22 @@ class _MlpEndpoint:
         self._audit_request_level(code, add_info, context.source)
         return encode_slia(Slia(result=code, add_info=add_info)), 200
 
-    def process(self, body: bytes, context: RequestContext) -> tuple[bytes, int]:
-        """Decode, answer and encode one MLP request (runs in a worker thread)."""
+    async def process(self, body: bytes, context: RequestContext) -> tuple[bytes, int]:
+        """Decode, answer and encode one MLP request.
+
+        Runs on the event loop: decoding, authorization, positioning and signing are in
+        memory and short; only an uncached password check (on the argon2 pool) and the
+        audit commit are awaited. Request-level answers that are audited alone go to a
+        thread, as before.
+        """
         settings = self.state.settings
         if time.monotonic() >= context.deadline:
             self.state.metrics.overloaded.inc()
-            return self.request_level(
-                ResultCode.CONGESTION_IN_LOCATION_SERVER, "deadline exceeded", context
+            return await run_in_threadpool(
+                self.request_level,
+                ResultCode.CONGESTION_IN_LOCATION_SERVER,
+                "deadline exceeded",
+                context,
             )
         try:
             request = decode_request(
@@ -286,20 +329,28 @@ class _MlpEndpoint:
             )
         except MlpUnknownServiceError as exc:
             self.state.metrics.mlp_answers.labels("gem", str(int(exc.result_code))).inc()
-            self._audit_request_level(exc.result_code, exc.add_info, context.source)
+            await run_in_threadpool(
+                self._audit_request_level, exc.result_code, exc.add_info, context.source
+            )
             return encode_gem(Gem(exc.result_code, exc.add_info)), 404
         except MlpDecodeError as exc:
-            return self.request_level(exc.result_code, exc.add_info, context)
+            return await run_in_threadpool(
+                self.request_level, exc.result_code, exc.add_info, context
+            )
         try:
-            slia = self.state.service.answer(request, context)
+            slia = await self.state.service.answer_async(request, context)
         except GmlcError as exc:
             log_event(logger, logging.ERROR, "slir_failed", problem=str(exc))
-            return self.request_level(ResultCode.SYSTEM_FAILURE, None, context)
+            return await run_in_threadpool(
+                self.request_level, ResultCode.SYSTEM_FAILURE, None, context
+            )
         except Exception as exc:
             # A bug, not a client error: answer in MLP and log the class only (the text
             # could quote request data); never let a traceback reach the client.
             log_event(logger, logging.ERROR, "slir_crashed", exception=type(exc).__name__)
-            return self.request_level(ResultCode.SYSTEM_FAILURE, None, context)
+            return await run_in_threadpool(
+                self.request_level, ResultCode.SYSTEM_FAILURE, None, context
+            )
         return encode_slia(slia), 200
 
 
@@ -329,6 +380,7 @@ def create_app(
             limiter.total_tokens, min(settings.max_concurrent_requests, _THREADS_MAX)
         )
         state = await run_in_threadpool(_build_state, settings, store, wall_clock)
+        await run_in_threadpool(state.feed.start)
         try:
             key = await run_in_threadpool(state.keys.load)
             log_event(logger, logging.INFO, "signing_key_loaded", kid=key.kid, alg=key.alg)
@@ -361,6 +413,8 @@ def create_app(
                 await run_in_threadpool(state.intake.flush_refusals, everything=True)
             except GmlcError as exc:
                 log_event(logger, logging.ERROR, "audit_failed", problem=str(exc))
+            await run_in_threadpool(state.feed.close)
+            await run_in_threadpool(state.hash_pool.close)
             await run_in_threadpool(state.audit.close)
             if state.owns_store:
                 await run_in_threadpool(state.store.close)
@@ -422,7 +476,7 @@ def create_app(
             except _ClientGoneError as gone:
                 await run_in_threadpool(_abandoned, state, request, context.source, gone.received)
                 return Response(status_code=400, headers=_CLOSE)  # nobody is left to read it
-            answer, status = await run_in_threadpool(endpoint.process, body, context)
+            answer, status = await endpoint.process(body, context)
             return _mlp_response(answer, status)
         finally:
             state.inflight -= 1
@@ -569,6 +623,8 @@ def create_app(
                     problems.append("database schema is not current; run salve-gmlc db upgrade")
             except GmlcError as exc:
                 problems.append(f"database unreachable: {exc}")
+            if state.read_model.loaded_at is None:
+                problems.append("clients and appliances are not loaded yet")
             if not state.keys.loaded:
                 problems.append("no signing key loaded")
                 problems.extend(state.key_problems)

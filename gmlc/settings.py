@@ -156,6 +156,38 @@ class Settings(BaseSettings):
     max_connections_per_source: int = Field(
         default=256, ge=1, description="Open connections per source address and worker."
     )
+    change_interval_s: float = Field(
+        default=0.1,
+        gt=0,
+        le=10,
+        description=(
+            "How often a worker applies changes made elsewhere (SQLite polling; on "
+            "PostgreSQL they are notified at once): the bound within which a change to a "
+            "client, an appliance or an observation reaches every worker and node."
+        ),
+    )
+    argon2_workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Threads per worker checking passwords that are not cached (argon2).",
+    )
+    argon2_queue: int = Field(
+        default=4,
+        ge=0,
+        le=1024,
+        description=(
+            "Password checks that may wait for an argon2 thread; beyond that they are not "
+            "computed and answered as a wrong password."
+        ),
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Addresses or networks of the load balancers in front of this node: only "
+            "from them is the client's address taken from X-Forwarded-For."
+        ),
+    )
     metrics_host: str = Field(
         default="127.0.0.1", description="Address of the Prometheus /metrics listener."
     )
