@@ -67,7 +67,7 @@ from gmlc.declarations import (
 )
 from gmlc.errors import GmlcError, KeyFileError
 from gmlc.intake import ObservationIntake
-from gmlc.keys import KeyRing
+from gmlc.keys import open_key_ring
 from gmlc.logs import log_event
 from gmlc.metrics import CONTENT_TYPE_LATEST, GmlcMetrics
 from gmlc.peers import PEER_CERTIFICATE_KEY
@@ -214,7 +214,7 @@ def _build_state(
     owns_store = store is None
     opened = store if store is not None else Store.open(settings.effective_database_url)
     metrics = GmlcMetrics()
-    ring = KeyRing(settings.keys_dir, grace_period_s=settings.key_grace_period_s)
+    ring = open_key_ring(settings)
     keys = KeyHolder(ring, grace_period_s=settings.key_grace_period_s, clock=clock)
     read_model = ReadModel(opened, positioning_limits(settings))
     throttle = FailureThrottle(settings.auth_failure_limit, settings.auth_failure_window_s)

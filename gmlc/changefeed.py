@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Final
 
-from gmlc.errors import GmlcError
+from gmlc.errors import GmlcError, StoreError
 from gmlc.logs import log_event
 from gmlc.readmodel import ReadModel
 from gmlc.store import Change, ChangeListener, Store
@@ -155,6 +155,8 @@ class ChangeFeed:
         if self._listener is None:
             self._load()
             log_event(logger, logging.INFO, "read_model_reloaded", reason="listening_again")
+        if self._listener is None:
+            raise StoreError("no change listener")  # _load sets it on PostgreSQL
         changes = self._listener.wait(timeout_s)
         if changes:
             self._apply(changes)

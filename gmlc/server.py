@@ -34,7 +34,7 @@ from uvicorn.supervisors import Multiprocess
 from gmlc.app import create_app
 from gmlc.connections import GuardedHttpProtocol
 from gmlc.errors import ConfigError, GmlcError, StoreError
-from gmlc.keys import KeyRing
+from gmlc.keys import open_key_ring
 from gmlc.logs import configure_logging, log_event, uvicorn_log_config
 from gmlc.settings import Settings
 from gmlc.store import Store
@@ -65,7 +65,7 @@ def preflight(settings: Settings) -> None:
             raise StoreError("the database schema is not current; run: salve-gmlc db upgrade")
     finally:
         store.close()
-    KeyRing(settings.keys_dir).active_signing_key()
+    open_key_ring(settings).active_signing_key()
 
 
 def app_for_worker() -> FastAPI:

@@ -74,7 +74,7 @@ from gmlc.statements import (
 )
 from gmlc.store import AuditEntry, ClientRecord, Store
 from mlp.codes import LocType, MsidType, ResType, ResultCode
-from mlp.keys import SigningKey
+from mlp.keys import Signer
 from mlp.model import Eqop, LocationRequest, Msid, Position, PositionError, Slia, Slir
 from mlp.shapes import CircularArea, Point
 
@@ -125,7 +125,7 @@ class KeyHolder:
         self._monotonic = monotonic
         self._check_interval_s = check_interval_s
         self._lock = threading.Lock()
-        self._key: SigningKey | None = None
+        self._key: Signer | None = None
         self._jwks: dict[str, Any] | None = None
         self._jwks_at = float("-inf")
         self._version: tuple[int, int, int] | None = None
@@ -133,7 +133,7 @@ class KeyHolder:
         # on every statement (the operator may fix a file mode without touching the ring).
         self._failed: tuple[tuple[int, int, int] | None, float] | None = None
 
-    def load(self) -> SigningKey:
+    def load(self) -> Signer:
         """Load the active key now.
 
         Raises:
@@ -182,7 +182,7 @@ class KeyHolder:
         """Whether an active key is in memory."""
         return self._key is not None
 
-    def current(self) -> SigningKey:
+    def current(self) -> Signer:
         """The active signing key, reloaded if the ring changed.
 
         Raises:

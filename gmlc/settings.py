@@ -156,6 +156,14 @@ class Settings(BaseSettings):
     max_connections_per_source: int = Field(
         default=256, ge=1, description="Open connections per source address and worker."
     )
+    pkcs11_module: Path | None = Field(
+        default=None,
+        description="PKCS#11 library of the HSM holding statement keys (keys in files: unset).",
+    )
+    pkcs11_token: str | None = Field(default=None, description="Label of the HSM token.")
+    pkcs11_pin_file: Path | None = Field(
+        default=None, description="File holding the token's user PIN (mode 0600)."
+    )
     change_interval_s: float = Field(
         default=0.1,
         gt=0,
@@ -229,6 +237,9 @@ class Settings(BaseSettings):
             raise ValueError("tls_cert and tls_key must be set together")
         if self.tls_client_ca is not None and self.tls_cert is None:
             raise ValueError("tls_client_ca needs TLS: set tls_cert and tls_key as well")
+        pkcs11 = (self.pkcs11_module, self.pkcs11_token, self.pkcs11_pin_file)
+        if any(value is not None for value in pkcs11) and None in pkcs11:
+            raise ValueError("pkcs11_module, pkcs11_token and pkcs11_pin_file go together")
         if self.radius_floor_m > self.radius_ceiling_m:
             raise ValueError("radius_floor_m must not exceed radius_ceiling_m")
         if self.metrics_port and self.metrics_port == self.effective_port:

@@ -28,7 +28,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, TypeAlias, cast, get_args
+from typing import Any, Final, Literal, Protocol, TypeAlias, cast, get_args
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -49,6 +49,7 @@ __all__ = [
     "KeySet",
     "PrivateKey",
     "PublicKey",
+    "Signer",
     "SigningKey",
     "VerificationKey",
     "b64url_decode",
@@ -338,9 +339,27 @@ class VerificationKey:
         }
 
 
+class Signer(Protocol):
+    """Whatever signs JWS tokens with a pinned algorithm: a key in this process
+    (:class:`SigningKey`) or one held in a hardware token that never leaves it.
+
+    ``sign`` returns the JWS signature bytes (RFC 7518: raw ``r || s`` for ES256).
+    """
+
+    @property
+    def kid(self) -> str: ...
+
+    @property
+    def alg(self) -> KeyAlgorithm: ...
+
+    def sign(self, signing_input: bytes) -> bytes: ...
+
+    def verification_key(self) -> VerificationKey: ...
+
+
 @dataclass(frozen=True, slots=True)
 class SigningKey:
-    """A private key with its id and the one algorithm it signs with.
+    """A private key with its id and the one algorithm it signs with (a :class:`Signer`).
 
     Attributes:
         kid: Key id written into every token's header.
@@ -351,10 +370,16 @@ class SigningKey:
     kid: str
     alg: KeyAlgorithm
     private_key: PrivateKey = field(repr=False)
+    _algorithm: Algorithm = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_kid(self.kid)
         _check_key_for_algorithm(self.private_key, self.alg)
+        object.__setattr__(self, "_algorithm", _jws_algorithm(self.alg))
+
+    def sign(self, signing_input: bytes) -> bytes:
+        """The JWS signature of ``signing_input`` with this key and its algorithm."""
+        return bytes(self._algorithm.sign(signing_input, self.private_key))
 
     @classmethod
     def generate(cls, alg: str = "ES256", kid: str | None = None) -> SigningKey:
@@ -549,8 +574,8 @@ class KeySet:
         self._keys: Mapping[str, VerificationKey] = by_kid
 
     @classmethod
-    def from_signing_keys(cls, keys: Iterable[SigningKey]) -> KeySet:
-        """The public halves of signing keys.
+    def from_signing_keys(cls, keys: Iterable[Signer]) -> KeySet:
+        """The public halves of signers (in-process keys or keys in a token).
 
         Raises:
             KeyMaterialError: Two keys share a key id.

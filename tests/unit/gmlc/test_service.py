@@ -224,9 +224,7 @@ def world(tmp_path: Path, password_hash: str) -> Iterator[World]:
     )
     intake = ObservationIntake(store=store, settings=settings, metrics=metrics, clock=clock)
     try:
-        yield World(
-            store, settings, clock, service, intake, ring, appliance_key, other_key, feed
-        )
+        yield World(store, settings, clock, service, intake, ring, appliance_key, other_key, feed)
     finally:
         store.close()
 
