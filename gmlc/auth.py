@@ -210,6 +210,11 @@ class FailureThrottle:
             return 0
         return len(times)
 
+    @property
+    def counting(self) -> bool:
+        """Whether any failure is being counted (an idle throttle has nothing to forget)."""
+        return bool(self._failures)
+
     def blocked(self, key: ThrottleKey) -> bool:
         """Whether the key has reached the failure limit within the window."""
         with self._lock:
@@ -495,16 +500,20 @@ class Authenticator(Generic[RecordT]):
             not record.certificates or certificate in record.certificates
         )
         allowed = in_networks and with_certificate
-        network = network_of(source, networks, prefix_v4=self._prefix_v4, prefix_v6=self._prefix_v6)
-        client_key: ThrottleKey = ("client", client_id, network)
-        keys = (client_key,) if source_key is None else (source_key, client_key)
         fingerprint = self._fingerprint(client_id, password)
-        if (
+        cached = (
             record is not None
             and record.enabled
             and allowed
             and self._cached(fingerprint, record.password_hash)
-        ):
+        )
+        if cached and (self._throttle is None or not self._throttle.counting):
+            # The common case, kept short: nothing to forget in an idle throttle.
+            return AuthOutcome(record, None, cached=True)
+        network = network_of(source, networks, prefix_v4=self._prefix_v4, prefix_v6=self._prefix_v6)
+        client_key: ThrottleKey = ("client", client_id, network)
+        keys = (client_key,) if source_key is None else (source_key, client_key)
+        if cached:
             if self._throttle is not None:
                 self._throttle.record_success(keys)
             return AuthOutcome(record, None, cached=True)

@@ -66,7 +66,11 @@ class Pkcs11Token:
         try:
             lib = pkcs11.lib(str(module))
             token = lib.get_token(token_label=token_label)
-            self._session: Any = token.open(user_pin=pin, rw=True)
+            try:
+                self._session: Any = token.open(user_pin=pin, rw=True)
+            except pkcs11.UserAlreadyLoggedIn:
+                # PKCS#11 logs in per process: another session of this process already did.
+                self._session = token.open(rw=True)
         except (pkcs11.PKCS11Error, RuntimeError, OSError) as exc:
             raise KeyFileError(
                 f"cannot open PKCS#11 token {token_label!r} with {module}: {type(exc).__name__}"

@@ -28,7 +28,7 @@ import ssl
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.applications import Starlette
 from uvicorn.supervisors import Multiprocess
 
 from gmlc.app import create_app
@@ -68,7 +68,7 @@ def preflight(settings: Settings) -> None:
     open_key_ring(settings).active_signing_key()
 
 
-def app_for_worker() -> FastAPI:
+def app_for_worker() -> Starlette:
     """Factory used by uvicorn worker processes (settings from :data:`WORKER_SETTINGS_ENV`).
 
     Raises:

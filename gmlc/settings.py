@@ -237,6 +237,13 @@ class Settings(BaseSettings):
             raise ValueError("tls_cert and tls_key must be set together")
         if self.tls_client_ca is not None and self.tls_cert is None:
             raise ValueError("tls_client_ca needs TLS: set tls_cert and tls_key as well")
+        for text in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(text, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies: {text!r} is not an address or network"
+                ) from None
         pkcs11 = (self.pkcs11_module, self.pkcs11_token, self.pkcs11_pin_file)
         if any(value is not None for value in pkcs11) and None in pkcs11:
             raise ValueError("pkcs11_module, pkcs11_token and pkcs11_pin_file go together")
@@ -248,6 +255,11 @@ class Settings(BaseSettings):
                 "listener (it names appliances and keys, and is not for MLP clients)"
             )
         return self
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """``trusted_proxies`` as networks."""
+        return tuple(ipaddress.ip_network(text, strict=False) for text in self.trusted_proxies)
 
     @property
     def keys_dir(self) -> Path:

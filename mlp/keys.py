@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol, TypeAlias, cast, get_args
 
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from jwt.algorithms import Algorithm, ECAlgorithm, OKPAlgorithm, RSAPSSAlgorithm
 
 from mlp.errors import MlpError
@@ -76,6 +77,8 @@ _URLSAFE_TO_STANDARD: Final = bytes.maketrans(b"-_", b"+/")
 _PADDING: Final = (b"", b"", b"==", b"=")
 _UNUSED_BITS: Final = (0, 0, 0x0F, 0x03)
 # JWK members that carry private key material (RFC 7518 §6.2.2, §6.3.2, RFC 8037 §2).
+_ES256: Final = ec.ECDSA(hashes.SHA256())
+_PS256_PADDING: Final = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
 _PRIVATE_MEMBERS: Final = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 
 
@@ -370,16 +373,21 @@ class SigningKey:
     kid: str
     alg: KeyAlgorithm
     private_key: PrivateKey = field(repr=False)
-    _algorithm: Algorithm = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_kid(self.kid)
         _check_key_for_algorithm(self.private_key, self.alg)
-        object.__setattr__(self, "_algorithm", _jws_algorithm(self.alg))
 
     def sign(self, signing_input: bytes) -> bytes:
         """The JWS signature of ``signing_input`` with this key and its algorithm."""
-        return bytes(self._algorithm.sign(signing_input, self.private_key))
+        key = self.private_key
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            # JWS wants raw r || s (RFC 7518 §3.4), cryptography gives DER.
+            r, s = decode_dss_signature(key.sign(signing_input, _ES256))
+            return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        if isinstance(key, ed25519.Ed25519PrivateKey):
+            return key.sign(signing_input)
+        return key.sign(signing_input, _PS256_PADDING, hashes.SHA256())
 
     @classmethod
     def generate(cls, alg: str = "ES256", kid: str | None = None) -> SigningKey:

@@ -102,6 +102,7 @@ def verify(token: str, **changes: Any) -> Any:
 def signers(request: pytest.FixtureRequest) -> Iterator[str]:
     """Every test of this module once with in-process keys, once with keys in a token."""
     global KEYS, KEY_SET
+    token = None
     if request.param == "pkcs11":
         from gmlc.hsm import Pkcs11Token
 
@@ -118,6 +119,8 @@ def signers(request: pytest.FixtureRequest) -> Iterator[str]:
         yield request.param
     finally:
         KEYS, KEY_SET = SOFTWARE_KEYS, KeySet.from_signing_keys(SOFTWARE_KEYS.values())
+        if token is not None:
+            token.close()
 
 
 def resign(claims: object, *, alg: str = "ES256", header: dict[str, Any] | None = None) -> str:
