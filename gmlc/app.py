@@ -70,7 +70,6 @@ from gmlc.declarations import (
 from gmlc.errors import GmlcError, KeyFileError
 from gmlc.intake import ObservationIntake
 from gmlc.keys import open_key_ring
-from gmlc.logs import log_event
 from gmlc.metrics import CONTENT_TYPE_LATEST, GmlcMetrics
 from gmlc.peers import PEER_CERTIFICATE_KEY
 from gmlc.readmodel import ReadModel
@@ -87,6 +86,7 @@ from mlp import (
     encode_gem,
     encode_slia,
 )
+from runtime.logs import log_event
 
 __all__ = ["GmlcState", "create_app"]
 

@@ -29,9 +29,9 @@ from collections.abc import Callable, Sequence
 from typing import Final
 
 from gmlc.errors import GmlcError, StoreError
-from gmlc.logs import log_event
 from gmlc.readmodel import ReadModel
 from gmlc.store import Change, ChangeListener, Store
+from runtime.logs import log_event
 
 __all__ = ["ChangeFeed", "FailureSink"]
 

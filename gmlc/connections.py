@@ -51,9 +51,9 @@ import httptools
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from gmlc.errors import ConfigError
-from gmlc.logs import log_event
 from gmlc.metrics import GmlcMetrics
 from gmlc.peers import PEER_CERTIFICATE_KEY, spki_sha256_of_der
+from runtime.logs import log_event
 
 __all__ = [
     "GUARD_STATE_KEY",

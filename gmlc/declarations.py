@@ -42,7 +42,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from gmlc.errors import GmlcError, NotFoundError
-from gmlc.logs import log_event
 from gmlc.metrics import GmlcMetrics
 from gmlc.store import AuditEntry, ClientRecord, Store
 from mlp.keys import b64url_decode, b64url_encode
@@ -54,6 +53,7 @@ from mlp.m2dmrt import (
     spki_der,
 )
 from mlp.names import HostNameError, check_host_name
+from runtime.logs import log_event
 
 __all__ = [
     "DECLARATIONS_PATH",

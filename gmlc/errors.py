@@ -4,6 +4,7 @@ The tree::
 
     GmlcError                 root of everything the gmlc package raises on purpose
       ConfigError             settings file or environment invalid, unsafe serving setup
+        ListenError           a listening address cannot be bound (CLI exit code 6)
       KeyFileError            signing key missing, unreadable, readable by others, ring corrupt
       StoreError              the database failed or is not migrated
       DuplicateError          an object with that identity already exists (CLI exit code 4)
@@ -24,6 +25,11 @@ class GmlcError(Exception):
 
 class ConfigError(GmlcError):
     """The settings are invalid or would start the service in an unsafe way."""
+
+
+class ListenError(ConfigError):
+    """A listening address cannot be bound: the port is in use, the address is not this
+    machine's, or binding it needs privileges."""
 
 
 class KeyFileError(GmlcError):

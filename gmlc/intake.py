@@ -52,7 +52,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from gmlc.logs import log_event
 from gmlc.metrics import GmlcMetrics
 from gmlc.refusals import RefusalFolder, SourceBuckets
 from gmlc.settings import Settings
@@ -66,6 +65,7 @@ from mlp.observation import (
     peek_appliance_id,
     verify_observation,
 )
+from runtime.logs import log_event
 
 __all__ = ["IntakeAnswer", "ObservationIntake"]
 

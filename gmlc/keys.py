@@ -273,12 +273,16 @@ class KeyRing:
             self._write_entries([entry])
         return self._info(entry, now or datetime.now(UTC))
 
-    def rotate(self, alg: str | None = None, *, now: datetime | None = None) -> KeyInfo:
+    def rotate(
+        self, alg: str | None = None, *, now: datetime | None = None, in_token: bool | None = None
+    ) -> KeyInfo:
         """Create a new active key and retire the current one.
 
         Args:
             alg: Algorithm of the new key; the current key's algorithm when None.
             now: Rotation time; the current time when None.
+            in_token: Make the new key in the PKCS#11 token (True) or in a file (False);
+                None: where the current key is (moving into an HSM is one rotation).
 
         Returns:
             The new active key's facts.
@@ -293,9 +297,8 @@ class KeyRing:
         with self._locked():
             entries = self._read_entries()
             current = self._active_entry(entries)
-            new_entry = self._create_key(
-                alg or current.alg, moment, in_token=current.pkcs11_label is not None
-            )
+            place = current.pkcs11_label is not None if in_token is None else in_token
+            new_entry = self._create_key(alg or current.alg, moment, in_token=place)
             self._write_entries([new_entry, *self._retired(entries, moment)])
         return self._info(new_entry, moment)
 

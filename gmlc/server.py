@@ -35,16 +35,17 @@ from gmlc.app import create_app
 from gmlc.connections import GuardedHttpProtocol
 from gmlc.errors import ConfigError, GmlcError, StoreError
 from gmlc.keys import open_key_ring
-from gmlc.logs import configure_logging, log_event, uvicorn_log_config
 from gmlc.settings import Settings
 from gmlc.store import Store
+from runtime.logs import configure_logging, log_event
 
 __all__ = ["WORKER_SETTINGS_ENV", "app_for_worker", "listening_socket", "preflight", "serve"]
 
 logger = logging.getLogger(__name__)
 
-# Not under the SALVE_GMLC_ prefix, so pydantic-settings never reads it as a setting.
+# Not under the SALVE_GMLC_ prefix, so pydantic-settings never reads them as settings.
 WORKER_SETTINGS_ENV = "SALVEGMLC_WORKER_SETTINGS"
+WORKER_LOG_LEVEL_ENV = "SALVEGMLC_WORKER_LOG_LEVEL"
 
 
 def preflight(settings: Settings) -> None:
@@ -82,7 +83,8 @@ def app_for_worker() -> Starlette:
         settings = Settings(**values)
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"{WORKER_SETTINGS_ENV} does not hold valid settings: {exc}") from None
-    configure_logging()
+    level = os.environ.get(WORKER_LOG_LEVEL_ENV, "")
+    configure_logging(int(level) if level.isdigit() else logging.INFO)
     return create_app(settings)
 
 
@@ -104,24 +106,26 @@ def listening_socket(host: str, port: int, what: str) -> socket.socket:
     return sock
 
 
-def serve(settings: Settings, *, log_level: str = "info") -> None:
+def serve(settings: Settings, *, log_level: int | str = logging.INFO) -> None:
     """Run the service until interrupted.
 
     Args:
         settings: The service settings.
-        log_level: uvicorn log level name.
+        log_level: a logging level, or a ``--log-level`` word (``info``, ``debug`` …).
 
     Raises:
         ConfigError, StoreError, KeyFileError: from :func:`preflight`, or a listener that
             cannot be bound.
     """
-    configure_logging(log_level.upper())
+    threshold = configure_logging(log_level).threshold
     preflight(settings)
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.effective_port,
         "http": GuardedHttpProtocol,
-        "log_config": uvicorn_log_config(log_level.upper()),
+        # uvicorn's records go to the root logger, which runtime.logs formats; uvicorn's
+        # own handlers and per-logger levels would bypass it.
+        "log_config": None,
         "access_log": False,
         "server_header": False,
         "proxy_headers": False,
@@ -154,6 +158,7 @@ def serve(settings: Settings, *, log_level: str = "info") -> None:
         )
         if settings.workers > 1:
             os.environ[WORKER_SETTINGS_ENV] = settings.model_dump_json()
+            os.environ[WORKER_LOG_LEVEL_ENV] = str(threshold)
             config = uvicorn.Config("gmlc.server:app_for_worker", factory=True, **options)
             Multiprocess(config, sockets=sockets).run()
         else:

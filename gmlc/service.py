@@ -59,7 +59,6 @@ from gmlc.auditlog import AuditWriter
 from gmlc.auth import Authenticator, AuthOutcome, PendingCheck
 from gmlc.errors import KeyFileError
 from gmlc.keys import KeyRing
-from gmlc.logs import log_event
 from gmlc.metrics import GmlcMetrics
 from gmlc.positioning import Fix, NoFix, PositioningLimits, locate
 from gmlc.readmodel import CellCache, ReadModel, TargetView
@@ -77,6 +76,7 @@ from mlp.codes import LocType, MsidType, ResType, ResultCode
 from mlp.keys import Signer
 from mlp.model import Eqop, LocationRequest, Msid, Position, PositionError, Slia, Slir
 from mlp.shapes import CircularArea, Point
+from runtime.logs import log_event
 
 __all__ = ["CellCache", "KeyHolder", "LocationService", "RequestContext", "positioning_limits"]
 

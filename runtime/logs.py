@@ -61,6 +61,8 @@ CHATTY_LOGGERS: tuple[str, ...] = (
     "httpx",
     "httpcore",
     "uvicorn.access",
+    # uvicorn's start and stop notes; its warnings and errors stay as they are.
+    "uvicorn.error",
     "asyncio",
     "hpack",
     "multipart",

@@ -60,10 +60,7 @@ def cli(node: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Monk
 
     def run(*argv: str) -> tuple[int, str, str]:
         capsys.readouterr()
-        try:
-            code = main(["--config", str(node), *argv])
-        except SystemExit as exit_:  # argparse's usage errors
-            code = int(exit_.code or 0)
+        code = main(["--config", str(node), *argv])
         out, err = capsys.readouterr()
         return code, out, err
 

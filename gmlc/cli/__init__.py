@@ -1,0 +1,67 @@
+"""``salve-gmlc``: set up, run and administer a GMLC node.
+
+Every command takes ``--config FILE``; without it the file named by ``$SALVE_GMLC_CONFIG``
+is used, else ``/etc/salve/gmlc.toml`` if present, else the environment alone
+(``SALVE_GMLC_*`` variables). Output is for people unless ``--json`` is given; errors are
+one line, ``salve-gmlc: message``, on stderr. The conventions (``--version``,
+``--log-level``, the exit codes listed in ``--help``, no traceback, Ctrl-C) are
+:mod:`runtime.cli`'s.
+
+One module per command group: :mod:`~gmlc.cli.node` (``init``, ``serve``),
+:mod:`~gmlc.cli.db`, :mod:`~gmlc.cli.clients` (with their networks, certificates, domains
+and statement options), :mod:`~gmlc.cli.appliances`, :mod:`~gmlc.cli.cells`,
+:mod:`~gmlc.cli.keys`, :mod:`~gmlc.cli.audit` and :mod:`~gmlc.cli.dns`; what they share is
+in :mod:`~gmlc.cli.common`, the parser in :mod:`~gmlc.cli.main`. This module imports only
+what the guard needs; the commands (SQLAlchemy, cryptography, uvicorn …) are imported
+inside it, so that even a Ctrl-C in the first tenth of a second ends in words.
+
+Exit codes: 0 done, 1 failed, 2 usage error (bad arguments), 3 not found, 4 conflict
+(already exists), 5 a domain not enrolled (its DNS does not show that it names this GMLC),
+6 cannot listen (serve), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gmlc.cli.common import (
+    EXIT_CANNOT_LISTEN,
+    EXIT_CONFLICT,
+    EXIT_ERROR,
+    EXIT_NOT_ENROLLED,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_USAGE,
+    PROGRAM,
+    describe_error,
+    format_table,
+    parse_time,
+    resolve_config_path,
+)
+from runtime.cli import run
+
+__all__ = [
+    "EXIT_CANNOT_LISTEN",
+    "EXIT_CONFLICT",
+    "EXIT_ERROR",
+    "EXIT_NOT_ENROLLED",
+    "EXIT_NOT_FOUND",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "PROGRAM",
+    "format_table",
+    "main",
+    "parse_time",
+    "resolve_config_path",
+]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs one ``salve-gmlc`` command; returns its exit code (see the module docstring)."""
+
+    def body() -> int:
+        from gmlc.cli.main import run_command
+
+        return run_command(argv)
+
+    return run(PROGRAM, body, describe=describe_error)
