@@ -440,6 +440,7 @@ def test_example_config_for_operators_is_valid(monkeypatch: pytest.MonkeyPatch) 
         "dns_server",
         "dns_trust_anchor",
         "dns_zone_files",
+        "pkcs11_",
     )
     commented = [
         line[2:]
