@@ -340,10 +340,12 @@ class ReadModel:
         Raises:
             StoreError: the database cannot be read.
         """
+        if appliance_id not in self._appliances:
+            # Enrolled or enabled since the last change this worker applied: take it now.
+            self._reload_appliance(appliance_id)
+            return
         prepared = self._prepared(appliance_id)
         with self._lock:
-            if appliance_id not in self._appliances:
-                return  # disabled or unknown here: nothing asks for its position
             current = self._observations.get(appliance_id)
             if prepared is None:
                 self._observations.pop(appliance_id, None)

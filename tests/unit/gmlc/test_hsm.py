@@ -4,6 +4,8 @@ the token, published from the public half the token gave."""
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -99,7 +101,22 @@ def test_a_token_key_without_a_configured_token_is_a_plain_error(
 
 
 def test_a_wrong_pin_is_refused_in_plain_words(softhsm: Any) -> None:
-    from gmlc.hsm import Pkcs11Token
-
-    with pytest.raises(KeyFileError, match="cannot open PKCS#11 token 'salve-test'"):
-        Pkcs11Token(softhsm.module, softhsm.token_label, "0000-wrong")
+    # In a process of its own, as a node starting: PKCS#11 logs in once per process, so a
+    # process that already logged in (this one, in other tests) is not asked again.
+    script = (
+        "import sys\n"
+        "from gmlc.errors import KeyFileError\n"
+        "from gmlc.hsm import Pkcs11Token\n"
+        "try:\n"
+        f"    Pkcs11Token(__import__('pathlib').Path({str(softhsm.module)!r}), "
+        f"{softhsm.token_label!r}, '0000-wrong')\n"
+        "except KeyFileError as exc:\n"
+        "    print(exc)\n"
+        "    sys.exit(1)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 1, done.stderr
+    assert "cannot open PKCS#11 token 'salve-test'" in done.stdout
+    assert "PinIncorrect" in done.stdout
