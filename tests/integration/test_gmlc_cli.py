@@ -55,14 +55,26 @@ def _run(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A development node initialised by `salve-gmlc init` in its own process."""
-    state = tmp_path_factory.mktemp("gmlc") / "state"
-    done = _run("init", "--state-dir", str(state), "--dev", "--alg", "EdDSA", "--json")
+    """A development node initialised by `salve-gmlc init` in its own process; returns its
+    configuration file (its state directory is `state` beside it)."""
+    config = tmp_path_factory.mktemp("gmlc") / "gmlc.toml"
+    done = _run(
+        "--config",
+        str(config),
+        "init",
+        "--state-dir",
+        str(config.parent / "state"),
+        "--dev",
+        "--alg",
+        "EdDSA",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["signing_key"]["alg"] == "EdDSA" and report["signing_key"]["created"]
     assert report["config_written"] and report["schema_created"]
-    return state / "gmlc.toml"
+    assert report["config_file"] == str(config)
+    return config
 
 
 @pytest.fixture
@@ -87,13 +99,17 @@ def _public_key() -> str:
 
 
 def test_init_made_a_private_state_directory_and_is_repeatable(node: Path, cli: Cli) -> None:
-    state = node.parent
+    state = node.parent / "state"
     assert state.stat().st_mode & 0o777 == 0o700
     assert node.stat().st_mode & 0o777 == 0o600
     assert (state / "gmlc.sqlite3").stat().st_mode & 0o777 == 0o600
     code, out, err = cli("init", "--state-dir", str(state), "--dev")
     assert code == 0, err
     assert "already present" in out and "left unchanged" in out
+    # The file may be repeated, not changed, by init's options.
+    code, _, err = cli("init", "--state-dir", str(node.parent / "elsewhere"))
+    assert code == 2 and f"{node} already sets state_dir" in err
+    assert not (node.parent / "elsewhere").exists()
 
 
 def test_init_without_issuer_outside_dev_is_a_usage_error(
@@ -108,15 +124,61 @@ def test_init_without_issuer_outside_dev_is_a_usage_error(
     assert not (tmp_path / "s").exists()
 
 
-def test_init_with_an_issuer_writes_it_to_the_config(
+def test_init_writes_the_config_where_the_next_commands_read_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As a unit would see it: the configuration named once ($SALVE_GMLC_CONFIG stands in
+    # for /etc/salve/gmlc.toml), and a relative state directory.
+    for name in list(os.environ):
+        if name.startswith("SALVE_GMLC_"):
+            monkeypatch.delenv(name)
+    config = tmp_path / "etc" / "gmlc.toml"
+    config.parent.mkdir()
+    monkeypatch.setenv("SALVE_GMLC_CONFIG", str(config))
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "--state-dir", "prod", "--issuer", "gmlc.example.net"]) == 0
+    said = capsys.readouterr().out
+    assert f"Configuration written to {config}" in said and "No TLS" in said
+    written = tomllib.loads(config.read_text())["gmlc"]
+    assert written["issuer"] == "gmlc.example.net" and "dev" not in written
+    assert written["state_dir"] == str(tmp_path / "prod")
+    # The next commands of the README, as written, find the node.
+    assert main(["client", "add", "web-1", "--msisdn", "41790000001", "--from-anywhere"]) == 0
+    assert main(["db", "status"]) == 0
+    assert "web-1" in capsys.readouterr().out
+
+
+def test_init_prints_a_tls_config_for_installing_by_hand(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("SALVE_GMLC_"):
+            monkeypatch.delenv(name)
+    argv = ["--issuer", "gmlc.example.net", "--host", "0.0.0.0"]
+    argv += ["--tls-cert", "/etc/salve/tls/gmlc.crt", "--tls-key", "/etc/salve/tls/gmlc.key"]
+    assert main(["--config", str(tmp_path / "gmlc.toml"), "init", *argv, "--print-config"]) == 0
+    printed = capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []  # printed only
+    (tmp_path / "gmlc.toml").write_text(printed)
+    settings = load_settings(tmp_path / "gmlc.toml")
+    assert (settings.issuer, settings.host, settings.effective_port) == (
+        "gmlc.example.net",
+        "0.0.0.0",
+        9211,
+    )
+    assert settings.tls_key == Path("/etc/salve/tls/gmlc.key")
+
+
+def test_init_says_how_to_put_the_config_in_place(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("SALVE_GMLC_CONFIG", raising=False)
-    state = tmp_path / "prod"
-    assert main(["init", "--state-dir", str(state), "--issuer", "gmlc.example.net"]) == 0
-    assert 'issuer = "gmlc.example.net"' in (state / "gmlc.toml").read_text()
-    assert "dev" not in (state / "gmlc.toml").read_text().split("[gmlc]")[1]
-    assert "gmlc.example.net" not in capsys.readouterr().err
+    target = tmp_path / "missing" / "gmlc.toml"
+    argv = ["--config", str(target), "init", "--issuer", "gmlc.example.net"]
+    assert main([*argv, "--state-dir", str(tmp_path / "s")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"salve-gmlc: cannot write {target}: the directory")
+    assert not (tmp_path / "s").exists()
 
 
 def test_client_lifecycle(cli: Cli, node: Path) -> None:
@@ -127,7 +189,7 @@ def test_client_lifecycle(cli: Cli, node: Path) -> None:
     password = json.loads(out)["password"]
     assert len(password) >= 32
 
-    store = Store.open(f"sqlite:///{node.parent / 'gmlc.sqlite3'}")
+    store = Store.open(f"sqlite:///{node.parent / 'state' / 'gmlc.sqlite3'}")
     try:
         client = store.get_client("web-1")
         assert client is not None
@@ -339,7 +401,7 @@ def test_keys_revoke_withdraws_the_key_and_prints_its_pin_until(cli: Cli, node: 
 
 
 def test_audit_list_and_export(cli: Cli, node: Path) -> None:
-    with Store.open(f"sqlite:///{node.parent / 'gmlc.sqlite3'}") as store:
+    with Store.open(f"sqlite:///{node.parent / 'state' / 'gmlc.sqlite3'}") as store:
         for n in range(5):
             store.append_audit(
                 "slir" if n % 2 == 0 else "auth_failure",

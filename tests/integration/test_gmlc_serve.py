@@ -38,9 +38,10 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A development node made by `salve-gmlc init`; returns its configuration file."""
-    state = tmp_path_factory.mktemp("serve") / "state"
-    assert main(["init", "--state-dir", str(state), "--dev", "--json"]) == 0
-    return state / "gmlc.toml"
+    config = tmp_path_factory.mktemp("serve") / "gmlc.toml"
+    argv = ["--config", str(config), "init", "--state-dir", str(config.parent / "state")]
+    assert main([*argv, "--dev", "--json"]) == 0
+    return config
 
 
 @pytest.fixture
