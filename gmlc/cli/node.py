@@ -157,7 +157,8 @@ def _cmd_init(ctx: Context) -> int:
             "is loopback; set tls_cert and tls_key (init --tls-cert/--tls-key) for clients "
             "elsewhere."
         )
-    config = "" if target == SYSTEM_CONFIG else f" --config {target}"
+    # Later commands find the file by themselves unless --config named it.
+    config = f" --config {target}" if args.config else ""
     print(
         f"Next: {PROG}{config} cells import CELLS.csv.gz, then {PROG}{config} client add "
         "CLIENT-ID --msisdn NUMBER --from SITE-NETWORK/PREFIX"
