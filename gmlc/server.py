@@ -31,6 +31,7 @@ import json
 import logging
 import math
 import os
+import signal
 import socket
 import ssl
 import time
@@ -234,6 +235,24 @@ class NotifyingSupervisor(Multiprocess):
         self._watchdog = _WatchdogClock(notifier)
         self._ready_sent = False
         self._ready_said = -1
+        #: True when Ctrl-C (SIGINT), not a stop request (SIGTERM), ended the run.
+        self.interrupted = False
+
+    def init_processes(self) -> None:
+        """Starts the workers with Ctrl-C ignored until they serve.
+
+        A terminal's Ctrl-C reaches the whole process group, and a worker still importing
+        the application would end in a traceback. An ignored SIGINT is inherited across
+        fork and exec (a signal mask is not: multiprocessing resets it) and Python keeps
+        it ignored, until uvicorn installs its own handler once the worker serves. The
+        supervisor ignores Ctrl-C for the few milliseconds the workers take to spawn, and
+        stops them itself (SIGTERM) when it is interrupted.
+        """
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            super().init_processes()
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
     @property
     def startup_failed(self) -> bool:
@@ -256,6 +275,11 @@ class NotifyingSupervisor(Multiprocess):
             self._notifier.status(f"{self._listeners.said}; {ready} of {workers} workers ready")
         if self._watchdog.due():
             self._notifier.watchdog()
+
+    def handle_int(self) -> None:
+        """Ctrl-C: stop, and say so afterwards (as one worker does)."""
+        self.interrupted = True
+        super().handle_int()
 
     def terminate_all(self) -> None:
         """``STOPPING=1``, then stop the workers."""
@@ -329,6 +353,8 @@ def serve(
             supervisor.run()
             if supervisor.startup_failed:
                 raise GmlcError(_STARTUP_FAILED)
+            if supervisor.interrupted:
+                raise KeyboardInterrupt
         else:
             server = NotifyingServer(
                 uvicorn.Config(create_app(settings), **options), notifier, listeners
