@@ -1,12 +1,15 @@
 """The framework's ceiling: the same server stack answering a fixed SLIA with no work.
 
 Served exactly like the GMLC (uvicorn, httptools, uvloop, same worker count), so the
-ratio GMLC/baseline isolates the cost of our own work per request.
+ratio GMLC/baseline isolates the cost of our own work per request. The same answer from a
+bare Starlette route measures what the FastAPI layer costs.
 """
 
 from __future__ import annotations
 
 from fastapi import FastAPI, Request, Response
+from starlette.applications import Starlette
+from starlette.routing import Route
 
 FIXED_SLIA = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -29,3 +32,13 @@ def create_baseline_app() -> FastAPI:
         return Response(FIXED_SLIA, media_type="application/xml")
 
     return app
+
+
+def create_starlette_baseline_app() -> Starlette:
+    """The same fixed answer from a bare Starlette route (no FastAPI layer)."""
+
+    async def mlp(request: Request) -> Response:
+        await request.body()
+        return Response(FIXED_SLIA, media_type="application/xml")
+
+    return Starlette(routes=[Route("/mlp", mlp, methods=["POST"])])

@@ -340,7 +340,9 @@ def running_gmlc(
 
 
 @contextmanager
-def running_baseline(*, workers: int) -> Iterator[str]:
+def running_baseline(
+    *, workers: int, factory: str = "bench.baseline_app:create_baseline_app"
+) -> Iterator[str]:
     """The baseline app on the same server stack; yields its base URL."""
     port = free_port()
     process = subprocess.Popen(
@@ -348,7 +350,7 @@ def running_baseline(*, workers: int) -> Iterator[str]:
             sys.executable,
             "-m",
             "uvicorn",
-            "bench.baseline_app:create_baseline_app",
+            factory,
             "--factory",
             "--host",
             "127.0.0.1",
@@ -399,8 +401,12 @@ def run_load(
     requests: int,
     time_limit_s: float = 60.0,
     cycle: bool = True,
+    sources: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Runs the load generator in its own process and returns its JSON summary."""
+    """Runs the load generator in its own process and returns its JSON summary.
+
+    ``sources``: one local address per stream to connect from (loopback 127.0.0.x).
+    """
     job = {
         "host": "127.0.0.1",
         "port": port,
@@ -409,6 +415,7 @@ def run_load(
         "time_limit_s": time_limit_s,
         "cycle": cycle,
         "streams": streams,
+        "sources": sources,
     }
     result = subprocess.run(
         [sys.executable, "-m", "bench.loadgen"],

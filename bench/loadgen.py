@@ -8,7 +8,9 @@ latency percentiles. Request bodies are built by the caller, so no signing or XM
 work happens here while measuring.
 
 Job: {"host", "port", "concurrency", "requests": N total, "time_limit_s",
-      "streams": [[{"method","path","body_b64","tag"}...], ...]}
+      "streams": [[{"method","path","body_b64","tag"}...], ...],
+      "sources": optional, one local address per stream to connect from}
+The summary also has latency percentiles per tag (``by_tag``).
 Connection i sends stream i % len(streams) in order; a stream's order is kept, which
 is what sequence-numbered observations need. With "cycle": false (needed for them: a
 repeated sequence number is a replay) a connection stops at the end of its stream.
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 @dataclass
 class Totals:
     latencies_ns: list[int] = field(default_factory=list)
+    by_tag_ns: dict[str, list[int]] = field(default_factory=dict)
     statuses: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     sent: int = 0
@@ -73,9 +76,15 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
 
 
 async def _connection(
-    job: dict, stream: list[tuple[bytes, str]], budget: list[int], deadline: float, totals: Totals
+    job: dict,
+    stream: list[tuple[bytes, str]],
+    budget: list[int],
+    deadline: float,
+    totals: Totals,
+    source: str | None = None,
 ) -> None:
-    reader, writer = await asyncio.open_connection(job["host"], job["port"])
+    local = {"local_addr": (source, 0)} if source else {}
+    reader, writer = await asyncio.open_connection(job["host"], job["port"], **local)
     index = 0
     try:
         while budget[0] > 0 and time.monotonic() < deadline:
@@ -91,9 +100,11 @@ async def _connection(
             except (ConnectionError, asyncio.IncompleteReadError) as exc:
                 totals.errors[f"{tag}:{type(exc).__name__}"] += 1
                 writer.close()
-                reader, writer = await asyncio.open_connection(job["host"], job["port"])
+                reader, writer = await asyncio.open_connection(job["host"], job["port"], **local)
                 continue
-            totals.latencies_ns.append(time.perf_counter_ns() - started)
+            elapsed_ns = time.perf_counter_ns() - started
+            totals.latencies_ns.append(elapsed_ns)
+            totals.by_tag_ns.setdefault(tag, []).append(elapsed_ns)
             totals.statuses[f"{tag}:{status}"] += 1
             totals.sent += 1
     finally:
@@ -114,9 +125,17 @@ async def run_job(job: dict) -> dict:
     budget = [int(job["requests"])]
     started = time.perf_counter()
     deadline = time.monotonic() + float(job.get("time_limit_s", 60))
+    sources = job.get("sources") or [None] * len(streams)
     await asyncio.gather(
         *(
-            _connection(job, streams[i % len(streams)], budget, deadline, totals)
+            _connection(
+                job,
+                streams[i % len(streams)],
+                budget,
+                deadline,
+                totals,
+                sources[i % len(streams)],
+            )
             for i in range(int(job["concurrency"]))
         )
     )
@@ -131,6 +150,14 @@ async def run_job(job: dict) -> dict:
         "p99_ms": _percentile(latencies, 0.99),
         "statuses": dict(totals.statuses),
         "errors": dict(totals.errors),
+        "by_tag": {
+            tag: {
+                "n": len(values),
+                "p50_ms": _percentile(sorted(values), 0.50),
+                "p99_ms": _percentile(sorted(values), 0.99),
+            }
+            for tag, values in totals.by_tag_ns.items()
+        },
     }
 
 

@@ -9,6 +9,7 @@ group-commit writer as in the server, so waiting for the commit shows up as a lo
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import time
 
@@ -44,12 +45,19 @@ def main(argv: list[str] | None = None) -> int:
                 slir_body(CLIENT_ID, gmlc.password, MSISDN, fresh_session_hash())
                 for _ in range(args.requests + 1)
             ]
-            endpoint.process(bodies[0], RequestContext("127.0.0.1", time.monotonic() + 5))
+
+            async def answer(body: bytes) -> None:
+                await endpoint.process(body, RequestContext("127.0.0.1", time.monotonic() + 5))
+
+            async def answer_all() -> None:
+                for body in bodies[1:]:
+                    await answer(body)
+
+            asyncio.run(answer(bodies[0]))
             profiler = Profiler(interval=0.0002)
             started = time.perf_counter()
             with profiler:
-                for body in bodies[1:]:
-                    endpoint.process(body, RequestContext("127.0.0.1", time.monotonic() + 5))
+                asyncio.run(answer_all())
             elapsed = time.perf_counter() - started
     print(profiler.output_text(unicode=True, color=False, show_all=False))
     print(f"{elapsed / args.requests * 1e3:.2f} ms per request (profiled, in-process, one thread)")

@@ -1,13 +1,18 @@
-"""Group commit for the audit log.
+"""Group commit for the audit log, off the request path.
 
 Every SLIR writes audit rows before its answer leaves (a statement is never handed out
 unless its audit row is committed). One transaction per request makes the database's
 write lock the bottleneck under concurrency: with SQLite, writers queue on one lock and
 wait in its busy handler's sleeps. Here concurrent requests hand their rows to one
 writer thread, which commits everything waiting in a single transaction and then
-releases every request in that batch. Each request still returns only after its rows
+releases every request in that batch. Each request still answers only after its rows
 are durable, so nothing about the audit guarantee changes; only the number of commits
 does.
+
+:meth:`AuditWriter.submit` returns a future, so a request on the event loop awaits the
+commit without holding a thread; :meth:`AuditWriter.write` waits in the calling thread.
+On SQLite the commit is durable at ``synchronous = FULL`` (see
+:mod:`gmlc.store.database`): the WAL is synced before the batch is released.
 
 If a shared transaction fails, each request's rows are retried on their own, so one
 request's problem is reported to that request alone.
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from gmlc.errors import StoreError
@@ -28,8 +34,7 @@ __all__ = ["AuditWriter"]
 @dataclass
 class _Pending:
     entries: Sequence[AuditEntry]
-    done: threading.Event = field(default_factory=threading.Event)
-    error: BaseException | None = None
+    done: Future[None] = field(default_factory=Future)
 
 
 class AuditWriter:
@@ -51,6 +56,25 @@ class AuditWriter:
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
 
+    def submit(self, entries: Sequence[AuditEntry]) -> Future[None]:
+        """Queue ``entries`` for one transaction (possibly shared); the future completes
+        when they are committed, or fails with the reason they were not.
+
+        Failures of the future: StoreError (not written, or the writer is closed),
+        ValueError/TypeError (a malformed entry: nothing of this call is written).
+        """
+        pending = _Pending(entries)
+        if not entries:
+            pending.done.set_result(None)
+            return pending.done
+        with self._condition:
+            if self._closed:
+                pending.done.set_exception(StoreError("the audit writer is closed"))
+                return pending.done
+            self._pending.append(pending)
+            self._condition.notify()
+        return pending.done
+
     def write(self, entries: Sequence[AuditEntry]) -> None:
         """Append ``entries`` in one transaction (possibly shared) and wait for the commit.
 
@@ -58,17 +82,7 @@ class AuditWriter:
             StoreError: the entries could not be written, or the writer is closed.
             ValueError, TypeError: a malformed entry (nothing of this call is written).
         """
-        if not entries:
-            return
-        pending = _Pending(entries)
-        with self._condition:
-            if self._closed:
-                raise StoreError("the audit writer is closed")
-            self._pending.append(pending)
-            self._condition.notify()
-        pending.done.wait()
-        if pending.error is not None:
-            raise pending.error
+        self.submit(entries).result()
 
     def close(self) -> None:
         """Commit what is waiting, then stop the writer thread."""
@@ -100,11 +114,12 @@ class AuditWriter:
                 self._settle(item)
             return
         for item in batch:
-            item.done.set()
+            item.done.set_result(None)
 
     def _settle(self, item: _Pending) -> None:
         try:
             self._store.append_audits(item.entries)
         except Exception as exc:  # handed to the waiting request, which raises it
-            item.error = exc
-        item.done.set()
+            item.done.set_exception(exc)
+            return
+        item.done.set_result(None)

@@ -39,6 +39,7 @@ logged as WARNING events, at most one line per event kind and source per
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import time
 from collections import OrderedDict
@@ -81,12 +82,15 @@ class ConnectionLimits:
         max_per_source: Open connections allowed per source address.
         linger_s: Longest time a lingering close keeps reading.
         linger_bytes: Most bytes a lingering close reads and drops.
+        uncapped: Networks whose connections are not capped: the load balancers in front
+            of the node, which carry every client's connections.
     """
 
     header_timeout_s: float
     max_per_source: int
     linger_s: float = 2.0
     linger_bytes: int = 16 * 1024 * 1024
+    uncapped: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     def __post_init__(self) -> None:
         if self.header_timeout_s <= 0 or self.linger_s <= 0:
@@ -132,13 +136,22 @@ class ConnectionGuard:
     def admit(self, source: str) -> bool:
         """Count a new connection from ``source``; False when it is over the cap."""
         count = self._open.get(source, 0)
-        if count >= self.limits.max_per_source:
+        if count >= self.limits.max_per_source and not self._uncapped(source):
             self.event("connection_refused", source, limit=self.limits.max_per_source)
             return False
         self._open[source] = count + 1
         if self._metrics is not None:
             self._metrics.open_connections.inc()
         return True
+
+    def _uncapped(self, source: str) -> bool:
+        if not self.limits.uncapped:
+            return False
+        try:
+            address = ipaddress.ip_address(source)
+        except ValueError:
+            return False
+        return any(address in network for network in self.limits.uncapped)
 
     def release(self, source: str) -> None:
         """Forget a connection admitted with :meth:`admit`."""

@@ -101,6 +101,8 @@ class ObservationIntake:
         metrics: The app's metrics.
         clock: Wall clock (UTC, tz-aware).
         prune_every: Accepted observations between two retention prunes.
+        on_stored: Called with the appliance id after an observation is stored (the
+            read model of this worker takes it at once).
     """
 
     def __init__(
@@ -111,8 +113,10 @@ class ObservationIntake:
         metrics: GmlcMetrics,
         clock: Callable[[], datetime],
         prune_every: int = 500,
+        on_stored: Callable[[str], None] | None = None,
     ) -> None:
         self._store = store
+        self._on_stored = on_stored
         self._settings = settings
         self._metrics = metrics
         self._clock = clock
@@ -301,6 +305,8 @@ class ObservationIntake:
                 source=source,
                 appliance_id=appliance_id,
             )
+        if self._on_stored is not None:
+            self._on_stored(appliance_id)
         self._metrics.observations.labels("accepted").inc()
         self._metrics.observation_age.labels(appliance_id).set(
             max((now - observed_at).total_seconds(), 0.0)

@@ -8,6 +8,11 @@ Layout of ``keys_dir`` (mode 0700)::
     <kid>.pem           private key, PKCS#8 PEM, mode 0600
     .lock               advisory lock taken while the ring changes
 
+A key may instead live in a PKCS#11 token (:mod:`gmlc.hsm`): its entry then names the
+token object's label (``pkcs11``) instead of a file, the private half is generated inside
+the token as non-extractable and never leaves it, and statements are signed through the
+token. A new key made by ``rotate`` or ``revoke`` goes where the active key is.
+
 Life of a key: ``generate`` creates the first key, which is active. ``rotate`` creates a
 new active key and retires the previous one (``retired_at`` = now). A retired key stays
 in the published JWKS for a grace period, so statements it signed shortly before the
@@ -41,18 +46,32 @@ import json
 import math
 import os
 import re
+import secrets
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from gmlc.errors import DuplicateError, KeyFileError, NotFoundError
 from mlp.dnsrecords import KeyPin
-from mlp.keys import KeyMaterialError, KeySet, SigningKey, jwk_thumbprint
+from mlp.keys import (
+    KID_LENGTH,
+    KeyAlgorithm,
+    KeyMaterialError,
+    KeySet,
+    Signer,
+    SigningKey,
+    VerificationKey,
+    jwk_thumbprint,
+)
 
-__all__ = ["ALGORITHMS", "KeyInfo", "KeyRing", "KeyStatus"]
+if TYPE_CHECKING:
+    from gmlc.hsm import Pkcs11Token
+    from gmlc.settings import Settings
+
+__all__ = ["ALGORITHMS", "KeyInfo", "KeyRing", "KeyStatus", "open_key_ring"]
 
 ALGORITHMS = ("ES256", "EdDSA", "PS256")
 METADATA_NAME = "keyring.json"
@@ -104,14 +123,19 @@ class KeyInfo:
 class _Entry:
     kid: str
     alg: str
-    file: str
+    file: str | None  # None for a key in a PKCS#11 token
     created_at: datetime
     retired_at: datetime | None
     public_jwk: dict[str, Any]
     revoked_at: datetime | None = None
+    pkcs11_label: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        placed: dict[str, Any] = (
+            {"pkcs11": {"label": self.pkcs11_label}} if self.pkcs11_label is not None else {}
+        )
         return {
+            **placed,
             "kid": self.kid,
             "alg": self.alg,
             "file": self.file,
@@ -143,7 +167,13 @@ def _entry_from_json(raw: object, metadata_path: Path) -> _Entry:
         raise KeyFileError(f"{where} has an invalid kid")
     if alg not in ALGORITHMS:
         raise KeyFileError(f"{where} {kid} has an unsupported alg")
-    if not isinstance(file, str) or file != Path(file).name or not file.endswith(".pem"):
+    token_object = raw.get("pkcs11")
+    label: str | None = None
+    if token_object is not None:
+        label = token_object.get("label") if isinstance(token_object, dict) else None
+        if not isinstance(label, str) or not _SAFE_KID.match(label) or file is not None:
+            raise KeyFileError(f"{where} {kid} has an invalid PKCS#11 label")
+    elif not isinstance(file, str) or file != Path(file).name or not file.endswith(".pem"):
         raise KeyFileError(f"{where} {kid} has an invalid file name")
     if not isinstance(jwk, dict):
         raise KeyFileError(f"{where} {kid} has no public key")
@@ -166,6 +196,7 @@ def _entry_from_json(raw: object, metadata_path: Path) -> _Entry:
         retired_at=retired_at,
         public_jwk=jwk,
         revoked_at=revoked_at,
+        pkcs11_label=label,
     )
 
 
@@ -176,11 +207,19 @@ class KeyRing:
         keys_dir: Directory holding the private keys and keyring.json.
         grace_period_s: How long a retired key is reported as "retired" rather than
             "expired" by :meth:`list`.
+        token: The PKCS#11 token keys may live in; None: keys in files only.
     """
 
-    def __init__(self, keys_dir: Path, *, grace_period_s: int = DEFAULT_GRACE_PERIOD_S) -> None:
+    def __init__(
+        self,
+        keys_dir: Path,
+        *,
+        grace_period_s: int = DEFAULT_GRACE_PERIOD_S,
+        token: Pkcs11Token | None = None,
+    ) -> None:
         self.keys_dir = Path(keys_dir)
         self.grace_period_s = grace_period_s
+        self.token = token
 
     @property
     def metadata_path(self) -> Path:
@@ -206,12 +245,15 @@ class KeyRing:
 
     # -- changing the ring -------------------------------------------------------------
 
-    def generate(self, alg: str = "ES256", *, now: datetime | None = None) -> KeyInfo:
+    def generate(
+        self, alg: str = "ES256", *, now: datetime | None = None, in_token: bool = False
+    ) -> KeyInfo:
         """Create the ring's first key, which becomes the active key.
 
         Args:
             alg: "ES256" (default), "EdDSA" or "PS256".
             now: Creation time; the current time when None.
+            in_token: Generate it in the ring's PKCS#11 token (non-extractable).
 
         Returns:
             The new key's facts.
@@ -227,16 +269,20 @@ class KeyRing:
                 raise DuplicateError(
                     f"a key ring already exists in {self.keys_dir}; use rotate for a new key"
                 )
-            entry = self._create_key(alg, now or datetime.now(UTC))
+            entry = self._create_key(alg, now or datetime.now(UTC), in_token=in_token)
             self._write_entries([entry])
         return self._info(entry, now or datetime.now(UTC))
 
-    def rotate(self, alg: str | None = None, *, now: datetime | None = None) -> KeyInfo:
+    def rotate(
+        self, alg: str | None = None, *, now: datetime | None = None, in_token: bool | None = None
+    ) -> KeyInfo:
         """Create a new active key and retire the current one.
 
         Args:
             alg: Algorithm of the new key; the current key's algorithm when None.
             now: Rotation time; the current time when None.
+            in_token: Make the new key in the PKCS#11 token (True) or in a file (False);
+                None: where the current key is (moving into an HSM is one rotation).
 
         Returns:
             The new active key's facts.
@@ -251,7 +297,8 @@ class KeyRing:
         with self._locked():
             entries = self._read_entries()
             current = self._active_entry(entries)
-            new_entry = self._create_key(alg or current.alg, moment)
+            place = current.pkcs11_label is not None if in_token is None else in_token
+            new_entry = self._create_key(alg or current.alg, moment, in_token=place)
             self._write_entries([new_entry, *self._retired(entries, moment)])
         return self._info(new_entry, moment)
 
@@ -280,7 +327,10 @@ class KeyRing:
             if target.revoked_at is not None:
                 return self._info(target, moment)
             if target.retired_at is None:
-                entries = [self._create_key(target.alg, moment), *self._retired(entries, moment)]
+                replacement = self._create_key(
+                    target.alg, moment, in_token=target.pkcs11_label is not None
+                )
+                entries = [replacement, *self._retired(entries, moment)]
             revoked = [
                 dataclasses.replace(e, revoked_at=moment) if e.kid == kid else e for e in entries
             ]
@@ -351,14 +401,19 @@ class KeyRing:
         ordered = sorted(entries, key=lambda e: e.created_at, reverse=True)
         return [self._info(entry, moment) for entry in ordered]
 
-    def active_signing_key(self) -> SigningKey:
-        """Load the active private key.
+    def active_signing_key(self) -> Signer:
+        """Load the active private key (or reach it in its PKCS#11 token).
 
         Raises:
             KeyFileError: no ring, no active key, the key file is missing, unreadable,
-                readable by group or others, or not a valid key of its algorithm.
+                readable by group or others, or not a valid key of its algorithm; for a
+                key in a token: no token configured, or the token has no such key.
         """
         entry = self._active_entry(self._read_entries())
+        if entry.pkcs11_label is not None:
+            return self._token_signer(entry)
+        if entry.file is None:
+            raise KeyFileError(f"{self.metadata_path}: key {entry.kid} names no file")
         pem = self._read_private_file(self.keys_dir / entry.file)
         try:
             return SigningKey.from_pem(pem, kid=entry.kid, alg=entry.alg)
@@ -368,6 +423,25 @@ class KeyRing:
                 f"key file {self.keys_dir / entry.file} does not hold a valid {entry.alg} "
                 "private key"
             ) from None
+
+    def _token_signer(self, entry: _Entry) -> Signer:
+        if self.token is None:
+            raise KeyFileError(
+                f"key {entry.kid} is in a PKCS#11 token; configure pkcs11_module, "
+                "pkcs11_token and pkcs11_pin_file"
+            )
+        try:
+            public = KeySet.from_jwks({"keys": [entry.public_jwk]}).get(entry.kid)
+        except KeyMaterialError as error:
+            raise KeyFileError(f"the public key of {entry.kid} is unusable: {error}") from None
+        if public is None:
+            raise KeyFileError(f"{self.metadata_path}: the public key of {entry.kid} is missing")
+        return self.token.signer(
+            entry.pkcs11_label or "",
+            kid=entry.kid,
+            alg=cast(KeyAlgorithm, entry.alg),
+            public_key=public.public_key,
+        )
 
     def jwks(self, now: datetime, grace_period_s: int) -> dict[str, Any]:
         """The public keys to publish: the active key and keys retired within the grace.
@@ -461,7 +535,9 @@ class KeyRing:
         finally:
             os.close(fd)
 
-    def _create_key(self, alg: str, now: datetime) -> _Entry:
+    def _create_key(self, alg: str, now: datetime, *, in_token: bool = False) -> _Entry:
+        if in_token:
+            return self._create_token_key(alg, now)
         key = SigningKey.generate(alg)
         if not _SAFE_KID.match(key.kid):
             raise KeyFileError(f"generated kid {key.kid!r} is not usable as a file name")
@@ -484,6 +560,24 @@ class KeyRing:
             created_at=now.astimezone(UTC),
             retired_at=None,
             public_jwk=key.public_jwk(),
+        )
+
+    def _create_token_key(self, alg: str, now: datetime) -> _Entry:
+        if self.token is None:
+            raise KeyFileError(
+                "no PKCS#11 token is configured (pkcs11_module, pkcs11_token, pkcs11_pin_file)"
+            )
+        label = f"salve-gmlc-{secrets.token_hex(6)}"
+        public_key = self.token.generate(cast(KeyAlgorithm, alg), label)
+        kid = jwk_thumbprint(public_key)[:KID_LENGTH]
+        return _Entry(
+            kid=kid,
+            alg=alg,
+            file=None,
+            created_at=now.astimezone(UTC),
+            retired_at=None,
+            public_jwk=VerificationKey.create(kid, alg, public_key).public_jwk(),
+            pkcs11_label=label,
         )
 
     def _write_entries(self, entries: builtins.list[_Entry]) -> None:
@@ -551,3 +645,23 @@ class KeyRing:
                     f"Fix with: chmod 600 {path}"
                 )
             return handle.read()
+
+
+def open_key_ring(settings: Settings) -> KeyRing:
+    """The node's key ring, with its PKCS#11 token when the settings name one.
+
+    Raises:
+        KeyFileError: the PIN file cannot be read, or the token cannot be opened.
+    """
+    token = None
+    if settings.pkcs11_module and settings.pkcs11_token and settings.pkcs11_pin_file:
+        from gmlc.hsm import Pkcs11Token
+
+        try:
+            pin = settings.pkcs11_pin_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise KeyFileError(
+                f"cannot read the PKCS#11 PIN file {settings.pkcs11_pin_file}: {exc.strerror}"
+            ) from None
+        token = Pkcs11Token(settings.pkcs11_module, settings.pkcs11_token, pin)
+    return KeyRing(settings.keys_dir, grace_period_s=settings.key_grace_period_s, token=token)

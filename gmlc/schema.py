@@ -22,6 +22,7 @@ __all__ = [
     "APPLIANCES",
     "AUDIT",
     "CELLS",
+    "CHANGES",
     "CLIENTS",
     "CLIENT_CERTIFICATES",
     "CLIENT_DOMAINS",
@@ -260,4 +261,19 @@ AUDIT = sa.Table(
     sa.Column("detail", JsonDocument(), nullable=False),
     sa.Index("ix_audit_at", "at"),
     sa.Index("ix_audit_kind_id", "kind", "id"),
+)
+
+# What changed, for the read model of every worker and node (gmlc.readmodel): database
+# triggers add one row per changed client, appliance or observation, and nodes add the
+# failed logins they count (kind "failure", the throttle key as JSON, ``origin`` the node
+# that counted it). SQLite workers poll it by id; on PostgreSQL a trigger also sends each
+# row as a NOTIFY on the ``salve_changes`` channel. Old rows are pruned; nothing else
+# reads them.
+CHANGES = sa.Table(
+    "changes",
+    METADATA,
+    sa.Column("id", _big_id(), primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("origin", sa.String(64), nullable=True),
 )

@@ -39,14 +39,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.applications import Starlette
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from gmlc.app import create_app
 from gmlc.connections import GuardedHttpProtocol
 from gmlc.errors import ConfigError, GmlcError, StoreError
-from gmlc.keys import KeyRing
+from gmlc.keys import open_key_ring
 from gmlc.listening import check_tls_files, listening_socket
 from gmlc.settings import Settings
 from gmlc.store import Store
@@ -89,10 +89,10 @@ def preflight(settings: Settings) -> None:
             raise StoreError("the database schema is not current; run: salve-gmlc db upgrade")
     finally:
         store.close()
-    KeyRing(settings.keys_dir).active_signing_key()
+    open_key_ring(settings).active_signing_key()
 
 
-def app_for_worker() -> FastAPI:
+def app_for_worker() -> Starlette:
     """Factory used by uvicorn worker processes (settings from :data:`WORKER_SETTINGS_ENV`).
 
     Raises:

@@ -46,31 +46,22 @@ Every request is audited once (kind "slir"), whatever its outcome.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from gmlc.auditlog import AuditWriter
-from gmlc.auth import Authenticator
+from gmlc.auth import Authenticator, AuthOutcome, PendingCheck
 from gmlc.errors import KeyFileError
 from gmlc.keys import KeyRing
 from gmlc.metrics import GmlcMetrics
-from gmlc.positioning import (
-    AreaEstimate,
-    AreaLookup,
-    CellKey,
-    CellLike,
-    CellLookup,
-    Fix,
-    NoFix,
-    PositioningLimits,
-    locate,
-)
+from gmlc.positioning import Fix, NoFix, PositioningLimits, locate
+from gmlc.readmodel import CellCache, ReadModel, TargetView
 from gmlc.settings import Settings
 from gmlc.statements import (
     MAX_POSITIONS,
@@ -80,14 +71,14 @@ from gmlc.statements import (
     StatementRequest,
     coarse_circle,
 )
-from gmlc.store import ApplianceRecord, AuditEntry, ClientRecord, ObservationRecord, Store
+from gmlc.store import AuditEntry, ClientRecord, Store
 from mlp.codes import LocType, MsidType, ResType, ResultCode
-from mlp.keys import SigningKey
+from mlp.keys import Signer
 from mlp.model import Eqop, LocationRequest, Msid, Position, PositionError, Slia, Slir
 from mlp.shapes import CircularArea, Point
 from runtime.logs import log_event
 
-__all__ = ["CellCache", "KeyHolder", "LocationService", "RequestContext"]
+__all__ = ["CellCache", "KeyHolder", "LocationService", "RequestContext", "positioning_limits"]
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +125,7 @@ class KeyHolder:
         self._monotonic = monotonic
         self._check_interval_s = check_interval_s
         self._lock = threading.Lock()
-        self._key: SigningKey | None = None
+        self._key: Signer | None = None
         self._jwks: dict[str, Any] | None = None
         self._jwks_at = float("-inf")
         self._version: tuple[int, int, int] | None = None
@@ -142,7 +133,7 @@ class KeyHolder:
         # on every statement (the operator may fix a file mode without touching the ring).
         self._failed: tuple[tuple[int, int, int] | None, float] | None = None
 
-    def load(self) -> SigningKey:
+    def load(self) -> Signer:
         """Load the active key now.
 
         Raises:
@@ -191,7 +182,7 @@ class KeyHolder:
         """Whether an active key is in memory."""
         return self._key is not None
 
-    def current(self) -> SigningKey:
+    def current(self) -> Signer:
         """The active signing key, reloaded if the ring changed.
 
         Raises:
@@ -217,82 +208,15 @@ class KeyHolder:
             return self._jwks
 
 
-class CellCache:
-    """A short-lived memory of cell database answers (found and not found).
-
-    The cell table only changes when an operator imports a new export, while every
-    location request looks the same few cells up; remembering answers for ``ttl_s``
-    saves a database round trip per request. An import shows up after at most ``ttl_s``.
-
-    Args:
-        find_cells: The store's batch cell lookup.
-        find_area: The store's location-area estimate.
-        ttl_s: How long an answer is reused.
-        max_entries: Bound on remembered answers (least recently used dropped first).
-        monotonic: Clock for expiry.
-    """
-
-    def __init__(
-        self,
-        find_cells: CellLookup,
-        find_area: AreaLookup,
-        *,
-        ttl_s: float = 60.0,
-        max_entries: int = 50000,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._find_cells = find_cells
-        self._find_area = find_area
-        self._ttl_s = ttl_s
-        self._max_entries = max_entries
-        self._monotonic = monotonic
-        self._entries: OrderedDict[tuple[Any, ...], tuple[float, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def _get(self, key: tuple[Any, ...]) -> tuple[bool, Any]:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry[0] <= self._monotonic():
-                return False, None
-            self._entries.move_to_end(key)
-            return True, entry[1]
-
-    def _put(self, key: tuple[Any, ...], value: Any) -> None:
-        with self._lock:
-            self._entries[key] = (self._monotonic() + self._ttl_s, value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max_entries:
-                self._entries.popitem(last=False)
-
-    def find_cells(self, keys: Sequence[CellKey]) -> dict[CellKey, CellLike]:
-        """Cells by key, from memory where possible (same contract as the store's)."""
-        found: dict[CellKey, CellLike] = {}
-        missing: list[CellKey] = []
-        for key in keys:
-            known, value = self._get(("cell", *key))
-            if not known:
-                missing.append(key)
-            elif value is not None:
-                found[key] = value
-        if missing:
-            looked_up = self._find_cells(missing)
-            for key in missing:
-                value = looked_up.get(key)
-                self._put(("cell", *key), value)
-                if value is not None:
-                    found[key] = value
-        return found
-
-    def find_area(self, radio: str, mcc: int, mnc: int, area: int) -> AreaEstimate | None:
-        """A location-area estimate, from memory where possible."""
-        key = ("area", radio, mcc, mnc, area)
-        known, value = self._get(key)
-        if known:
-            estimate: AreaEstimate | None = value
-            return estimate
-        estimate = self._find_area(radio, mcc, mnc, area)
-        self._put(key, estimate)
-        return estimate
+def positioning_limits(settings: Settings) -> PositioningLimits:
+    """The positioning limits the settings give."""
+    return PositioningLimits(
+        max_age_s=settings.observation_max_age_s,
+        radius_floor_m=settings.radius_floor_m,
+        radius_ceiling_m=settings.radius_ceiling_m,
+        area_fallback_radius_m=settings.area_fallback_radius_m,
+        lev_conf=settings.lev_conf,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,15 +251,22 @@ class _TargetOutcome:
 
 
 class LocationService:
-    """Answers SLIRs from the store's clients, appliances, observations and cells.
+    """Answers SLIRs from the read model's clients, appliances, observations and cells.
+
+    The request path reads no database: clients and targets come from ``read_model``;
+    the only database work is the audit rows, handed to ``audit`` (group commit), and the
+    answer waits until they are committed. :meth:`answer` runs in a thread;
+    :meth:`answer_async` runs on the event loop and only awaits the argon2 pool (for a
+    credential not in the cache) and the audit commit.
 
     Args:
-        store: The database.
+        store: The database (audit rows when there is no ``audit`` writer).
         settings: Service settings.
-        authenticator: Client credential checker (reads clients from ``store``).
+        authenticator: Client credential checker (reads clients from ``read_model``).
         keys: The active signing key.
         metrics: The app's metrics.
         clock: Wall clock (UTC, tz-aware).
+        read_model: Clients, targets and latest observations in memory.
         monotonic: Clock for deadlines.
         audit: Group-committing audit writer; None writes each request's rows directly.
     """
@@ -349,27 +280,20 @@ class LocationService:
         keys: KeyHolder,
         metrics: GmlcMetrics,
         clock: Callable[[], datetime],
+        read_model: ReadModel,
         monotonic: Callable[[], float] = time.monotonic,
         audit: AuditWriter | None = None,
     ) -> None:
         self._store = store
-        self._write_audit: Callable[[Sequence[AuditEntry]], None] = (
-            audit.write if audit is not None else store.append_audits
-        )
+        self._audit = audit
+        self._model = read_model
         self._settings = settings
         self._authenticator = authenticator
         self._keys = keys
         self._metrics = metrics
         self._clock = clock
         self._monotonic = monotonic
-        self._limits = PositioningLimits(
-            max_age_s=settings.observation_max_age_s,
-            radius_floor_m=settings.radius_floor_m,
-            radius_ceiling_m=settings.radius_ceiling_m,
-            area_fallback_radius_m=settings.area_fallback_radius_m,
-            lev_conf=settings.lev_conf,
-        )
-        self._cells = CellCache(store.find_cells, store.area_estimate, monotonic=monotonic)
+        self._limits = positioning_limits(settings)
         self._statements = StatementIssuer(
             signing_key=keys.current,
             issuer=settings.issuer,
@@ -381,13 +305,22 @@ class LocationService:
             settings.statement_rate_per_s, settings.statement_burst, monotonic=monotonic
         )
 
-    def _audit_one(self, kind: str, **fields: Any) -> None:
-        self._write_audit([AuditEntry(kind, **fields)])
+    def _write_audit(self, entries: Sequence[AuditEntry]) -> None:
+        if self._audit is not None:
+            self._audit.write(entries)
+        else:
+            self._store.append_audits(entries)
+
+    async def _write_audit_async(self, entries: Sequence[AuditEntry]) -> None:
+        if self._audit is not None:
+            await asyncio.wrap_future(self._audit.submit(entries))
+        else:
+            self._store.append_audits(entries)
 
     # -- request level -----------------------------------------------------------------
 
     def answer(self, request: LocationRequest, context: RequestContext) -> Slia:
-        """Answer one decoded SLIR; audits it once.
+        """Answer one decoded SLIR; audits it once (runs in a worker thread).
 
         Args:
             request: The decoded request.
@@ -396,21 +329,58 @@ class LocationService:
         Returns:
             The SLIA: a request-level result, or one position or error per target.
         """
+        started = self._begin_authentication(request, context)
+        if isinstance(started, PendingCheck):
+            started = self._authenticator.finish(started)
+        slia, entries = self._respond(request, context, started)
+        self._write_audit(entries)
+        return slia
+
+    async def answer_async(self, request: LocationRequest, context: RequestContext) -> Slia:
+        """:meth:`answer` for the event loop: awaits argon2 and the audit commit.
+
+        Everything else (authorization, positioning, signing) is in memory and runs
+        inline, so a cached client's request never waits for a thread.
+        """
+        started = self._begin_authentication(request, context)
+        if isinstance(started, PendingCheck):
+            await asyncio.wrap_future(started.future)
+            started = self._authenticator.finish(started)
+        slia, entries = self._respond(request, context, started)
+        await self._write_audit_async(entries)
+        return slia
+
+    def _begin_authentication(
+        self, request: LocationRequest, context: RequestContext
+    ) -> AuthOutcome[ClientRecord] | PendingCheck[ClientRecord] | None:
+        client = request.header.client
+        if client is None or not client.id or client.pwd is None:
+            return None
+        return self._authenticator.begin(client.id, client.pwd, context.source, context.certificate)
+
+    def _respond(
+        self,
+        request: LocationRequest,
+        context: RequestContext,
+        authenticated: AuthOutcome[ClientRecord] | None,
+    ) -> tuple[Slia, list[AuditEntry]]:
         targets = request.targets()
         client = request.header.client
         client_id = client.id if client is not None else None
         target_texts = [f"{t.type.value.lower()}:{t.value}" for t in targets]
 
-        record, refusal = self._authenticate(request, context)
+        record, entries = self._judge(client_id, authenticated, context)
         if record is None:
-            refusal = refusal or (ResultCode.UNAUTHORIZED_APPLICATION, None)
-            return self._finish_request_level(refusal, None, client_id, context, target_texts)
+            # One add_info for every reason: the caller learns nothing about which ids exist.
+            add_info = None if authenticated is not None else "client id and pwd are required"
+            refusal = (ResultCode.UNAUTHORIZED_APPLICATION, add_info)
+            return self._request_level(refusal, None, client_id, context, target_texts, entries)
 
         slir = request.slir
         asked = {"domain": slir.domain, "batch_size": slir.batch_size}
         unsupported = self._unsupported_request(request)
         if unsupported is not None:
-            return self._finish_request_level(unsupported, asked, client_id, context, target_texts)
+            return self._request_level(unsupported, asked, client_id, context, target_texts)
         if slir.session_hash is not None and not self._statement_rate.take(
             record.client_id, len(targets)
         ):
@@ -423,7 +393,7 @@ class LocationService:
                 source=context.source,
                 domain=slir.domain,
             )
-            return self._finish_request_level(
+            return self._request_level(
                 (ResultCode.CONGESTION_IN_LOCATION_SERVER, _RATE_EXCEEDED_INFO),
                 asked,
                 client_id,
@@ -464,20 +434,21 @@ class LocationService:
                 **asked,
             },
         )
-        self._write_audit([*(o.audit for o in outcomes if o.audit is not None), request_entry])
-        return Slia(positions=tuple(o.entry for o in outcomes))
+        entries = [*(o.audit for o in outcomes if o.audit is not None), request_entry]
+        return Slia(positions=tuple(o.entry for o in outcomes)), entries
 
-    def _finish_request_level(
+    def _request_level(
         self,
         refusal: tuple[ResultCode, str | None],
         detail: dict[str, Any] | None,
         client_id: str | None,
         context: RequestContext,
         target_texts: list[str],
-    ) -> Slia:
+        earlier: Sequence[AuditEntry] = (),
+    ) -> tuple[Slia, list[AuditEntry]]:
         code, add_info = refusal
         self._metrics.mlp_answers.labels("request", str(int(code))).inc()
-        self._audit_one(
+        entry = AuditEntry(
             "slir",
             client_id=client_id,
             source=context.source,
@@ -485,7 +456,7 @@ class LocationService:
             result=int(code),
             detail={"add_info": add_info, **(detail or {})},
         )
-        return Slia(result=code, add_info=add_info)
+        return Slia(result=code, add_info=add_info), [*earlier, entry]
 
     def authenticate_client(
         self,
@@ -495,7 +466,7 @@ class LocationService:
         *,
         channel: str | None = None,
     ) -> ClientRecord | None:
-        """Check a client's credentials, source network and certificate pin.
+        """Check a client's credentials, source network and certificate pin (in a thread).
 
         Every refusal is counted, audited (``auth_failure`` with its reason) and logged;
         the caller answers all of them alike.
@@ -509,21 +480,38 @@ class LocationService:
         Returns:
             The client, or None when refused.
         """
+        outcome = None
+        if client_id and password is not None:
+            outcome = self._authenticator.authenticate(
+                client_id, password, context.source, context.certificate
+            )
+        record, entries = self._judge(client_id, outcome, context, channel=channel)
+        if entries:
+            self._write_audit(entries)
+        return record
+
+    def _judge(
+        self,
+        client_id: str | None,
+        outcome: AuthOutcome[ClientRecord] | None,
+        context: RequestContext,
+        *,
+        channel: str | None = None,
+    ) -> tuple[ClientRecord | None, list[AuditEntry]]:
+        """The authenticated client, or None with the refusal's metrics, log and audit row
+        (``outcome`` None: the id or password is missing)."""
         where = {} if channel is None else {"channel": channel}
-        if not client_id or password is None:
+        if outcome is None:
             self._metrics.auth_failures.labels("missing_credentials").inc()
-            self._audit_one(
+            entry = AuditEntry(
                 "auth_failure",
                 client_id=client_id or None,
                 source=context.source,
                 detail={"reason": "missing_credentials", **where},
             )
-            return None
-        outcome = self._authenticator.authenticate(
-            client_id, password, context.source, context.certificate
-        )
+            return None, [entry]
         if outcome.record is not None:
-            return outcome.record
+            return outcome.record, []
         reason = outcome.reason or "bad_credentials"
         self._metrics.auth_failures.labels(reason).inc()
         detail: dict[str, Any] = {"reason": reason, **where}
@@ -535,7 +523,6 @@ class LocationService:
             self._metrics.pin_refusals.labels(
                 client_id, reason, "yes" if outcome.password_valid else "no"
             ).inc()
-        self._audit_one("auth_failure", client_id=client_id, source=context.source, detail=detail)
         log_event(
             logger,
             logging.WARNING,
@@ -544,21 +531,10 @@ class LocationService:
             source=context.source,
             **detail,
         )
-        return None
-
-    def _authenticate(
-        self, request: LocationRequest, context: RequestContext
-    ) -> tuple[ClientRecord | None, tuple[ResultCode, str | None] | None]:
-        client = request.header.client
-        client_id = client.id if client is not None else None
-        password = client.pwd if client is not None else None
-        record = self.authenticate_client(client_id, password, context)
-        if record is not None:
-            return record, None
-        if not client_id or password is None:
-            return None, (ResultCode.UNAUTHORIZED_APPLICATION, "client id and pwd are required")
-        # One add_info for every reason: the caller learns nothing about which ids exist.
-        return None, (ResultCode.UNAUTHORIZED_APPLICATION, None)
+        entry = AuditEntry(
+            "auth_failure", client_id=client_id, source=context.source, detail=detail
+        )
+        return None, [entry]
 
     def _unsupported_request(self, request: LocationRequest) -> tuple[ResultCode, str] | None:
         slir = request.slir
@@ -576,7 +552,7 @@ class LocationService:
             return (ResultCode.INVALID_PROTOCOL_ELEMENT_VALUE, "salve:domain is required")
         return None
 
-    # -- one target --------------------------------------------------------------------
+    # -- one target ---------------------------------------------------------------------
 
     @staticmethod
     def is_authorized(client: ClientRecord, msid: Msid, domain: str | None = None) -> bool:
@@ -598,25 +574,17 @@ class LocationService:
     def _error(self, target: Msid, code: ResultCode, add_info: str | None) -> _TargetOutcome:
         return _TargetOutcome(PositionError(target, code, add_info, self._clock()), code)
 
-    def _snapshot(
-        self, kind: MsidType, value: str
-    ) -> tuple[ApplianceRecord, ObservationRecord | None] | None:
-        if kind is MsidType.MSISDN:
-            return self._store.target_snapshot(msisdn=value)
-        return self._store.target_snapshot(imsi=value)
-
-    def _locate(
-        self, snapshot: tuple[ApplianceRecord, ObservationRecord | None], eqop: Eqop | None
-    ) -> Fix | NoFix:
+    def _locate(self, view: TargetView, eqop: Eqop | None) -> Fix | NoFix:
         """The position of an enrolled target from its appliance's latest observation."""
-        _appliance, observation = snapshot
-        if observation is None:
+        prepared = view.observation
+        if prepared is None:
             return NoFix(ResultCode.POSITION_METHOD_FAILURE, "no observation of the target")
+        observation = prepared.record
         return locate(
             observation.report,
             observed_at=observation.observed_at,
-            find_cells=self._cells.find_cells,
-            find_area=self._cells.find_area,
+            find_cells=prepared.find_cells,
+            find_area=prepared.find_area,
             limits=self._limits,
             now=self._clock(),
             max_loc_age_s=eqop.max_loc_age if eqop is not None else None,
@@ -636,12 +604,12 @@ class LocationService:
         fixes: list[Fix] = []
         missing = 0
         for kind, value in sims:
-            snapshot = self._snapshot(kind, value)
-            if snapshot is not None:
-                if snapshot[0].appliance_id in seen:
+            view = self._model.target(kind, value)
+            if view is not None:
+                if view.appliance.appliance_id in seen:
                     continue
-                seen.add(snapshot[0].appliance_id)
-            result = self._locate(snapshot, eqop) if snapshot is not None else None
+                seen.add(view.appliance.appliance_id)
+            result = self._locate(view, eqop) if view is not None else None
             if isinstance(result, Fix):
                 targets.append(f"{kind.value.lower()}:{value}")
                 fixes.append(result)
@@ -672,15 +640,15 @@ class LocationService:
             return self._error(
                 target, ResultCode.PROTOCOL_ELEMENT_ATTRIBUTE_VALUE_NOT_SUPPORTED, "msid enc"
             )
-        # Authorization first, without touching the database: for a target the client may
+        # Authorization first, before the target is looked up: for a target the client may
         # not see (or a domain that is not the client's), neither the answer nor its timing
         # can depend on whether it exists.
         if not self.is_authorized(client, target, request.slir.domain):
             return self._error(target, ResultCode.UNKNOWN_SUBSCRIBER, _UNKNOWN_TARGET_INFO)
-        snapshot = self._snapshot(target.type, target.value)
-        if snapshot is None:
+        view = self._model.target(target.type, target.value)
+        if view is None:
             return self._error(target, ResultCode.UNKNOWN_SUBSCRIBER, _UNKNOWN_TARGET_INFO)
-        result = self._locate(snapshot, request.slir.eqop)
+        result = self._locate(view, request.slir.eqop)
         if isinstance(result, NoFix):
             return self._error(target, result.result, result.add_info)
         return self._position(target, result, client, context, request.slir, scope)

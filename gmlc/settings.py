@@ -156,6 +156,46 @@ class Settings(BaseSettings):
     max_connections_per_source: int = Field(
         default=256, ge=1, description="Open connections per source address and worker."
     )
+    pkcs11_module: Path | None = Field(
+        default=None,
+        description="PKCS#11 library of the HSM holding statement keys (keys in files: unset).",
+    )
+    pkcs11_token: str | None = Field(default=None, description="Label of the HSM token.")
+    pkcs11_pin_file: Path | None = Field(
+        default=None, description="File holding the token's user PIN (mode 0600)."
+    )
+    change_interval_s: float = Field(
+        default=0.1,
+        gt=0,
+        le=10,
+        description=(
+            "How often a worker applies changes made elsewhere (SQLite polling; on "
+            "PostgreSQL they are notified at once): the bound within which a change to a "
+            "client, an appliance or an observation reaches every worker and node."
+        ),
+    )
+    argon2_workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Threads per worker checking passwords that are not cached (argon2).",
+    )
+    argon2_queue: int = Field(
+        default=4,
+        ge=0,
+        le=1024,
+        description=(
+            "Password checks that may wait for an argon2 thread; beyond that they are not "
+            "computed and answered as a wrong password."
+        ),
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Addresses or networks of the load balancers in front of this node: only "
+            "from them is the client's address taken from X-Forwarded-For."
+        ),
+    )
     metrics_host: str = Field(
         default="127.0.0.1", description="Address of the Prometheus /metrics listener."
     )
@@ -197,6 +237,16 @@ class Settings(BaseSettings):
             raise ValueError("tls_cert and tls_key must be set together")
         if self.tls_client_ca is not None and self.tls_cert is None:
             raise ValueError("tls_client_ca needs TLS: set tls_cert and tls_key as well")
+        for text in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(text, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies: {text!r} is not an address or network"
+                ) from None
+        pkcs11 = (self.pkcs11_module, self.pkcs11_token, self.pkcs11_pin_file)
+        if any(value is not None for value in pkcs11) and None in pkcs11:
+            raise ValueError("pkcs11_module, pkcs11_token and pkcs11_pin_file go together")
         if self.radius_floor_m > self.radius_ceiling_m:
             raise ValueError("radius_floor_m must not exceed radius_ceiling_m")
         if self.metrics_port and self.metrics_port == self.effective_port:
@@ -205,6 +255,11 @@ class Settings(BaseSettings):
                 "listener (it names appliances and keys, and is not for MLP clients)"
             )
         return self
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """``trusted_proxies`` as networks."""
+        return tuple(ipaddress.ip_network(text, strict=False) for text in self.trusted_proxies)
 
     @property
     def keys_dir(self) -> Path:

@@ -33,7 +33,7 @@ from gmlc.metrics import GmlcMetrics
 from gmlc.positioning import Fix
 from gmlc.store import AuditEntry, ClientRecord
 from mlp.codes import ResultCode
-from mlp.keys import SigningKey, b64url_encode
+from mlp.keys import Signer, b64url_encode
 from mlp.statement import (
     EARTH_RADIUS_M,
     MAX_POSITIONS,
@@ -193,7 +193,7 @@ class StatementIssuer:
     def __init__(
         self,
         *,
-        signing_key: Callable[[], SigningKey],
+        signing_key: Callable[[], Signer],
         issuer: str,
         validity_s: int,
         metrics: GmlcMetrics,

@@ -28,11 +28,12 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, TypeAlias, cast, get_args
+from typing import Any, Final, Literal, Protocol, TypeAlias, cast, get_args
 
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from jwt.algorithms import Algorithm, ECAlgorithm, OKPAlgorithm, RSAPSSAlgorithm
 
 from mlp.errors import MlpError
@@ -49,6 +50,7 @@ __all__ = [
     "KeySet",
     "PrivateKey",
     "PublicKey",
+    "Signer",
     "SigningKey",
     "VerificationKey",
     "b64url_decode",
@@ -75,6 +77,8 @@ _URLSAFE_TO_STANDARD: Final = bytes.maketrans(b"-_", b"+/")
 _PADDING: Final = (b"", b"", b"==", b"=")
 _UNUSED_BITS: Final = (0, 0, 0x0F, 0x03)
 # JWK members that carry private key material (RFC 7518 §6.2.2, §6.3.2, RFC 8037 §2).
+_ES256: Final = ec.ECDSA(hashes.SHA256())
+_PS256_PADDING: Final = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
 _PRIVATE_MEMBERS: Final = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 
 
@@ -338,9 +342,27 @@ class VerificationKey:
         }
 
 
+class Signer(Protocol):
+    """Whatever signs JWS tokens with a pinned algorithm: a key in this process
+    (:class:`SigningKey`) or one held in a hardware token that never leaves it.
+
+    ``sign`` returns the JWS signature bytes (RFC 7518: raw ``r || s`` for ES256).
+    """
+
+    @property
+    def kid(self) -> str: ...
+
+    @property
+    def alg(self) -> KeyAlgorithm: ...
+
+    def sign(self, signing_input: bytes) -> bytes: ...
+
+    def verification_key(self) -> VerificationKey: ...
+
+
 @dataclass(frozen=True, slots=True)
 class SigningKey:
-    """A private key with its id and the one algorithm it signs with.
+    """A private key with its id and the one algorithm it signs with (a :class:`Signer`).
 
     Attributes:
         kid: Key id written into every token's header.
@@ -355,6 +377,17 @@ class SigningKey:
     def __post_init__(self) -> None:
         _check_kid(self.kid)
         _check_key_for_algorithm(self.private_key, self.alg)
+
+    def sign(self, signing_input: bytes) -> bytes:
+        """The JWS signature of ``signing_input`` with this key and its algorithm."""
+        key = self.private_key
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            # JWS wants raw r || s (RFC 7518 §3.4), cryptography gives DER.
+            r, s = decode_dss_signature(key.sign(signing_input, _ES256))
+            return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        if isinstance(key, ed25519.Ed25519PrivateKey):
+            return key.sign(signing_input)
+        return key.sign(signing_input, _PS256_PADDING, hashes.SHA256())
 
     @classmethod
     def generate(cls, alg: str = "ES256", kid: str | None = None) -> SigningKey:
@@ -549,8 +582,8 @@ class KeySet:
         self._keys: Mapping[str, VerificationKey] = by_kid
 
     @classmethod
-    def from_signing_keys(cls, keys: Iterable[SigningKey]) -> KeySet:
-        """The public halves of signing keys.
+    def from_signing_keys(cls, keys: Iterable[Signer]) -> KeySet:
+        """The public halves of signers (in-process keys or keys in a token).
 
         Raises:
             KeyMaterialError: Two keys share a key id.

@@ -51,6 +51,7 @@ malleable (an ES256 signature with s replaced by n - s verifies too). Errors::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -62,12 +63,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, TypeAlias
 
-from jwt import api_jws
-
 from mlp.errors import MlpError
 from mlp.keys import (
     KeySet,
-    SigningKey,
+    Signer,
     b64url_decode,
     b64url_encode,
     loads_json_object,
@@ -461,7 +460,7 @@ def _checked_positions(
 
 def issue_statement(
     *,
-    key: SigningKey,
+    key: Signer,
     issuer: str,
     subject: str,
     session_hash: bytes,
@@ -475,7 +474,8 @@ def issue_statement(
     """Sign a location statement.
 
     Args:
-        key: The GMLC's signing key; its ``kid`` and ``alg`` go into the header.
+        key: The GMLC's signer (a key in memory or in a token); its ``kid`` and ``alg`` go
+            into the header.
         issuer: The GMLC's canonical host name (``iss``).
         subject: The web service's canonical host name (``sub``).
         session_hash: The 32-byte hash from the location request, or the Merkle root of a
@@ -527,13 +527,18 @@ def issue_statement(
         lt=min(_unix_seconds(position_time, "position_time"), iat),
         pm=method,
     )
-    token = api_jws.encode(
-        _compact_json(claims.to_claims()),
-        key.private_key,
-        algorithm=key.alg,
-        headers={"kid": key.kid, "typ": STATEMENT_TYP},
+    signing_input = (
+        f"{_statement_header(key.alg, key.kid)}.{b64url_encode(_compact_json(claims.to_claims()))}"
     )
-    return token, claims
+    signature = key.sign(signing_input.encode("ascii"))
+    return f"{signing_input}.{b64url_encode(signature)}", claims
+
+
+@functools.lru_cache(maxsize=64)
+def _statement_header(alg: str, kid: str) -> str:
+    """The encoded protected header of a statement (members sorted, as PyJWT writes them)."""
+    header = {"alg": alg, "kid": kid, "typ": STATEMENT_TYP}
+    return b64url_encode(json.dumps(header, separators=(",", ":"), sort_keys=True).encode())
 
 
 def _compact_json(value: Mapping[str, Any]) -> bytes:

@@ -230,12 +230,11 @@ class Context:
         return store
 
 
-def key_ring(ctx: Context) -> KeyRing:
-    """The node's statement signing keys."""
-    from gmlc.keys import KeyRing
+def key_ring(ctx: Context, **overrides: Any) -> KeyRing:
+    """The node's statement signing keys (with its PKCS#11 token, when one is configured)."""
+    from gmlc.keys import open_key_ring
 
-    settings = ctx.settings()
-    return KeyRing(settings.keys_dir, grace_period_s=settings.key_grace_period_s)
+    return open_key_ring(ctx.settings(**overrides))
 
 
 def resolve_config_path(given: str | None, environ: dict[str, str] | None = None) -> Path | None:

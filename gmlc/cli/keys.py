@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from gmlc.cli.common import (
@@ -16,7 +17,7 @@ from gmlc.cli.common import (
     iso,
     key_ring,
 )
-from gmlc.keys import KeyInfo
+from gmlc.keys import KeyInfo, KeyRing
 
 __all__ = ["register"]
 
@@ -40,24 +41,55 @@ def _until_text(key: KeyInfo) -> str | None:
     return f"{key.until} ({iso(datetime.fromtimestamp(key.until, UTC))})"
 
 
+def _ring_for(ctx: Context) -> KeyRing:
+    """The key ring, with the token the command line names (needs ``--pkcs11``)."""
+    args = ctx.args
+    token_options = {
+        "pkcs11_module": args.pkcs11_module,
+        "pkcs11_token": args.pkcs11_token,
+        "pkcs11_pin_file": args.pkcs11_pin_file,
+    }
+    if not args.pkcs11 and any(value is not None for value in token_options.values()):
+        raise UsageError("--pkcs11-module, --pkcs11-token and --pkcs11-pin-file need --pkcs11")
+    ring = key_ring(ctx, **token_options)
+    if args.pkcs11 and ring.token is None:
+        raise UsageError(
+            "--pkcs11 needs a token: give --pkcs11-module, --pkcs11-token and "
+            "--pkcs11-pin-file, or set pkcs11_module, pkcs11_token and pkcs11_pin_file"
+        )
+    return ring
+
+
+def _where(ring: KeyRing, in_token: bool) -> str:
+    if not in_token or ring.token is None:
+        return ""
+    return f" in PKCS#11 token {ring.token.token_label!r} (not extractable)"
+
+
 def _cmd_keys_generate(ctx: Context) -> int:
-    key = key_ring(ctx).generate(ctx.args.alg or "ES256")
+    ring = _ring_for(ctx)
+    key = ring.generate(ctx.args.alg or "ES256", in_token=ctx.args.pkcs11)
     if ctx.args.json:
-        emit_json(_key_json(key))
+        emit_json({**_key_json(key), "pkcs11": ctx.args.pkcs11})
     else:
-        print(f"Signing key {key.kid} ({key.alg}) created; it is the active key.")
+        print(
+            f"Signing key {key.kid} ({key.alg}) created{_where(ring, ctx.args.pkcs11)}; "
+            "it is the active key."
+        )
     return EXIT_OK
 
 
 def _cmd_keys_rotate(ctx: Context) -> int:
-    ring = key_ring(ctx)
-    key = ring.rotate(ctx.args.alg)
+    ring = _ring_for(ctx)
+    key = ring.rotate(ctx.args.alg, in_token=True if ctx.args.pkcs11 else None)
     if ctx.args.json:
         emit_json(_key_json(key))
     else:
+        in_token = ctx.args.pkcs11 or ring.token is not None
         print(
-            f"Signing key {key.kid} ({key.alg}) is now active. The previous key stays "
-            f"published for {ring.grace_period_s} s so recent statements still verify."
+            f"Signing key {key.kid} ({key.alg}) is now active{_where(ring, in_token)}. The "
+            f"previous key stays published for {ring.grace_period_s} s so recent statements "
+            "still verify."
         )
         print("Running GMLC nodes pick up the new key on their next statement.")
     return EXIT_OK
@@ -105,15 +137,30 @@ def _cmd_keys_list(ctx: Context) -> int:
     return EXIT_OK
 
 
+def _token_arguments(parser: Any) -> None:
+    parser.add_argument(
+        "--pkcs11",
+        action="store_true",
+        help="make the key inside the PKCS#11 token (HSM), where it stays non-extractable",
+    )
+    parser.add_argument("--pkcs11-module", type=Path, metavar="PATH", help="PKCS#11 library")
+    parser.add_argument("--pkcs11-token", metavar="LABEL", help="token label")
+    parser.add_argument(
+        "--pkcs11-pin-file", type=Path, metavar="PATH", help="file holding the user PIN"
+    )
+
+
 def register(commands: Any, tree: CommandTree) -> None:
     """Adds ``keys`` and its actions."""
     keys = tree.group(commands, "keys", "statement signing keys")
     generate = tree.add(keys, "generate", "create the first signing key", _cmd_keys_generate)
     generate.add_argument("--alg", choices=ALGORITHMS, default=None)
+    _token_arguments(generate)
     rotate = tree.add(
         keys, "rotate", "make a new active key, retiring the current one", _cmd_keys_rotate
     )
     rotate.add_argument("--alg", choices=ALGORITHMS, default=None)
+    _token_arguments(rotate)
     revoke = tree.add(
         keys,
         "revoke",

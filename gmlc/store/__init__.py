@@ -13,6 +13,7 @@ One module per concept, each a store over the shared :class:`~gmlc.store.databas
 * :mod:`gmlc.store.appliances` — appliances, their SIMs and their observations;
 * :mod:`gmlc.store.cells` — the cell database and location-area estimates;
 * :mod:`gmlc.store.audit` — the append-only audit log;
+* :mod:`gmlc.store.changes` — the change log that keeps the read models current;
 
 and :class:`Store` is all of them over one connection pool, which is what the service,
 the CLI and the tests open.
@@ -39,6 +40,7 @@ from gmlc.store.cells import (
     CellRecord,
     CellStore,
 )
+from gmlc.store.changes import Change, ChangeListener, ChangeStore
 from gmlc.store.clients import ANYWHERE, ClientRecord, ClientStore
 from gmlc.store.domains import (
     DeclarationRecord,
@@ -58,6 +60,8 @@ __all__ = [
     "CellFieldError",
     "CellKey",
     "CellRecord",
+    "Change",
+    "ChangeListener",
     "ClientRecord",
     "DeclarationRecord",
     "DomainEnrolment",
@@ -68,5 +72,5 @@ __all__ = [
 ]
 
 
-class Store(ClientStore, DomainStore, ApplianceStore, CellStore, AuditStore):
+class Store(ClientStore, DomainStore, ApplianceStore, CellStore, AuditStore, ChangeStore):
     """Access to the whole GMLC database. Create with :meth:`open`; close with :meth:`close`."""

@@ -271,6 +271,24 @@ class ApplianceStore(Database):
             row = conn.execute(_LATEST_OBSERVATION, {"appliance_id": appliance_id}).first()
         return None if row is None else _observation_record(row)
 
+    def latest_observations(self) -> dict[str, ObservationRecord]:
+        """Every appliance's accepted observation with the highest ``seq``, by appliance id."""
+        newest = (
+            sa.select(OBSERVATIONS.c.appliance_id, sa.func.max(OBSERVATIONS.c.seq).label("seq"))
+            .group_by(OBSERVATIONS.c.appliance_id)
+            .subquery()
+        )
+        query = OBSERVATIONS.select().join(
+            newest,
+            sa.and_(
+                OBSERVATIONS.c.appliance_id == newest.c.appliance_id,
+                OBSERVATIONS.c.seq == newest.c.seq,
+            ),
+        )
+        with self._read("reading observations") as conn:
+            rows = conn.execute(query).all()
+        return {row.appliance_id: _observation_record(row) for row in rows}
+
     def list_observations(
         self, appliance_id: str, *, limit: int | None = None
     ) -> list[ObservationRecord]:

@@ -20,6 +20,7 @@ import tomllib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -510,6 +511,7 @@ def test_example_config_for_operators_is_valid(monkeypatch: pytest.MonkeyPatch) 
         "dns_server",
         "dns_trust_anchor",
         "dns_zone_files",
+        "pkcs11_",
     )
     commented = [
         line[2:]
@@ -543,3 +545,41 @@ def test_table_formatting_for_people() -> None:
         ["ID", "ON", "SET"], [("a", True, frozenset({"2", "1"})), ("bb", False, None)]
     )
     assert table.splitlines() == ["ID  ON   SET", "a   yes  1,2", "bb  no   -"]
+
+
+def test_keys_generate_and_rotate_into_a_pkcs11_token(
+    tmp_path: Path,
+    softhsm: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("SALVE_GMLC_"):
+            monkeypatch.delenv(name)
+    pin_file = tmp_path / "pin"
+    pin_file.write_text(softhsm.pin + "\n")
+    pin_file.chmod(0o600)
+    config = tmp_path / "gmlc.toml"
+    config.write_text(f'[gmlc]\ndev = true\nstate_dir = "{tmp_path / "state"}"\n')
+    token = ["--pkcs11-module", str(softhsm.module), "--pkcs11-token", softhsm.token_label]
+    token += ["--pkcs11-pin-file", str(pin_file)]
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main(["--config", str(config), *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, _, err = run("keys", "generate", *token)
+    assert code == 2 and "need --pkcs11" in err  # token options alone are a usage error
+    code, out, err = run("keys", "generate", "--pkcs11", "--json", *token)
+    assert code == 0, err
+    generated = json.loads(out)
+    assert generated["pkcs11"] is True and generated["status"] == "active"
+    assert not list((tmp_path / "state" / "keys").glob("*.pem"))
+    # Without the token the ring still lists the key, but cannot sign with it.
+    code, out, _ = run("keys", "list", "--json")
+    assert code == 0 and json.loads(out)[0]["kid"] == generated["kid"]
+    code, out, err = run("keys", "rotate", *token, "--pkcs11")
+    assert code == 0, err
+    assert f"in PKCS#11 token {softhsm.token_label!r} (not extractable)" in out

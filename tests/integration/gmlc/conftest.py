@@ -221,6 +221,8 @@ def _prepare_state(root: Path) -> tuple[Path, str, dict[str, Target]]:
 
 
 def _toml_value(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):

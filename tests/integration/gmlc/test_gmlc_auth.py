@@ -264,3 +264,37 @@ def test_wrong_passwords_from_elsewhere_never_lock_a_client_out(pinned: Pinned) 
     assert "throttled_source" in reasons  # each attacking address is stopped...
     with pinned.client("127.0.0.1") as home:
         assert result_of(post(home, slir("web-2", server.other_password, hidden))) is None
+
+
+# -- behind a load balancer: the client's address from trusted balancers only ---------------
+
+
+def test_network_pinning_behind_a_load_balancer(
+    start_module_gmlc: Callable[..., GmlcServer],
+) -> None:
+    """web-1 is pinned to 127.0.0.1; the balancer is 127.0.0.3. Only what the balancer
+    forwards counts as the client's address, and only the balancer is believed."""
+    server = start_module_gmlc(trusted_proxies=["127.0.0.3"])
+    body = slir("web-1", server.password, server.targets["ok"].msisdn)
+
+    def answered(source: str, forwarded_for: str | None) -> ResultCode | None:
+        headers = {"Content-Type": "application/xml"}
+        if forwarded_for is not None:
+            headers["X-Forwarded-For"] = forwarded_for
+        with http_from(server, source) as client:
+            return result_of(client.post("/mlp", content=body, headers=headers))
+
+    unauthorized = ResultCode.UNAUTHORIZED_APPLICATION
+    # The balancer forwards a client inside web-1's network: answered.
+    assert answered("127.0.0.3", "127.0.0.1") is None
+    # The balancer forwards a client from elsewhere: refused, although the connection
+    # itself comes from the balancer's address.
+    assert answered("127.0.0.3", "127.0.0.9") is unauthorized
+    # Anyone else claiming to forward for the pinned address is not believed.
+    assert answered("127.0.0.4", "127.0.0.1") is unauthorized
+    with server.store() as store:
+        refusals = [
+            (row.source, row.detail.get("reason")) for row in store.list_audit(kind="auth_failure")
+        ]
+    assert ("127.0.0.9", "outside_networks") in refusals
+    assert ("127.0.0.4", "outside_networks") in refusals

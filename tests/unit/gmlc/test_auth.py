@@ -12,7 +12,14 @@ from typing import Literal
 import pytest
 from argon2 import PasswordHasher
 
-from gmlc.auth import Authenticator, FailureThrottle, generate_password, hash_password
+from gmlc.auth import (
+    Authenticator,
+    FailureThrottle,
+    HashPool,
+    PendingCheck,
+    generate_password,
+    hash_password,
+)
 from gmlc.networks import ANYWHERE, Network
 
 
@@ -329,3 +336,33 @@ def test_a_client_pinned_to_certificates_needs_one_of_them(hasher: CountingHashe
     elsewhere = replace(pinned, networks=nets("198.51.100.0/24"))
     auth = Authenticator({"alice": elsewhere}.get, hasher=hasher)
     assert auth.authenticate("alice", "right", "192.0.2.1").reason == "outside_networks"
+
+
+def test_a_full_hash_pool_sheds_without_computing_and_spares_cached_clients() -> None:
+    hasher = GatedHasher()
+    hasher.gate.set()
+    clients = _directory(hasher, alice="right")
+    throttle = FailureThrottle(5, 60, clock=Clock())
+    pool = HashPool(workers=1, queue=0)
+    auth = Authenticator(clients.get, hasher=hasher, throttle=throttle, pool=pool)
+    try:
+        assert auth.authenticate("alice", "right", "10.0.0.1").ok  # now cached
+        hasher.gate.clear()
+        hasher.entered.clear()
+        baseline = hasher.verifications
+        running = auth.begin("mallory", "guess-1", "192.0.2.1")  # takes the only thread
+        assert isinstance(running, PendingCheck)
+        assert hasher.entered.wait(timeout=10)
+        shed = auth.authenticate("mallory", "guess-2", "192.0.2.2")
+        # Refused like a wrong password, nothing computed, nothing counted against anyone.
+        assert (shed.ok, shed.reason) == (False, "overloaded")
+        assert not throttle.counting
+        assert pool.shed == 1
+        cached = auth.authenticate("alice", "right", "10.0.0.1")
+        assert cached.ok and cached.cached  # the cached client does not wait for the pool
+        hasher.gate.set()
+        assert auth.finish(running).reason == "bad_credentials"
+        assert hasher.verifications == baseline + 1
+    finally:
+        hasher.gate.set()
+        pool.close()

@@ -21,10 +21,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gmlc.auth import Authenticator, FailureThrottle
+from gmlc.changefeed import ChangeFeed
 from gmlc.intake import ObservationIntake
 from gmlc.keys import KeyRing
 from gmlc.metrics import GmlcMetrics
-from gmlc.service import CellCache, KeyHolder, LocationService, RequestContext
+from gmlc.readmodel import ReadModel
+from gmlc.service import (
+    CellCache,
+    KeyHolder,
+    LocationService,
+    RequestContext,
+    positioning_limits,
+)
 from gmlc.settings import Settings, load_settings
 from gmlc.store import ANYWHERE, CellRecord, ClientRecord, DomainEnrolment, Store
 from mlp.codes import LocType, MsidType, ResType, ResultCode
@@ -93,6 +101,7 @@ class World:
     ring: KeyRing
     appliance_key: Ed25519PrivateKey
     other_key: Ed25519PrivateKey
+    feed: ChangeFeed
     seq: int = 0
 
     def observe(
@@ -147,6 +156,8 @@ class World:
             ),
         )
         context = RequestContext("192.0.2.20", time.monotonic() + deadline_s)
+        # What the change feed's thread does every interval in the server.
+        self.feed.catch_up()
         return self.service.answer(request, context)
 
 
@@ -195,8 +206,12 @@ def world(tmp_path: Path, password_hash: str) -> Iterator[World]:
     metrics = GmlcMetrics()
     keys = KeyHolder(ring, grace_period_s=settings.key_grace_period_s, clock=clock)
     keys.load()
+    read_model = ReadModel(store, positioning_limits(settings))
+    feed = ChangeFeed(store, read_model)
+    feed.catch_up()
+    read_model.load()
     authenticator: Authenticator[ClientRecord] = Authenticator(
-        store.get_client, throttle=FailureThrottle(5, 60), hasher=FAST_HASHER
+        read_model.client, throttle=FailureThrottle(5, 60), hasher=FAST_HASHER
     )
     service = LocationService(
         store=store,
@@ -205,10 +220,11 @@ def world(tmp_path: Path, password_hash: str) -> Iterator[World]:
         keys=keys,
         metrics=metrics,
         clock=clock,
+        read_model=read_model,
     )
     intake = ObservationIntake(store=store, settings=settings, metrics=metrics, clock=clock)
     try:
-        yield World(store, settings, clock, service, intake, ring, appliance_key, other_key)
+        yield World(store, settings, clock, service, intake, ring, appliance_key, other_key, feed)
     finally:
         store.close()
 
@@ -562,6 +578,7 @@ def test_statement_rate_is_capped_per_client(world: World) -> None:
         keys=world.service._keys,
         metrics=GmlcMetrics(),
         clock=world.clock,
+        read_model=world.service._model,
     )
     world.observe()
     world.observe(appliance="app-2", key=world.other_key, imsi=OTHER_IMSI, iccid=OTHER_ICCID)

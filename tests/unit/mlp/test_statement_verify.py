@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +21,14 @@ from hypothesis import strategies as st
 from jwt import api_jws
 
 from mlp.errors import MlpError
-from mlp.keys import SUPPORTED_ALGORITHMS, KeySet, SigningKey, b64url_decode, b64url_encode
+from mlp.keys import (
+    SUPPORTED_ALGORITHMS,
+    KeySet,
+    Signer,
+    SigningKey,
+    b64url_decode,
+    b64url_encode,
+)
 from mlp.merkle import MerkleTree
 from mlp.statement import (
     STATEMENT_TYP,
@@ -44,7 +52,10 @@ from mlp.statement import (
     verify_statement,
 )
 
-KEYS: dict[str, SigningKey] = {alg: SigningKey.generate(alg) for alg in SUPPORTED_ALGORITHMS}
+# The statements are signed by in-process keys, and then the same tests run again with keys
+# held in a PKCS#11 token (SoftHSM2); see the ``signers`` fixture.
+SOFTWARE_KEYS: dict[str, Signer] = {alg: SigningKey.generate(alg) for alg in SUPPORTED_ALGORITHMS}
+KEYS: dict[str, Signer] = SOFTWARE_KEYS
 KEY_SET = KeySet.from_signing_keys(KEYS.values())
 NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
 SESSION_HASH = session_hash_from_exporter(bytes(range(32)))
@@ -87,13 +98,40 @@ def verify(token: str, **changes: Any) -> Any:
     return verify_statement(token, keys, **arguments)
 
 
+@pytest.fixture(autouse=True, scope="module", params=["software", "pkcs11"])
+def signers(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test of this module once with in-process keys, once with keys in a token."""
+    global KEYS, KEY_SET
+    token = None
+    if request.param == "pkcs11":
+        from gmlc.hsm import Pkcs11Token
+
+        hsm = request.getfixturevalue("softhsm")
+        token = Pkcs11Token(hsm.module, hsm.token_label, hsm.pin)
+        keys: dict[str, Signer] = {}
+        for alg in SUPPORTED_ALGORITHMS:
+            label = f"statement-{alg.lower()}"
+            public = token.generate(alg, label)
+            software_kid = SOFTWARE_KEYS[alg].kid
+            keys[alg] = token.signer(label, kid=f"hsm-{software_kid}", alg=alg, public_key=public)
+        KEYS, KEY_SET = keys, KeySet.from_signing_keys(keys.values())
+    try:
+        yield request.param
+    finally:
+        KEYS, KEY_SET = SOFTWARE_KEYS, KeySet.from_signing_keys(SOFTWARE_KEYS.values())
+        if token is not None:
+            token.close()
+
+
 def resign(claims: object, *, alg: str = "ES256", header: dict[str, Any] | None = None) -> str:
     """A token with arbitrary claims, signed with a real key of the set."""
     key = KEYS[alg]
     headers = {"kid": key.kid, "typ": STATEMENT_TYP} if header is None else header
-    return api_jws.encode(
-        json.dumps(claims).encode(), key.private_key, algorithm=alg, headers=headers
+    protected = json.dumps({**headers, "alg": alg}, separators=(",", ":"), sort_keys=True)
+    signing_input = (
+        f"{b64url_encode(protected.encode())}.{b64url_encode(json.dumps(claims).encode())}"
     )
+    return f"{signing_input}.{b64url_encode(key.sign(signing_input.encode()))}"
 
 
 # --------------------------------------------------------------------------- session hash
@@ -304,7 +342,7 @@ def test_hmac_forged_with_the_public_key_as_secret_is_refused() -> None:
             b64url_encode(json.dumps(claims.to_claims()).encode()),
         )
     )
-    secret = json.dumps(KEYS["ES256"].public_jwk()).encode()
+    secret = json.dumps(KEYS["ES256"].verification_key().public_jwk()).encode()
     mac = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
 
     with pytest.raises(StatementAlgorithmError):
