@@ -121,7 +121,7 @@ class Demo:
         self.env["SALVE_GMLC_METRICS_PORT"] = str(_free_port())
         self.gmlc_url = f"http://127.0.0.1:{self.gmlc_port}"
         self.gmlc_dir = workdir / "gmlc"
-        self.gmlc_config = self.gmlc_dir / "gmlc.toml"
+        self.gmlc_config = workdir / "gmlc.toml"
         self.appliance_dir = workdir / "appliance"
         self.appliance_config = workdir / "appliance.toml"
         self.sim_control = workdir / "sim-control.sock"
@@ -222,6 +222,8 @@ class Demo:
         self.sign_site_zone()
         self.tool(
             "salve-gmlc",
+            "--config",
+            str(self.gmlc_config),
             "init",
             "--state-dir",
             str(self.gmlc_dir),

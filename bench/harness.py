@@ -191,7 +191,7 @@ class Gmlc:
 
     @property
     def config(self) -> Path:
-        return self.state_dir / "gmlc.toml"
+        return self.state_dir.parent / "gmlc.toml"
 
     @property
     def url(self) -> str:
@@ -284,6 +284,8 @@ def prepared_gmlc(
     try:
         tool(
             "salve-gmlc",
+            "--config",
+            str(gmlc.config),
             "init",
             "--state-dir",
             str(gmlc.state_dir),

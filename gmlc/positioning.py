@@ -36,9 +36,12 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mlp.codes import ResultCode
+
+if TYPE_CHECKING:
+    from gmlc.settings import Settings
 
 __all__ = [
     "AreaEstimate",
@@ -108,6 +111,17 @@ class PositioningLimits:
     radius_ceiling_m: int
     area_fallback_radius_m: int
     lev_conf: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PositioningLimits:
+        """The limits the node's settings give."""
+        return cls(
+            max_age_s=settings.observation_max_age_s,
+            radius_floor_m=settings.radius_floor_m,
+            radius_ceiling_m=settings.radius_ceiling_m,
+            area_fallback_radius_m=settings.area_fallback_radius_m,
+            lev_conf=settings.lev_conf,
+        )
 
 
 @dataclass(frozen=True, slots=True)

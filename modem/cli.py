@@ -468,16 +468,14 @@ def _parse(command: str, stream: TextIO, out: TextIO) -> int:
     try:
         records = parse_dump(command, text)
     except ValueError as exc:
-        print(f"salve-modem parse: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        raise CommandFailedError(f"parse: {exc}", EXIT_USAGE) from None
+    if not records:
+        raise CommandFailedError(
+            f"parse: nothing in the input is an answer to {command} that we understand",
+            EXIT_OTHER,
+        )
     for record in records:
         out.write(json.dumps(record) + "\n")
-    if not records:
-        print(
-            f"salve-modem parse: nothing in the input is an answer to {command} that we understand",
-            file=sys.stderr,
-        )
-        return EXIT_OTHER
     return EXIT_OK
 
 

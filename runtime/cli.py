@@ -72,7 +72,9 @@ class Program:
     Attributes:
         name: the command's name, ``salve-modem``.
         description: one sentence for ``--help``.
-        exit_codes: the program's own codes (3 and up) and what each means.
+        exit_codes: the program's own codes (3 and up) and what each means; 0 and 1 may be
+            given as well, to say what success and failure mean for the program
+            (``salve-verify``: VERIFIED, REFUSED). 2 and 130 mean the same everywhere.
         log_levels: the ``--log-level`` words (the shared ones, plus any of its own).
         default_log_level: the word used when ``--log-level`` is not given.
         distribution: the installed distribution ``--version`` reports.
@@ -86,8 +88,13 @@ class Program:
     distribution: str = "salve"
 
     def __post_init__(self) -> None:
-        if any(code < 3 or code == EXIT_INTERRUPTED for code in self.exit_codes):
-            raise ValueError("a program's own exit codes start at 3 (and 130 is Ctrl-C)")
+        if any(
+            code < EXIT_OK or code in (EXIT_USAGE, EXIT_INTERRUPTED) for code in self.exit_codes
+        ):
+            raise ValueError(
+                "a program's own exit codes start at 3 (0 and 1 may be reworded; 2 is usage "
+                "and 130 is Ctrl-C everywhere)"
+            )
         if self.default_log_level not in self.log_levels:
             raise ValueError(f"unknown default log level {self.default_log_level!r}")
 

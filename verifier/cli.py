@@ -7,75 +7,72 @@
     salve-verify --json https://www.example.com | jq .reason
     salve-verify --get /api/balance https://www.example.com      # over the verified connection
     salve-verify --watch 60 --metrics 127.0.0.1:9477 https://www.example.com
+
+The conventions (``--version``, ``--log-level``, ``salve-verify: message``, the exit codes
+at the end of ``--help``, no traceback, Ctrl-C) are :mod:`runtime.cli`'s. This module
+imports nothing heavy at the top: the checker, DNS and TLS stacks load inside the guard.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import logging
-import signal
 import sys
-import threading
 from collections.abc import Sequence
-from importlib import metadata
-from pathlib import Path
-from types import FrameType
-from typing import Final, TextIO
+from typing import TYPE_CHECKING, Final
 
-from verifier.anchors import TrustAnchorError
-from verifier.checker import Verifier, parse_site_url
-from verifier.dns import open_resolver
-from verifier.errors import DnsValidationError, TlsError
-from verifier.sources import parse_server
-from verifier.state import VerifierState, default_state_path
-from verifier.svgmap import render_map
-from verifier.verdict import Verdict
-from verifier.watch import WatchMetrics, watch
+if TYPE_CHECKING:
+    import argparse
+    from pathlib import Path
+    from types import FrameType
+    from typing import TextIO
 
-__all__ = ["main"]
+    from runtime.cli import Program
+    from verifier.checker import Verifier
+    from verifier.verdict import Verdict
+
+__all__ = ["PROG", "build_parser", "main", "program"]
 
 PROG: Final = "salve-verify"
 EXIT_USAGE: Final = 2
 DEFAULT_METRICS: Final = "127.0.0.1:9477"
-EPILOG: Final = """\
-exit codes:
-  0  VERIFIED: the statement places the site within its legitimate sites, on this connection
-  1  REFUSED: DNS and TLS worked, but a check failed (M2DMRT, keys, statement, position,
-     or a remembered policy is missing now)
-  2  usage error
-  3  NOT PROTECTED: DNSSEC proves the site publishes no SALVE policy
-  4  DNS failure: records missing a valid DNSSEC signature or proof
-  5  TLS failure: no TLS 1.3 connection with a valid certificate for the site
-  6  the GMLC or its key set cannot be reached
-
-With --watch, the exit code is the last check's.
-"""
-
-logger = logging.getLogger("salve.verify")
+#: What each exit code means; a verdict's class is its exit code (verifier.errors.Failure).
+EXIT_CODES: Final = {
+    0: "VERIFIED: the statement places the site within its legitimate sites, on this\nconnection",
+    1: "REFUSED: DNS and TLS worked, but a check failed (M2DMRT, keys, statement,\n"
+    "position, or a remembered policy is missing now)",
+    3: "NOT PROTECTED: DNSSEC proves the site publishes no SALVE policy",
+    4: "DNS failure: records missing a valid DNSSEC signature or proof",
+    5: "TLS failure: no TLS 1.3 connection with a valid certificate for the site",
+    6: "the GMLC or its key set cannot be reached",
+}
 
 
 class _UsageError(Exception):
     pass
 
 
-def _version() -> str:
-    try:
-        return metadata.version("salve")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+def program() -> Program:
+    """``salve-verify`` as :mod:`runtime.cli` describes a program."""
+    from runtime.cli import Program
+
+    return Program(
+        name=PROG,
+        description="Check a SALVE site: DNSSEC-validated policy and locations, TLS 1.3, "
+        "the GMLC's key pins, the M2DMRT declarations, and a location statement bound to "
+        "this client's own TLS session.",
+        exit_codes=EXIT_CODES,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used by the docs)."""
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="Check a SALVE site: DNSSEC-validated policy and locations, TLS 1.3, "
-        "the GMLC's key pins, the M2DMRT declarations, and a location statement bound to "
-        "this client's own TLS session.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    from pathlib import Path
+
+    from runtime.cli import program_parser
+    from verifier.state import default_state_path
+
+    described = program()
+    parser = program_parser(described)
+    parser.epilog = f"With --watch, the exit code is the last check's.\n\n{described.epilog}"
     parser.add_argument("url", help="the site, https://HOST[:PORT]")
     dns = parser.add_argument_group("DNS")
     dns.add_argument(
@@ -155,7 +152,6 @@ def build_parser() -> argparse.ArgumentParser:
     watching.add_argument(
         "--count", metavar="N", type=int, help="with --watch, stop after N checks"
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     return parser
 
 
@@ -170,6 +166,8 @@ def _addresses(entries: Sequence[str]) -> dict[str, str]:
 
 
 def _listen(text: str) -> tuple[str, int] | None:
+    from verifier.sources import parse_server
+
     if text == "off":
         return None
     try:
@@ -182,6 +180,12 @@ def _listen(text: str) -> tuple[str, int] | None:
 
 
 def _verifier(args: argparse.Namespace) -> Verifier:
+    from verifier.anchors import TrustAnchorError
+    from verifier.checker import Verifier
+    from verifier.dns import open_resolver
+    from verifier.errors import DnsValidationError
+    from verifier.state import VerifierState, default_state_path
+
     if args.dns and args.zone_file:
         raise _UsageError("--dns and --zone-file exclude each other")
     if not args.timeout > 0:
@@ -204,7 +208,7 @@ def _verifier(args: argparse.Namespace) -> Verifier:
     except OSError as exc:
         raise _UsageError(f"cannot use the state file {state_path}: {exc}") from None
     if state.problem:
-        logger.warning(state.problem)
+        _say(state.problem)
     try:
         return Verifier(
             resolver,
@@ -217,7 +221,13 @@ def _verifier(args: argparse.Namespace) -> Verifier:
         raise _UsageError(str(exc)) from None
 
 
+def _say(words: str) -> None:
+    sys.stderr.write(f"{PROG}: {words}\n")
+
+
 def _print_verdict(verdict: Verdict, *, as_json: bool, stream: TextIO) -> None:
+    import json
+
     if as_json:
         stream.write(json.dumps(verdict.to_json(), ensure_ascii=False, separators=(",", ":")))
         stream.write("\n")
@@ -227,17 +237,21 @@ def _print_verdict(verdict: Verdict, *, as_json: bool, stream: TextIO) -> None:
 
 
 def _write_map(path: Path, verdict: Verdict) -> None:
+    from verifier.svgmap import render_map
+
     try:
         path.write_text(render_map(verdict), encoding="utf-8")
     except OSError as exc:
-        sys.stderr.write(f"{PROG}: cannot write the map {path}: {exc.strerror}\n")
+        _say(f"cannot write the map {path}: {exc.strerror}")
 
 
 def _once(args: argparse.Namespace, verifier: Verifier) -> int:
+    from verifier.errors import TlsError
+
     result = verifier.check(args.url)
     verdict = result.verdict
     if verifier.state.problem:
-        logger.warning(verifier.state.problem)
+        _say(verifier.state.problem)
     with result:
         stream = sys.stderr if args.get else sys.stdout
         _print_verdict(verdict, as_json=args.json, stream=stream)
@@ -248,15 +262,20 @@ def _once(args: argparse.Namespace, verifier: Verifier) -> int:
         try:
             response = result.connection.request("GET", args.get)
         except TlsError as exc:
-            sys.stderr.write(f"{PROG}: GET {args.get} failed: {exc.reason}\n")
+            _say(f"GET {args.get} failed: {exc.reason}")
             return exc.failure.value
-        sys.stderr.write(f"{PROG}: GET {args.get}: HTTP {response.status}\n")
+        _say(f"GET {args.get}: HTTP {response.status}")
         sys.stdout.buffer.write(response.body)
         sys.stdout.flush()
     return verdict.exit_code
 
 
 def _watch(args: argparse.Namespace, verifier: Verifier) -> int:
+    import signal
+    import threading
+
+    from verifier.watch import WatchMetrics, watch
+
     if not args.watch > 0:
         raise _UsageError("--watch needs a positive number of seconds")
     if args.count is not None and args.count < 1:
@@ -295,17 +314,27 @@ def _watch(args: argparse.Namespace, verifier: Verifier) -> int:
             count=args.count,
         )
     except OSError as exc:
-        sys.stderr.write(f"{PROG}: cannot serve metrics on {args.metrics}: {exc.strerror}\n")
+        _say(f"cannot serve metrics on {args.metrics}: {exc.strerror}")
         return 1
     return last.exit_code if last is not None else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``salve-verify``; returns the exit code."""
-    logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(message)s", stream=sys.stderr)
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        from runtime.cli import run
+    except KeyboardInterrupt:
+        # Ctrl-C while the guard itself loads: the guard's words, and 130 (128 + SIGINT).
+        _say("interrupted")
+        return 130
+
+    def body() -> int:
+        from runtime.logs import configure_logging
+        from verifier.checker import parse_site_url
+
+        described = program()
+        args = build_parser().parse_args(argv)
+        configure_logging(described.log_level(args))
         parse_site_url(args.url)
         verifier = _verifier(args)
         if args.watch is not None:
@@ -313,15 +342,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.count is not None:
             raise _UsageError("--count goes with --watch")
         return _once(args, verifier)
-    except (_UsageError, ValueError) as exc:
-        sys.stderr.write(f"{PROG}: {exc}\n")
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # no traceback reaches a user, and an error never exits 0
-        sys.stderr.write(f"{PROG}: internal error ({type(exc).__name__}): {exc}\n")
-        return 1
+
+    return run(program(), body, describe=_describe)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _describe(error: BaseException) -> tuple[str, int] | None:
+    if isinstance(error, _UsageError | ValueError):
+        return str(error), EXIT_USAGE
+    return None

@@ -11,8 +11,8 @@ One module per command group: :mod:`~gmlc.cli.node` (``init``, ``serve``),
 :mod:`~gmlc.cli.db`, :mod:`~gmlc.cli.clients` (with their networks, certificates, domains
 and statement options), :mod:`~gmlc.cli.appliances`, :mod:`~gmlc.cli.cells`,
 :mod:`~gmlc.cli.keys`, :mod:`~gmlc.cli.audit` and :mod:`~gmlc.cli.dns`; what they share is
-in :mod:`~gmlc.cli.common`, the parser in :mod:`~gmlc.cli.main`. This module imports only
-what the guard needs; the commands (SQLAlchemy, cryptography, uvicorn …) are imported
+in :mod:`~gmlc.cli.common`, the parser in :mod:`~gmlc.cli.main`. This module imports nothing
+before the guard runs; the commands (SQLAlchemy, cryptography, uvicorn …) are imported
 inside it, so that even a Ctrl-C in the first tenth of a second ends in words.
 
 Exit codes: 0 done, 1 failed, 2 usage error (bad arguments), 3 not found, 4 conflict
@@ -22,42 +22,21 @@ Exit codes: 0 done, 1 failed, 2 usage error (bad arguments), 3 not found, 4 conf
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
-from gmlc.cli.common import (
-    EXIT_CANNOT_LISTEN,
-    EXIT_CONFLICT,
-    EXIT_ERROR,
-    EXIT_NOT_ENROLLED,
-    EXIT_NOT_FOUND,
-    EXIT_OK,
-    EXIT_USAGE,
-    PROGRAM,
-    describe_error,
-    format_table,
-    parse_time,
-    resolve_config_path,
-)
-from runtime.cli import run
-
-__all__ = [
-    "EXIT_CANNOT_LISTEN",
-    "EXIT_CONFLICT",
-    "EXIT_ERROR",
-    "EXIT_NOT_ENROLLED",
-    "EXIT_NOT_FOUND",
-    "EXIT_OK",
-    "EXIT_USAGE",
-    "PROGRAM",
-    "format_table",
-    "main",
-    "parse_time",
-    "resolve_config_path",
-]
+__all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs one ``salve-gmlc`` command; returns its exit code (see the module docstring)."""
+    try:
+        from gmlc.cli.common import PROGRAM, describe_error
+        from runtime.cli import run
+    except KeyboardInterrupt:
+        # Ctrl-C while the guard itself loads: the guard's words, and 130 (128 + SIGINT).
+        print("salve-gmlc: interrupted", file=sys.stderr)
+        return 130
 
     def body() -> int:
         from gmlc.cli.main import run_command

@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 __all__ = [
     "ALGORITHMS",
     "CONFIG_ENV",
-    "CONFIG_NAME",
     "EXIT_CANNOT_LISTEN",
     "EXIT_CONFLICT",
     "EXIT_ERROR",
@@ -62,6 +61,7 @@ __all__ = [
     "describe_error",
     "emit_json",
     "format_table",
+    "init_config_path",
     "iso",
     "key_ring",
     "parse_time",
@@ -89,7 +89,6 @@ PROGRAM = Program(
 PROG = PROGRAM.name
 CONFIG_ENV = "SALVE_GMLC_CONFIG"
 SYSTEM_CONFIG = Path("/etc/salve/gmlc.toml")
-CONFIG_NAME = "gmlc.toml"
 ALGORITHMS = ("ES256", "EdDSA", "PS256")
 
 
@@ -248,6 +247,11 @@ def resolve_config_path(given: str | None, environ: dict[str, str] | None = None
     if SYSTEM_CONFIG.is_file():
         return SYSTEM_CONFIG
     return None
+
+
+def init_config_path(given: str | None, environ: dict[str, str] | None = None) -> Path:
+    """Where ``init`` writes (or finds) the configuration: where the others will read it."""
+    return resolve_config_path(given, environ) or SYSTEM_CONFIG
 
 
 # --------------------------------------------------------------------------------------

@@ -96,9 +96,12 @@ def _cmd_keys_rotate(ctx: Context) -> int:
 
 
 def _cmd_keys_revoke(ctx: Context) -> int:
+    args = ctx.args
+    if (args.kid is None) == (args.kid_option is None):
+        raise UsageError("name the key once: KID, or --kid=KID for a key id that starts with -")
     ring = key_ring(ctx)
     before = {k.kid: k.status for k in ring.list()}
-    key = ring.revoke(ctx.args.kid)
+    key = ring.revoke(args.kid if args.kid is not None else args.kid_option)
     if ctx.args.json:
         emit_json(_key_json(key))
         return EXIT_OK
@@ -164,7 +167,17 @@ def register(commands: Any, tree: CommandTree) -> None:
         "withdraw a key at once (the active key is replaced first); prints its DNS pin's until",
         _cmd_keys_revoke,
     )
-    revoke.add_argument("kid", metavar="KID")
+    # One key id in 64 starts with "-", which argparse would read as an option: such an id
+    # goes as --kid=KID, or after "--".
+    revoke.add_argument(
+        "kid", metavar="KID", nargs="?", help="the key id (one that starts with - : see --kid)"
+    )
+    revoke.add_argument(
+        "--kid",
+        dest="kid_option",
+        metavar="KID",
+        help="the key id, for ids that start with -: --kid=-AbC123 (or: revoke -- -AbC123)",
+    )
     tree.add(
         keys,
         "list",

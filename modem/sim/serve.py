@@ -42,6 +42,13 @@ __all__ = ["EngineFactory", "announce_stdout", "run_simulator", "serve_pty", "se
 EngineFactory = Callable[[float], SimulatedModem]
 
 _POLL = 0.05  # longest wait between looks at the stop event and the modem's clock
+_PROGRAM = "salve-modem"
+
+
+def _refuse(words: str, code: int) -> int:
+    # The command this serves is `salve-modem simulate`: its messages read "PROGRAM: words".
+    sys.stderr.write(f"{_PROGRAM}: {words}\n")
+    return code
 
 
 def announce_stdout(line: str) -> None:
@@ -302,19 +309,16 @@ def run_simulator(
         (the reason is written to stderr in plain words).
     """
     if pty == (tcp is not None):
-        sys.stderr.write("error: choose exactly one of --pty or --tcp HOST:PORT\n")
-        return 2
+        return _refuse("choose exactly one of --pty or --tcp HOST:PORT", 2)
     if link is not None and not pty:
-        sys.stderr.write("error: --link only goes with --pty\n")
-        return 2
+        return _refuse("--link only goes with --pty", 2)
     try:
         loaded = load_scenario(scenario)
         create_modem(profile, loaded, seed=seed)  # validate profile and scenario up front
         if tcp is not None:
             _loopback(tcp[0])
     except (SimulatorError, ValueError) as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return 2
+        return _refuse(str(exc), 2)
 
     def factory(now: float) -> SimulatedModem:
         return create_modem(profile, loaded, seed=seed, now=now)
@@ -336,8 +340,7 @@ def run_simulator(
             )
         return serve_pty(factory, link, control_stream=control_stream, announce=announce, stop=stop)
     except OSError as exc:
-        sys.stderr.write(f"error: cannot serve the simulated modem: {exc}\n")
-        return 1
+        return _refuse(f"cannot serve the simulated modem: {exc}", 1)
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)

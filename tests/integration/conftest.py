@@ -1,5 +1,6 @@
-"""Fixtures for the modem integration tests: a scripted module on a real pty, sim URLs,
-the ``salve-modem`` command line, and polling helpers (never fixed sleeps)."""
+"""Fixtures for the integration tests: a scripted module on a real pty, sim URLs, the
+``salve-modem`` command line, polling helpers (never fixed sleeps), and systemd's end of
+``NOTIFY_SOCKET``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import contextlib
 import os
 import pty
 import select
+import socket
+import struct
 import sys
+import tempfile
 import threading
 import time
 import tty
@@ -156,3 +160,56 @@ def wait_until() -> Callable[..., None]:
 def salve_modem() -> Callable[..., list[str]]:
     """:func:`salve_modem_command` as a fixture."""
     return salve_modem_command
+
+
+class NotifySocket:
+    """systemd's end of ``NOTIFY_SOCKET``: each message with the pid that sent it.
+
+    The sender's pid comes from the kernel (``SO_PASSCRED``), as systemd reads it, so a
+    test can tell the main process's notifications from a worker's.
+    """
+
+    def __init__(self, path: Path) -> None:
+        """Binds the datagram socket at ``path``."""
+        self.path = path
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        self._sock.bind(str(path))
+        self.messages: list[tuple[int, dict[str, str]]] = []
+
+    def wait_for(self, key: str, *, timeout: float = 30.0) -> tuple[int, dict[str, str]]:
+        """The next message (after those already returned) that sets ``key``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                pytest.fail(f"no {key}= notification within {timeout:g} s: {self.messages}")
+            self._sock.settimeout(remaining)
+            try:
+                data, ancillary, _, _ = self._sock.recvmsg(4096, socket.CMSG_SPACE(12))
+            except TimeoutError:
+                continue
+            pid = next(
+                struct.unpack("iII", payload)[0]
+                for level, kind, payload in ancillary
+                if (level, kind) == (socket.SOL_SOCKET, socket.SCM_CREDENTIALS)
+            )
+            fields = dict(line.split("=", 1) for line in data.decode().splitlines())
+            self.messages.append((pid, fields))
+            if key in fields:
+                return pid, fields
+
+    def close(self) -> None:
+        """Closes the socket."""
+        self._sock.close()
+
+
+@pytest.fixture
+def notify_socket() -> Iterator[NotifySocket]:
+    """A :class:`NotifySocket` in a short temporary directory (socket paths are short)."""
+    with tempfile.TemporaryDirectory(prefix="ntf") as short:
+        listener = NotifySocket(Path(short) / "notify")
+        try:
+            yield listener
+        finally:
+            listener.close()

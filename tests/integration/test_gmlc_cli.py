@@ -29,7 +29,9 @@ from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from gmlc.cli import format_table, main, parse_time, resolve_config_path
+from gmlc.cli import main
+from gmlc.cli.common import format_table, parse_time, resolve_config_path
+from gmlc.keys import KeyRing
 from gmlc.peers import spki_sha256_of_pem
 from gmlc.settings import load_settings
 from gmlc.store import Store
@@ -54,14 +56,26 @@ def _run(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A development node initialised by `salve-gmlc init` in its own process."""
-    state = tmp_path_factory.mktemp("gmlc") / "state"
-    done = _run("init", "--state-dir", str(state), "--dev", "--alg", "EdDSA", "--json")
+    """A development node initialised by `salve-gmlc init` in its own process; returns its
+    configuration file (its state directory is `state` beside it)."""
+    config = tmp_path_factory.mktemp("gmlc") / "gmlc.toml"
+    done = _run(
+        "--config",
+        str(config),
+        "init",
+        "--state-dir",
+        str(config.parent / "state"),
+        "--dev",
+        "--alg",
+        "EdDSA",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["signing_key"]["alg"] == "EdDSA" and report["signing_key"]["created"]
     assert report["config_written"] and report["schema_created"]
-    return state / "gmlc.toml"
+    assert report["config_file"] == str(config)
+    return config
 
 
 @pytest.fixture
@@ -86,13 +100,17 @@ def _public_key() -> str:
 
 
 def test_init_made_a_private_state_directory_and_is_repeatable(node: Path, cli: Cli) -> None:
-    state = node.parent
+    state = node.parent / "state"
     assert state.stat().st_mode & 0o777 == 0o700
     assert node.stat().st_mode & 0o777 == 0o600
     assert (state / "gmlc.sqlite3").stat().st_mode & 0o777 == 0o600
     code, out, err = cli("init", "--state-dir", str(state), "--dev")
     assert code == 0, err
     assert "already present" in out and "left unchanged" in out
+    # The file may be repeated, not changed, by init's options.
+    code, _, err = cli("init", "--state-dir", str(node.parent / "elsewhere"))
+    assert code == 2 and f"{node} already sets state_dir" in err
+    assert not (node.parent / "elsewhere").exists()
 
 
 def test_init_without_issuer_outside_dev_is_a_usage_error(
@@ -107,15 +125,61 @@ def test_init_without_issuer_outside_dev_is_a_usage_error(
     assert not (tmp_path / "s").exists()
 
 
-def test_init_with_an_issuer_writes_it_to_the_config(
+def test_init_writes_the_config_where_the_next_commands_read_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As a unit would see it: the configuration named once ($SALVE_GMLC_CONFIG stands in
+    # for /etc/salve/gmlc.toml), and a relative state directory.
+    for name in list(os.environ):
+        if name.startswith("SALVE_GMLC_"):
+            monkeypatch.delenv(name)
+    config = tmp_path / "etc" / "gmlc.toml"
+    config.parent.mkdir()
+    monkeypatch.setenv("SALVE_GMLC_CONFIG", str(config))
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "--state-dir", "prod", "--issuer", "gmlc.example.net"]) == 0
+    said = capsys.readouterr().out
+    assert f"Configuration written to {config}" in said and "No TLS" in said
+    written = tomllib.loads(config.read_text())["gmlc"]
+    assert written["issuer"] == "gmlc.example.net" and "dev" not in written
+    assert written["state_dir"] == str(tmp_path / "prod")
+    # The next commands of the README, as written, find the node.
+    assert main(["client", "add", "web-1", "--msisdn", "41790000001", "--from-anywhere"]) == 0
+    assert main(["db", "status"]) == 0
+    assert "web-1" in capsys.readouterr().out
+
+
+def test_init_prints_a_tls_config_for_installing_by_hand(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("SALVE_GMLC_"):
+            monkeypatch.delenv(name)
+    argv = ["--issuer", "gmlc.example.net", "--host", "0.0.0.0"]
+    argv += ["--tls-cert", "/etc/salve/tls/gmlc.crt", "--tls-key", "/etc/salve/tls/gmlc.key"]
+    assert main(["--config", str(tmp_path / "gmlc.toml"), "init", *argv, "--print-config"]) == 0
+    printed = capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []  # printed only
+    (tmp_path / "gmlc.toml").write_text(printed)
+    settings = load_settings(tmp_path / "gmlc.toml")
+    assert (settings.issuer, settings.host, settings.effective_port) == (
+        "gmlc.example.net",
+        "0.0.0.0",
+        9211,
+    )
+    assert settings.tls_key == Path("/etc/salve/tls/gmlc.key")
+
+
+def test_init_says_how_to_put_the_config_in_place(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("SALVE_GMLC_CONFIG", raising=False)
-    state = tmp_path / "prod"
-    assert main(["init", "--state-dir", str(state), "--issuer", "gmlc.example.net"]) == 0
-    assert 'issuer = "gmlc.example.net"' in (state / "gmlc.toml").read_text()
-    assert "dev" not in (state / "gmlc.toml").read_text().split("[gmlc]")[1]
-    assert "gmlc.example.net" not in capsys.readouterr().err
+    target = tmp_path / "missing" / "gmlc.toml"
+    argv = ["--config", str(target), "init", "--issuer", "gmlc.example.net"]
+    assert main([*argv, "--state-dir", str(tmp_path / "s")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"salve-gmlc: cannot write {target}: the directory")
+    assert not (tmp_path / "s").exists()
 
 
 def test_client_lifecycle(cli: Cli, node: Path) -> None:
@@ -126,7 +190,7 @@ def test_client_lifecycle(cli: Cli, node: Path) -> None:
     password = json.loads(out)["password"]
     assert len(password) >= 32
 
-    store = Store.open(f"sqlite:///{node.parent / 'gmlc.sqlite3'}")
+    store = Store.open(f"sqlite:///{node.parent / 'state' / 'gmlc.sqlite3'}")
     try:
         client = store.get_client("web-1")
         assert client is not None
@@ -307,16 +371,21 @@ def _unix(iso: str) -> int:
     return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
 
 
-def test_keys_revoke_withdraws_the_key_and_prints_its_pin_until(cli: Cli) -> None:
-    assert cli("keys", "rotate")[0] == 0
+def test_keys_revoke_withdraws_the_key_and_prints_its_pin_until(cli: Cli, node: Path) -> None:
+    # One key id in 64 begins with "-", which argparse would take for an option: make the
+    # active key such a key, so the command's --kid=KID and "--" forms are what is tested.
+    ring = KeyRing(load_settings(node).keys_dir)
+    while not ring.rotate().kid.startswith("-"):
+        pass
     code, out, _ = cli("keys", "list", "--json")
     active = next(k for k in json.loads(out) if k["status"] == "active")
+    assert active["kid"].startswith("-")
     assert active["until"] is None and active["revoked_at"] is None
     retired = next(k for k in json.loads(out) if k["status"] == "retired")
     # The pin's until is the retirement rounded up to a second (the listing shows seconds).
     assert _unix(retired["retired_at"]) <= retired["until"] <= _unix(retired["retired_at"]) + 1
 
-    code, said, err = cli("keys", "revoke", active["kid"])
+    code, said, err = cli("keys", "revoke", f"--kid={active['kid']}")
     assert code == 0, err
     assert "now signs in its place" in said
     code, out, _ = cli("keys", "list", "--json")
@@ -325,13 +394,15 @@ def test_keys_revoke_withdraws_the_key_and_prints_its_pin_until(cli: Cli) -> Non
     assert revoked["status"] == "revoked"
     assert _unix(revoked["revoked_at"]) <= revoked["until"] <= _unix(revoked["revoked_at"]) + 1
     assert f"until={revoked['until']}" in said
-    assert "already revoked" in cli("keys", "revoke", active["kid"])[1]
+    assert "already revoked" in cli("keys", "revoke", "--", active["kid"])[1]
     assert [k["status"] for k in keys.values()].count("active") == 1
     assert cli("keys", "revoke", "no-such-key")[0] == 3
+    code, _, err = cli("keys", "revoke", "a", "--kid=b")
+    assert code == 2 and "--kid=KID" in err
 
 
 def test_audit_list_and_export(cli: Cli, node: Path) -> None:
-    with Store.open(f"sqlite:///{node.parent / 'gmlc.sqlite3'}") as store:
+    with Store.open(f"sqlite:///{node.parent / 'state' / 'gmlc.sqlite3'}") as store:
         for n in range(5):
             store.append_audit(
                 "slir" if n % 2 == 0 else "auth_failure",

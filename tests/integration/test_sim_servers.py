@@ -192,7 +192,8 @@ def test_run_simulator_refuses_bad_arguments(
     kwargs: dict[str, object], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run_simulator(None, "demo", 0, control_stream=io.StringIO(), **kwargs) == 2  # type: ignore[arg-type]
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("salve-modem: ") and message in err and "error:" not in err
 
 
 def test_run_simulator_refuses_bad_profile_and_scenario(

@@ -231,11 +231,16 @@ def _toml_value(value: object) -> str:
 
 
 def start_server(
-    root: Path, *, prepare: Callable[[Path], None] | None = None, **settings: object
+    root: Path,
+    *,
+    prepare: Callable[[Path], None] | None = None,
+    env: dict[str, str] | None = None,
+    **settings: object,
 ) -> GmlcServer:
     """Create a state directory and run the GMLC on a free loopback port until ready.
 
-    ``prepare`` gets the state directory after it is built and before the server starts.
+    ``prepare`` gets the state directory after it is built and before the server starts;
+    ``env`` adds to the server's environment (``NOTIFY_SOCKET`` …).
     """
     state_dir, database_url, targets = _prepare_state(root)
     if prepare is not None:
@@ -269,10 +274,13 @@ def start_server(
         """
     )
     log_path = root / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SALVE_GMLC_")}
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SALVE_GMLC_")}
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-c", script], stdout=log, stderr=subprocess.STDOUT, env=env
+            [sys.executable, "-c", script],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**environment, **(env or {})},
         )
     tls_cert = settings.get("tls_cert")
     scheme = "https" if tls_cert else "http"

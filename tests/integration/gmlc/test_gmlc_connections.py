@@ -287,9 +287,25 @@ def test_a_garbage_flood_is_rate_limited_and_folded_in_the_audit_log(
     assert len(log_lines) <= 4  # one WARNING line per reason and window, not one per request
 
 
-def test_two_workers_share_both_listeners(start_gmlc: Callable[..., GmlcServer]) -> None:
-    server = start_gmlc(workers=2)
+def test_two_workers_share_both_listeners_and_only_the_main_process_notifies(
+    start_gmlc: Callable[..., GmlcServer], notify_socket: Any
+) -> None:
+    server = start_gmlc(
+        workers=2, env={"NOTIFY_SOCKET": str(notify_socket.path), "WATCHDOG_USEC": "2000000"}
+    )
     for _ in range(4):  # whichever worker accepts, the split holds
         assert httpx.get(server.base_url + "/healthz", timeout=10).json() == {"status": "alive"}
         assert httpx.get(server.base_url + "/metrics", timeout=10).status_code == 404
         assert "salve_gmlc_connections_open" in server.metrics()
+    # systemd hears the supervisor only (NotifyAccess=main): READY once both workers
+    # serve, the watchdog from its loop, STOPPING when it is stopped.
+    main = server.process.pid
+    sender, ready = notify_socket.wait_for("READY")
+    assert sender == main
+    assert ready["STATUS"].startswith(f"serving MLP on {server.base_url}, metrics on http")
+    assert ready["STATUS"].endswith("; 2 workers")
+    assert notify_socket.wait_for("WATCHDOG")[0] == main
+    server.process.terminate()
+    assert notify_socket.wait_for("STOPPING")[0] == main
+    assert server.process.wait(timeout=30) == 0
+    assert {pid for pid, _ in notify_socket.messages} == {main}

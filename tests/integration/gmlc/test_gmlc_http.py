@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import socket
 import ssl
 import threading
@@ -20,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt import api_jws
 
+from gmlc.cli import main as cli_main
 from gmlc.errors import KeyFileError
 from gmlc.server import preflight
 from gmlc.settings import load_settings
@@ -590,6 +593,61 @@ def test_health_readiness_and_metrics(gmlc_server: GmlcServer) -> None:
     for line in gmlc_server.log().splitlines():
         if line.startswith("{"):
             assert "event" in json.loads(line)
+
+
+def test_appliance_show_places_the_sim_and_lists_its_statements(
+    gmlc_server: GmlcServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    target = gmlc_server.targets["ok"]
+    with gmlc_server.client("web-1", PASSWORD) as client:
+        result = client.request_location(target.msisdn, SESSION_HASH, domain=DOMAIN)
+    assert result.statement is not None
+    issued = jwt.decode(result.statement, options={"verify_signature": False})
+    for name in list(os.environ):
+        if name.startswith("SALVE_GMLC_"):
+            monkeypatch.delenv(name)
+    config = str(gmlc_server.state_dir.parent / "gmlc.toml")
+
+    def show(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = cli_main(["--config", config, "appliance", "show", *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, err = show(target.appliance_id, "--json")
+    assert code == 0, err
+    view = json.loads(out)
+    assert view["observation"]["registration"] == "home"
+    assert 0 <= view["observation"]["age_s"] < 300
+    # The position shown is the one the GMLC stated, and the newest statement is this one.
+    newest = view["statements"][0]
+    assert newest["jti"] == issued["jti"]
+    assert (newest["client_id"], newest["domain"]) == ("web-1", DOMAIN)
+    (stated,) = newest["stated"]
+    position = view["position"]
+    assert (position["lat"], position["lon"], position["radius_m"]) == (
+        stated["lat"],
+        stated["lon"],
+        stated["r"],
+    )
+    assert position["method"] == "CELL" and view["no_position"] is None
+    sims = {f"imsi:{target.imsi}", f"msisdn:{target.msisdn}"}
+    assert all(sims.intersection([s["target"]]) for s in view["statements"])
+
+    code, out, _ = show(target.appliance_id, "--statements", "1")
+    assert code == 0
+    assert f"Position: {position['lat']:.7f}, {position['lon']:.7f} within" in out
+    assert issued["jti"] in out and out.count(DOMAIN) == 1
+
+    code, out, _ = show(gmlc_server.targets["absent"].appliance_id, "--json")
+    assert json.loads(out)["no_position"] == {
+        "result": 5,
+        "reason": "the target has no network service",
+    }
+    code, _, err = show("ghost")
+    assert code == 3 and err.strip() == "salve-gmlc: appliance 'ghost' does not exist"
 
 
 def test_concurrent_clients_lose_no_audit_entries(gmlc_server: GmlcServer) -> None:

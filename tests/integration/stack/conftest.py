@@ -174,7 +174,7 @@ class Gmlc:
 
     def __init__(self, workdir: Path, **settings: str) -> None:
         self.dir = workdir / "gmlc"
-        self.config = self.dir / "gmlc.toml"
+        self.config = workdir / "gmlc.toml"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = clean_env()
@@ -191,7 +191,8 @@ class Gmlc:
         self.process: subprocess.Popen[bytes] | None = None
         self._logs: list[IO[bytes]] = []
         self.log_path = workdir / "gmlc.log"
-        self.run("init", "--state-dir", str(self.dir), "--issuer", ISSUER, "--dev")
+        init = ("init", "--state-dir", str(self.dir), "--issuer", ISSUER, "--dev")
+        self.run("--config", str(self.config), *init)
         cells = resources.files("appliance") / "data" / "demo_cells.csv"
         with resources.as_file(cells) as cells_path:
             self.run("cells", "import", "--config", str(self.config), str(cells_path))

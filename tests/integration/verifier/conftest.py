@@ -218,6 +218,8 @@ def gmlc(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[Gmlc]:
         f'tls_cert = "{cert}"\n'
         f'tls_key = "{key}"\n'
         "statement_validity_s = 300\n"
+        # No metrics listener: its default port (9212) may be taken on a shared machine.
+        "metrics_port = 0\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("SALVE_GMLC_")}
     log_path = root / "gmlc.log"

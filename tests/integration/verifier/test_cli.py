@@ -133,3 +133,37 @@ def test_watch_serves_prometheus_metrics(
     assert process.returncode == 0, err
     assert f'salve_verify_verified{{site="{site.url}"}} 1.0' in scraped
     assert out.count("salve-verify: VERIFIED") == 4
+
+
+def test_ctrl_c_during_start_up_ends_in_words(tmp_path: Path) -> None:
+    import signal
+    import socket
+
+    # A DNS server that never answers: the check cannot end by itself before the interrupt.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        host, port = silent.getsockname()
+        command = ["--no-state", "--timeout", "60", "--dns", f"{host}:{port}", f"https://{H}"]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "verifier", *command],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            # Once the TLS library is loaded the checker's imports are under way, inside
+            # the guard: the interrupt lands in the start-up (or in the DNS wait after it).
+            maps = Path(f"/proc/{process.pid}/maps")
+            deadline = time.monotonic() + 30
+            while "_ssl" not in maps.read_text():
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.002)  # polling a process's state, not hiding a race
+            process.send_signal(signal.SIGINT)
+            _, err = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert process.returncode == 130, err
+    assert err.splitlines()[-1] == "salve-verify: interrupted"
+    assert "Traceback" not in err

@@ -123,3 +123,11 @@ def test_example_config_loads() -> None:
     assert config.modem.port == "/dev/salve-modem"
     assert config.gmlc.url is not None and config.gmlc.url.startswith("https://")
     assert str(config.appliance.status_socket).startswith("/run/salve-appliance/")
+
+
+def test_gmlc_unit_is_notify_with_watchdog() -> None:
+    settings = unit_settings("salve-gmlc.service")
+    assert settings["Type"] == ["notify"]
+    assert settings["NotifyAccess"] == ["main"]
+    assert int(settings["WatchdogSec"][0]) >= 10
+    assert settings["ExecStart"][0].endswith("salve-gmlc serve --config /etc/salve/gmlc.toml")

@@ -129,8 +129,13 @@ def test_ctrl_c_anywhere_in_the_body_is_exit_130_without_traceback(
 
 
 def test_programs_own_codes_start_at_3() -> None:
-    with pytest.raises(ValueError, match="start at 3"):
-        Program(name="x", description="x", exit_codes={2: "no"})
+    for fixed in (2, 130, -1):
+        with pytest.raises(ValueError, match="start at 3"):
+            Program(name="x", description="x", exit_codes={fixed: "no"})
+    # What success and failure mean may be said in the program's own words.
+    worded = Program(name="x", description="x", exit_codes={1: "REFUSED: a check failed"})
+    assert "  1  REFUSED: a check failed" in worded.epilog
+    assert "(the message says which)" not in worded.epilog
     with pytest.raises(ValueError, match="log level"):
         Program(name="x", description="x", default_log_level="loud")
 
