@@ -4,8 +4,8 @@ Precedence, highest first: environment variables ``SALVE_FRONT_<TABLE>_<KEY>`` (
 example ``SALVE_FRONT_UPSTREAM_URL`` or ``SALVE_FRONT_BATCHING_ENABLED``), then the TOML
 file (``--config FILE``, else ``$SALVE_FRONT_CONFIG``, else ``/etc/salve/front.toml``),
 then the defaults below. Lists of tables (``[[tls.certificates]]``, ``[[site.locations]]``)
-come from the file only; a list of names (``site.domains``) may be given in the
-environment separated by commas. Unknown tables, keys and ``SALVE_FRONT_*`` variables are
+come from the file only; a list of names or files (``site.domains``, ``dns.zone_files``)
+may be given in the environment separated by commas. Unknown tables, keys and ``SALVE_FRONT_*`` variables are
 refused, so a typo never falls back to a default silently.
 
 Tables::
@@ -18,7 +18,7 @@ Tables::
     [site]       domains, statements, state_dir, [[site.locations]] name/lat/lon/precision_m
     [policy]     age, mode, max_age (what ``_salve.H`` says)
     [batching]   enabled, window_ms, max_sessions
-    [dns]        server, tsig_key_file, zone, ttl, resolver, trust_anchor,
+    [dns]        server, tsig_key_file, zone, ttl, resolver, trust_anchor, zone_files,
                  require_declaration
     [metrics]    listen (loopback only)
 
@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from front.errors import ConfigError
 from mlp.dnsrecords import (
@@ -326,8 +326,23 @@ class DnsConfig(_Table):
     ttl: int = Field(default=300, ge=0, le=86400)
     resolver: str | None = None
     trust_anchor: Path | None = None
+    # Signed zone files to validate over instead of asking a server (labs, offline sites).
+    zone_files: tuple[Path, ...] = ()
     timeout_s: float = Field(default=5.0, gt=0, le=60)
     require_declaration: bool = True
+
+    @field_validator("zone_files", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DnsConfig:
+        if self.resolver is not None and self.zone_files:
+            raise ValueError("resolver and zone_files exclude each other: give one source")
+        return self
 
 
 class MetricsConfig(_Table):
@@ -404,7 +419,7 @@ def _missing(key: str) -> ConfigError:
     )
 
 
-# The settings the environment may set: every scalar (and site.domains), by table.
+# The settings the environment may set: every scalar (and the lists of names), by table.
 _TABLES: Final[Mapping[str, type[_Table]]] = {
     "tls": TlsConfig,
     "http": HttpConfig,

@@ -52,7 +52,8 @@ _BACKLOG = 1024
 
 
 def resolver_for(config: FrontConfig) -> SecureResolver:
-    """The validating resolver of ``[dns]`` (iterative from the IANA root by default).
+    """The validating resolver of ``[dns]`` (iterative from the IANA root by default, or
+    over signed zone files).
 
     Raises:
         ConfigError: A resolver address or trust anchor that cannot be used.
@@ -61,12 +62,15 @@ def resolver_for(config: FrontConfig) -> SecureResolver:
         return open_resolver(
             server=config.dns.resolver,
             trust_anchor=config.dns.trust_anchor,
+            zone_files=config.dns.zone_files,
             timeout=config.dns.timeout_s,
         )
     except (ValueError, OSError, DnsValidationError) as exc:
         # A bad address, an unusable anchor file (TrustAnchorError is a ValueError), or a
         # resolver name that does not resolve.
-        raise ConfigError(f"[dns] resolver / trust_anchor: {exc}", "dns.resolver") from None
+        raise ConfigError(
+            f"[dns] resolver / trust_anchor / zone_files: {exc}", "dns.resolver"
+        ) from None
 
 
 def load_checked_set(config: FrontConfig) -> tuple[TlsSet, list[str]]:

@@ -112,6 +112,21 @@ def test_bad_settings_are_refused_naming_the_key(
     assert words in str(caught.value)
 
 
+def test_dns_checks_may_use_signed_zone_files_instead_of_a_resolver(tmp_path: Path) -> None:
+    text = '[dns]\nzone_files = ["/srv/zones/example.com.zone", "/srv/zones/com.zone"]\n'
+    config = load_config(write(tmp_path, text), environ={})
+    assert config.dns.zone_files == (
+        Path("/srv/zones/example.com.zone"),
+        Path("/srv/zones/com.zone"),
+    )
+    from_environment = load_config(
+        write(tmp_path, ""), environ={"SALVE_FRONT_DNS_ZONE_FILES": "/a.zone, /b.zone"}
+    )
+    assert from_environment.dns.zone_files == (Path("/a.zone"), Path("/b.zone"))
+    with pytest.raises(ConfigError, match="resolver and zone_files exclude each other"):
+        load_config(write(tmp_path, text + 'resolver = "127.0.0.1:53"\n'), environ={})
+
+
 def test_serving_needs_certificates_domains_and_the_gmlc(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, '[site]\ndomains = ["www.example.com"]\n'), environ={})
     with pytest.raises(ConfigError, match="no certificate to serve"):
