@@ -5,8 +5,8 @@ example ``SALVE_FRONT_UPSTREAM_URL`` or ``SALVE_FRONT_BATCHING_ENABLED``), then 
 file (``--config FILE``, else ``$SALVE_FRONT_CONFIG``, else ``/etc/salve/front.toml``),
 then the defaults below. Lists of tables (``[[tls.certificates]]``, ``[[site.locations]]``)
 come from the file only; a list of names or files (``site.domains``, ``dns.zone_files``)
-may be given in the environment separated by commas. Unknown tables, keys and ``SALVE_FRONT_*`` variables are
-refused, so a typo never falls back to a default silently.
+may be given in the environment separated by commas. Unknown tables, keys and
+``SALVE_FRONT_*`` variables are refused, so a typo never falls back to a default silently.
 
 Tables::
 
