@@ -17,7 +17,7 @@ inside it, so that even a Ctrl-C in the first tenth of a second ends in words.
 
 Exit codes: 0 done, 1 failed, 2 usage error (bad arguments), 3 not found, 4 conflict
 (already exists), 5 a domain not enrolled (its DNS does not show that it names this GMLC),
-6 cannot listen (serve), 130 interrupted.
+6 cannot listen (serve), 7 the DNS update failed (dns update), 130 interrupted.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +45,7 @@ __all__ = [
     "CONFIG_ENV",
     "EXIT_CANNOT_LISTEN",
     "EXIT_CONFLICT",
+    "EXIT_DNS_UPDATE",
     "EXIT_ERROR",
     "EXIT_INTERRUPTED",
     "EXIT_NOT_ENROLLED",
@@ -73,6 +75,7 @@ EXIT_NOT_FOUND = 3
 EXIT_CONFLICT = 4
 EXIT_NOT_ENROLLED = 5
 EXIT_CANNOT_LISTEN = 6
+EXIT_DNS_UPDATE = 7
 
 PROGRAM = Program(
     name="salve-gmlc",
@@ -83,6 +86,8 @@ PROGRAM = Program(
         EXIT_NOT_ENROLLED: "domain not enrolled: its DNS does not show that it names this GMLC",
         EXIT_CANNOT_LISTEN: "serve: cannot listen (the port is in use, or the address is\n"
         "not this machine's, or needs privileges)",
+        EXIT_DNS_UPDATE: "dns update: the DNS server refused the update or could not be\n"
+        "reached (REFUSED, NOTAUTH, TSIG refused, timeout)",
     },
     default_log_level="warning",
 )
@@ -175,6 +180,11 @@ def describe_error(error: BaseException) -> tuple[str, int] | None:
             return str(error), code
     if isinstance(error, EnrolmentError):
         return f"not enrolled: {error}", EXIT_NOT_ENROLLED
+    # Only `dns update` loads the DNS publishing code, and only it raises its errors: a
+    # command that did not load it cannot have failed with one (and need not import it).
+    dnsupdate = sys.modules.get("verifier.dnsupdate")
+    if dnsupdate is not None and isinstance(error, dnsupdate.DnsUpdateError):
+        return f"dns update: {error}", EXIT_DNS_UPDATE
     if isinstance(error, GmlcError):
         return str(error), EXIT_ERROR
     if isinstance(error, ValueError):

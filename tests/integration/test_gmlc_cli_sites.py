@@ -25,6 +25,7 @@ from gmlc.store import Store
 from mlp.dnsrecords import KeyPin, join_txt_strings
 from mlp.keys import KeySet, jwk_thumbprint
 from mlp.m2dmrt import sign_declaration, spki_der, verify_declarations
+from verifier.dns import open_resolver
 from verifier.dnslab import KnotLab
 
 G = "gmlc.salve.test"
@@ -204,3 +205,90 @@ def test_dns_records_publish_declarations_and_key_pins(
     assert [p.until is None for p in pins] == [True, False]  # the new key, the retired one
     code, out, _ = cli("dns", "records", "--json")
     assert next(r["owner"] for r in json.loads(out)) == f"{shop}._m2dmrt.{G}"
+
+
+def test_dns_update_publishes_the_records_once_and_says_when_nothing_changed(
+    tmp_path: Path,
+    knot_lab: KnotLab,
+    published: Callable[[str, str], None],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An issuer of its own under the lab's GMLC zone: the records this test publishes
+    # touch no other test's names.
+    issuer = f"gd-update.{G}"
+    shop = f"gd-update.{ZONE}"
+    for name in list(os.environ):
+        if name.startswith("SALVE_GMLC_"):
+            monkeypatch.delenv(name)
+    config = tmp_path / "gmlc.toml"
+    config.write_text(
+        "[gmlc]\n"
+        f'issuer = "{issuer}"\n'
+        f'state_dir = "{tmp_path / "state"}"\n'
+        f'dns_server = "{knot_lab.server}"\n'
+        f'dns_trust_anchor = "{knot_lab.trust_anchor}"\n'
+    )
+
+    def cli(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main(["--config", str(config), *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    assert cli("init")[0] == 0
+    published(shop, policy(issuer))
+    assert cli("client", "add", "web-1", "--domain", shop, "--from-anywhere")[0] == 0
+    gmlc_key = ec.generate_private_key(ec.SECP256R1())
+    site_key = ec.generate_private_key(ec.SECP256R1())
+    ours = sign_declaration(
+        signer=issuer,
+        target=shop,
+        target_spki_der=spki_der(site_key.public_key()),
+        private_key=gmlc_key,
+    )
+    with Store.open(f"sqlite:///{tmp_path / 'state' / 'gmlc.sqlite3'}") as store:
+        store.record_declaration(
+            client_id="web-1",
+            domain=shop,
+            site_spki=spki_der(site_key.public_key()),
+            site_declaration="v=m2dmrt1; s=x; t=y; a=ES256; sig=AA==",
+            gmlc_spki_sha256="0" * 64,
+            gmlc_declaration=ours.to_text(),
+        )
+    update = ("dns", "update", "--server", knot_lab.server, "--tsig-key", str(knot_lab.tsig_key))
+    declaration_name = f"{shop}._m2dmrt.{issuer}"
+    pins_name = f"_salve-keys.{issuer}"
+    try:
+        code, out, err = cli(*update)
+        assert code == 0, err
+        assert out.strip() == (
+            f"salve-gmlc: {knot_lab.zone_of(pins_name)}: published "
+            f"({declaration_name} TXT, {pins_name} TXT)"
+        )
+        # What a client now validates from the trust anchor is what `dns records` prints.
+        resolver = open_resolver(server=knot_lab.server, trust_anchor=knot_lab.trust_anchor)
+        assert resolver.txt(declaration_name) == [ours.to_text()]
+        _, records, _ = cli("dns", "records", "--json")
+        assert resolver.txt(pins_name) == [
+            r["value"] for r in json.loads(records) if r["owner"] == pins_name
+        ]
+        code, out, _ = cli(*update, "--json")
+        assert code == 0
+        assert json.loads(out)["changed"] is False
+        assert cli(*update)[1].strip().endswith("already published, nothing changed")
+        # A change signed with a key the server does not accept: the update's own exit
+        # code, in words, and the zone as it was.
+        wrong = tmp_path / "wrong.key"
+        wrong.write_text(
+            'key "salve-lab" {\n\talgorithm hmac-sha256;\n'
+            '\tsecret "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";\n};\n'
+        )
+        wrong.chmod(0o600)
+        code, _, err = cli(*update[:-1], str(wrong), "--ttl", "60")
+        assert code == 7
+        assert err.startswith("salve-gmlc: dns update: ")
+        assert resolver.txt(declaration_name) == [ours.to_text()]
+    finally:
+        knot_lab.delete_records(declaration_name, "TXT")
+        knot_lab.delete_records(pins_name, "TXT")
