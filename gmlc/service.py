@@ -248,6 +248,9 @@ class _TargetOutcome:
     # The statement's audit entry, written with the request's own so that a statement is
     # only handed out once its audit row is committed.
     audit: AuditEntry | None = None
+    # Why a target got the answer of an unknown one, for the operator's audit row only
+    # (the caller gets the same answer whatever the reason).
+    refusal: str | None = None
 
 
 class LocationService:
@@ -421,18 +424,22 @@ class LocationService:
             outcomes.append(outcome)
             self._metrics.mlp_answers.labels("target", str(int(outcome.code))).inc()
 
+        detail: dict[str, Any] = {
+            "results": [int(o.code) for o in outcomes],
+            "session_bound": session_hash is not None,
+            "req_id": slir.req_id,
+            **asked,
+        }
+        if any(o.refusal is not None for o in outcomes):
+            # Per target, why it got the unknown target's answer (None: it did not).
+            detail["refusals"] = [o.refusal for o in outcomes]
         request_entry = AuditEntry(
             "slir",
             client_id=client_id,
             source=context.source,
             targets=target_texts,
             result=int(ResultCode.OK),
-            detail={
-                "results": [int(o.code) for o in outcomes],
-                "session_bound": session_hash is not None,
-                "req_id": slir.req_id,
-                **asked,
-            },
+            detail=detail,
         )
         entries = [*(o.audit for o in outcomes if o.audit is not None), request_entry]
         return Slia(positions=tuple(o.entry for o in outcomes)), entries
@@ -574,6 +581,12 @@ class LocationService:
     def _error(self, target: Msid, code: ResultCode, add_info: str | None) -> _TargetOutcome:
         return _TargetOutcome(PositionError(target, code, add_info, self._clock()), code)
 
+    def _unknown(self, target: Msid, refusal: str) -> _TargetOutcome:
+        """The answer of an unknown target, whatever ``refusal`` (kept for the audit)."""
+        code = ResultCode.UNKNOWN_SUBSCRIBER
+        entry = PositionError(target, code, _UNKNOWN_TARGET_INFO, self._clock())
+        return _TargetOutcome(entry, code, refusal=refusal)
+
     def _locate(self, view: TargetView, eqop: Eqop | None) -> Fix | NoFix:
         """The position of an enrolled target from its appliance's latest observation."""
         prepared = view.observation
@@ -643,11 +656,17 @@ class LocationService:
         # Authorization first, before the target is looked up: for a target the client may
         # not see (or a domain that is not the client's), neither the answer nor its timing
         # can depend on whether it exists.
-        if not self.is_authorized(client, target, request.slir.domain):
-            return self._error(target, ResultCode.UNKNOWN_SUBSCRIBER, _UNKNOWN_TARGET_INFO)
+        domain = request.slir.domain
+        if not self.is_authorized(client, target, domain):
+            refusal = (
+                "domain_not_registered"
+                if domain is not None and domain not in client.domains
+                else "target_not_authorized"
+            )
+            return self._unknown(target, refusal)
         view = self._model.target(target.type, target.value)
         if view is None:
-            return self._error(target, ResultCode.UNKNOWN_SUBSCRIBER, _UNKNOWN_TARGET_INFO)
+            return self._unknown(target, "unknown_target")
         result = self._locate(view, request.slir.eqop)
         if isinstance(result, NoFix):
             return self._error(target, result.result, result.add_info)

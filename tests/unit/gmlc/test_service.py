@@ -310,6 +310,8 @@ def test_one_pos_per_target_in_order(world: World) -> None:
     slia = world.ask(Msid(MSISDN), Msid("41790000099"), Msid(IMSI, MsidType.IMSI))
     codes = [ResultCode.OK if isinstance(p, Position) else p.result for p in slia.positions]
     assert codes == [ResultCode.OK, ResultCode.UNKNOWN_SUBSCRIBER, ResultCode.OK]
+    (slir,) = world.store.list_audit(kind="slir")
+    assert slir.detail["refusals"] == [None, "target_not_authorized", None]
     assert [p.msid.value for p in slia.positions] == [MSISDN, "41790000099", IMSI]
 
 
@@ -356,6 +358,14 @@ def test_unauthorized_target_looks_exactly_like_a_missing_one(world: World) -> N
     # The client authorized for it does get it.
     visible = only(world.ask(Msid(OTHER_MSISDN), client_id="web-2", domain=OTHER_DOMAIN))
     assert isinstance(visible, Position)
+    # The operator's audit rows say why; authorization is decided before the target is
+    # looked up, so a number the client may not see is that, whether it exists or not.
+    rows = world.store.list_audit(kind="slir")
+    assert [row.detail.get("refusals") for row in rows] == [
+        ["target_not_authorized"],
+        ["target_not_authorized"],
+        None,
+    ]
 
 
 # -- positioning outcomes ------------------------------------------------------------------
@@ -453,6 +463,17 @@ def signed_claims(token: str) -> dict[str, Any]:
     return claims
 
 
+def test_a_target_the_client_may_see_but_no_appliance_holds_is_audited_as_unknown(
+    world: World,
+) -> None:
+    world.store.authorize_client("web-1", msisdns=["41790000055"])
+    error = only(world.ask(Msid("41790000055")))
+    assert isinstance(error, PositionError)
+    assert error.result is ResultCode.UNKNOWN_SUBSCRIBER
+    (slir,) = world.store.list_audit(kind="slir")
+    assert slir.detail["refusals"] == ["unknown_target"]
+
+
 def test_a_domain_the_client_does_not_have_looks_like_an_unknown_target(world: World) -> None:
     world.observe()
     missing = only(world.ask(Msid("41790000077")))
@@ -467,6 +488,14 @@ def test_a_domain_the_client_does_not_have_looks_like_an_unknown_target(world: W
         assert isinstance(refused, PositionError)
         assert (refused.result, refused.add_info) == (missing.result, missing.add_info)
     assert world.store.count_audit("statement") == 0
+    # The operator's audit rows say why each got the answer of an unknown target.
+    rows = world.store.list_audit(kind="slir")
+    assert [row.detail["refusals"] for row in rows] == [
+        ["target_not_authorized"],
+        ["domain_not_registered"],
+        ["domain_not_registered"],
+        ["domain_not_registered"],
+    ]
 
 
 def test_a_session_hash_without_a_domain_is_refused_at_request_level(world: World) -> None:
