@@ -7,6 +7,7 @@
     salve-verify --json https://www.example.com | jq .reason
     salve-verify --get /api/balance https://www.example.com      # over the verified connection
     salve-verify --watch 60 --metrics 127.0.0.1:9477 https://www.example.com
+    salve-verify --map now.svg --map-with before.json https://www.example.com
 
 The conventions (``--version``, ``--log-level``, ``salve-verify: message``, the exit codes
 at the end of ``--help``, no traceback, Ctrl-C) are :mod:`runtime.cli`'s. This module
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
     from runtime.cli import Program
     from verifier.checker import Verifier
+    from verifier.svgmap import MapVerdict
     from verifier.verdict import Verdict
 
 __all__ = ["PROG", "build_parser", "main", "program"]
@@ -139,6 +141,15 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument(
         "--map", metavar="FILE.svg", type=Path, help="draw the sites and the statement's circles"
     )
+    out.add_argument(
+        "--map-with",
+        metavar="FILE.json",
+        type=Path,
+        action="append",
+        default=[],
+        help="also draw the checks in this file (salve-verify --json output, one per line) "
+        "on the --map, e.g. an earlier check beside this one (repeatable)",
+    )
     watching = parser.add_argument_group("monitoring")
     watching.add_argument(
         "--watch", metavar="SECONDS", type=float, help="check again every SECONDS"
@@ -236,11 +247,38 @@ def _print_verdict(verdict: Verdict, *, as_json: bool, stream: TextIO) -> None:
     stream.flush()
 
 
-def _write_map(path: Path, verdict: Verdict) -> None:
+def _earlier_checks(args: argparse.Namespace) -> list[MapVerdict]:
+    """The checks ``--map-with`` names, read before anything is checked.
+
+    Raises:
+        _UsageError: A file that cannot be read, or that holds no salve-verify document.
+    """
+    import json
+
+    from verifier.svgmap import MapVerdict
+
+    if args.map_with and args.map is None:
+        raise _UsageError("--map-with goes with --map")
+    found = []
+    for path in args.map_with:
+        try:
+            lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line]
+            found += [MapVerdict.from_json(json.loads(line)) for line in lines]
+        except OSError as exc:
+            raise _UsageError(f"--map-with {path}: {exc.strerror}") from None
+        except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError too
+            raise _UsageError(f"--map-with {path}: {exc}") from None
+        if not lines:
+            raise _UsageError(f"--map-with {path}: the file is empty")
+    return found
+
+
+def _write_map(path: Path, verdict: Verdict, earlier: Sequence[MapVerdict] = ()) -> None:
     from verifier.svgmap import render_map
 
     try:
-        path.write_text(render_map(verdict), encoding="utf-8")
+        # This check first: it gives the map its title.
+        path.write_text(render_map([verdict, *earlier]), encoding="utf-8")
     except OSError as exc:
         _say(f"cannot write the map {path}: {exc.strerror}")
 
@@ -248,6 +286,7 @@ def _write_map(path: Path, verdict: Verdict) -> None:
 def _once(args: argparse.Namespace, verifier: Verifier) -> int:
     from verifier.errors import TlsError
 
+    earlier = _earlier_checks(args)
     result = verifier.check(args.url)
     verdict = result.verdict
     if verifier.state.problem:
@@ -256,7 +295,7 @@ def _once(args: argparse.Namespace, verifier: Verifier) -> int:
         stream = sys.stderr if args.get else sys.stdout
         _print_verdict(verdict, as_json=args.json, stream=stream)
         if args.map is not None:
-            _write_map(args.map, verdict)
+            _write_map(args.map, verdict, earlier)
         if args.get is None or result.connection is None:
             return verdict.exit_code
         try:
@@ -281,6 +320,7 @@ def _watch(args: argparse.Namespace, verifier: Verifier) -> int:
     if args.count is not None and args.count < 1:
         raise _UsageError("--count must be at least 1")
     listen = _listen(args.metrics)
+    earlier = _earlier_checks(args)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -301,7 +341,7 @@ def _watch(args: argparse.Namespace, verifier: Verifier) -> int:
             sys.stdout.write(line + (f": {verdict.reason}" if verdict.reason else "") + "\n")
             sys.stdout.flush()
         if args.map is not None:
-            _write_map(args.map, verdict)
+            _write_map(args.map, verdict, earlier)
 
     try:
         last = watch(

@@ -7,24 +7,26 @@ blue when it lies inside a site and red when it does not, with a line to the nea
 site labelled with the distance. Circles too small to see at the map's scale are drawn
 with a minimum size, and the label keeps the true radius.
 
-:func:`render_map` takes one verdict or several (a demo may draw the genuine statement
-and an attacker's on one map); it is pure and returns the SVG text.
+:func:`render_map` takes one verdict or several (a demo draws the genuine statement and
+an attacker's on one map), each a :class:`~verifier.verdict.Verdict` or a
+:class:`MapVerdict` read back from a ``salve-verify --json`` document
+(:meth:`MapVerdict.from_json`); it is pure and returns the SVG text.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 from xml.sax.saxutils import escape
 
 from mlp.dnsrecords import LocSite
 from mlp.statement import great_circle_distance_m
 from verifier.position import format_distance
-from verifier.verdict import Verdict
+from verifier.verdict import SCHEMA, Verdict
 
-__all__ = ["render_map"]
+__all__ = ["MapCircle", "MapVerdict", "render_map"]
 
 WIDTH: Final = 720
 HEIGHT: Final = 520
@@ -37,6 +39,103 @@ _RED: Final = "#c62828"
 
 
 @dataclass(frozen=True, slots=True)
+class MapCircle:
+    """A statement circle and the legitimate site it fits best.
+
+    Attributes:
+        lat: Centre latitude, degrees.
+        lon: Centre longitude, degrees.
+        radius_m: Radius, metres.
+        inside: Whether the whole circle lies inside ``site``.
+        site: The best-fitting site (None when there is none).
+    """
+
+    lat: float
+    lon: float
+    radius_m: float
+    inside: bool
+    site: LocSite | None
+
+
+@dataclass(frozen=True, slots=True)
+class MapVerdict:
+    """What a map draws of one check.
+
+    Attributes:
+        host: The site checked.
+        outcome: ``VERIFIED``, ``REFUSED`` or ``NOT PROTECTED``.
+        url: The site's URL.
+        sites: Its legitimate sites (LOC).
+        circles: The statement's circles, when its signature verified.
+    """
+
+    host: str
+    outcome: str
+    url: str
+    sites: tuple[LocSite, ...]
+    circles: tuple[MapCircle, ...]
+
+    @classmethod
+    def of(cls, verdict: Verdict) -> MapVerdict:
+        """The map's view of a verdict."""
+        fits = verdict.position.fits if verdict.position is not None else ()
+        return cls(
+            verdict.host,
+            verdict.outcome.value,
+            verdict.url,
+            tuple(verdict.sites),
+            tuple(
+                MapCircle(f.circle.lat, f.circle.lon, f.circle.radius_m, f.inside, f.site)
+                for f in fits
+            ),
+        )
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> MapVerdict:
+        """The map's view of a ``salve-verify --json`` document (schema ``salve-verify/1``).
+
+        Raises:
+            ValueError: Not such a document, or members of the wrong kind.
+        """
+        if not isinstance(document, Mapping) or document.get("schema") != SCHEMA:
+            raise ValueError(f"not a {SCHEMA} document (salve-verify --json)")
+        try:
+            sites = tuple(
+                LocSite(_number(s["lat"]), _number(s["lon"]), _number(s["hp_m"]))
+                for s in document["sites"]
+            )
+            circles = []
+            position = document["position"]
+            for item in position["circles"] if position is not None else ():
+                index = item["site"]
+                site = sites[index] if isinstance(index, int) and 0 <= index < len(sites) else None
+                circles.append(
+                    MapCircle(
+                        _number(item["lat"]),
+                        _number(item["lon"]),
+                        _number(item["r"]),
+                        site is not None and _number(item["margin_m"]) >= 0,
+                        site,
+                    )
+                )
+            return cls(
+                str(document["host"]),
+                str(document["verdict"]),
+                str(document["url"]),
+                sites,
+                tuple(circles),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"a {SCHEMA} document with a missing or bad member ({exc})") from None
+
+
+def _number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a number")
+    return float(value)
+
+
+@dataclass(frozen=True, slots=True)
 class _Circle:
     lat: float
     lon: float
@@ -46,7 +145,9 @@ class _Circle:
     dashed: bool = False
 
 
-def _circles(verdicts: Sequence[Verdict]) -> tuple[list[_Circle], list[tuple[_Circle, LocSite]]]:
+def _circles(
+    verdicts: Sequence[MapVerdict],
+) -> tuple[list[_Circle], list[tuple[_Circle, LocSite]]]:
     sites: dict[tuple[float, float, float], _Circle] = {}
     drawn: list[_Circle] = []
     links: list[tuple[_Circle, LocSite]] = []
@@ -63,17 +164,15 @@ def _circles(verdicts: Sequence[Verdict]) -> tuple[list[_Circle], list[tuple[_Ci
                     f"legitimate site ±{format_distance(site.hp_m / 2)}",
                 ),
             )
-        if verdict.position is None:
-            continue
-        for fit in verdict.position.fits:
+        for fit in verdict.circles:
             colour = _BLUE if fit.inside else _RED
-            who = verdict.host if len(verdicts) == 1 else verdict.outcome.value.lower()
+            who = verdict.host if len(verdicts) == 1 else verdict.outcome.lower()
             circle = _Circle(
-                fit.circle.lat,
-                fit.circle.lon,
-                fit.circle.radius_m,
+                fit.lat,
+                fit.lon,
+                fit.radius_m,
                 colour,
-                f"statement ({who}) ±{format_distance(fit.circle.radius_m)}",
+                f"statement ({who}) ±{format_distance(fit.radius_m)}",
                 dashed=not fit.inside,
             )
             drawn.append(circle)
@@ -93,13 +192,16 @@ def _nice_length(metres: float) -> float:
     return power
 
 
-def render_map(verdicts: Verdict | Sequence[Verdict], *, title: str | None = None) -> str:
+def render_map(
+    verdicts: Verdict | MapVerdict | Sequence[Verdict | MapVerdict], *, title: str | None = None
+) -> str:
     """The SVG text of a map of the verdicts' sites and statement circles."""
-    many = [verdicts] if isinstance(verdicts, Verdict) else list(verdicts)
+    given = [verdicts] if isinstance(verdicts, Verdict | MapVerdict) else list(verdicts)
+    many = [MapVerdict.of(v) if isinstance(v, Verdict) else v for v in given]
     circles, links = _circles(many)
     if title is None:
         first = many[0] if many else None
-        title = f"{first.outcome.value} {first.url}" if first is not None else "SALVE"
+        title = f"{first.outcome} {first.url}" if first is not None else "SALVE"
     if not circles:
         return _document(
             title, ['<text x="20" y="80">nothing to draw: no site, no statement</text>']

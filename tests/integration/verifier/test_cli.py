@@ -81,11 +81,42 @@ def test_the_screen_says_why_and_the_exit_code_says_the_class(
     assert tls.returncode == 5 and "does not speak TLS 1.3" in tls.stdout
 
 
+def test_a_map_with_an_earlier_check_draws_both(
+    salve_dns: Fixture, pki: Fixture, site_factory: Fixture, serves: Fixture, tmp_path: Path
+) -> None:
+    site = site_factory(pki.site, serves.from_gmlc())
+    first = salve_verify(salve_dns, pki, tmp_path, "--json", site.url)
+    assert first.returncode == 0, first.stderr
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text(first.stdout)
+    again = salve_verify(
+        salve_dns, pki, tmp_path, "--map", str(tmp_path / "both.svg"), "--map-with", str(earlier),
+        site.url,
+    )  # fmt: skip
+
+    assert again.returncode == 0, again.stderr
+    svg = (tmp_path / "both.svg").read_text()
+    # One site, drawn once; this check's statement and the earlier one.
+    assert svg.count("legitimate site") == 1
+    assert svg.count("statement (verified)") == 2
+
+
 def test_usage_errors_exit_2(salve_dns: Fixture, pki: Fixture, tmp_path: Path) -> None:
+    not_json = tmp_path / "not.json"
+    not_json.write_text("{}\n")
     for args, words in (
         (["http://www.example.salve.test"], "https://"),
         (["--count", "2", f"https://{H}"], "--count goes with --watch"),
         (["--trust-anchor", str(tmp_path / "none"), f"https://{H}"], "cannot read"),
+        (["--map-with", str(not_json), f"https://{H}"], "--map-with goes with --map"),
+        (
+            ["--map", str(tmp_path / "m.svg"), "--map-with", str(not_json), f"https://{H}"],
+            "not a salve-verify/1 document",
+        ),
+        (
+            ["--map", str(tmp_path / "m.svg"), "--map-with", str(tmp_path / "no"), f"https://{H}"],
+            "No such file",
+        ),
     ):
         done = salve_verify(salve_dns, pki, tmp_path, *args)
         assert done.returncode == 2, (args, done.stderr)

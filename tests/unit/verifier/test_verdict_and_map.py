@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import UTC, datetime
 
+import pytest
 from lxml import etree
 
 from mlp.dnsrecords import LocSite, SalvePolicy
@@ -12,7 +14,7 @@ from mlp.keys import KeySet, SigningKey
 from mlp.statement import StatementPosition, issue_statement, verify_statement
 from verifier.errors import Failure
 from verifier.position import check_position
-from verifier.svgmap import render_map
+from verifier.svgmap import MapVerdict, render_map
 from verifier.verdict import Outcome, TlsSummary, Verdict
 
 H = "www.example.com"
@@ -129,3 +131,36 @@ def test_a_map_without_a_statement_still_shows_the_sites() -> None:
     )
     svg = render_map(nothing)
     assert svg.count("<circle") == 1 and "legitimate site ±5 km" in svg
+
+
+def test_a_map_from_json_documents_draws_what_the_verdicts_draw() -> None:
+    genuine = verdict(StatementPosition(46.95, 7.45, 1800))
+    attacker = verdict(
+        StatementPosition(47.3769, 8.5417, 1000), Outcome.REFUSED, failure=Failure.REFUSED
+    )
+    documents = [json.loads(json.dumps(v.to_json())) for v in (genuine, attacker)]
+    read_back = [MapVerdict.from_json(document) for document in documents]
+
+    assert read_back == [MapVerdict.of(genuine), MapVerdict.of(attacker)]
+    assert [c.inside for v in read_back for c in v.circles] == [True, False]
+    assert render_map(read_back, title="t") == render_map([genuine, attacker], title="t")
+    # A verdict from memory and one from a file on the same map.
+    assert render_map([genuine, read_back[1]], title="t") == render_map(read_back, title="t")
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {},
+        {"schema": "salve-verify/2"},
+        [],
+        {"schema": "salve-verify/1", "sites": [{"lat": "47", "lon": 8, "hp_m": 1}]},
+        {
+            "schema": "salve-verify/1", "host": H, "verdict": "REFUSED", "url": "u",
+            "sites": [], "position": {"circles": [{"lat": 1, "lon": 2, "r": True}]},
+        },
+    ],
+)  # fmt: skip
+def test_a_document_that_is_not_a_verdict_is_refused(document: object) -> None:
+    with pytest.raises(ValueError, match="salve-verify"):
+        MapVerdict.from_json(document)  # type: ignore[arg-type]
