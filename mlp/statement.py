@@ -76,6 +76,7 @@ from mlp.merkle import MAX_BATCH_SIZE, InclusionProof, MerkleProofError, verify_
 from mlp.names import HostNameError, check_host_name
 
 __all__ = [
+    "DEFAULT_LEEWAY_S",
     "EXPORTER_LABEL",
     "EXPORTER_LENGTH",
     "MAX_POSITIONS",
@@ -113,6 +114,8 @@ EXPORTER_LENGTH: Final = 32
 SESSION_HASH_LENGTH: Final = 32
 JTI_BYTES: Final = 12
 MAX_STATEMENT_LENGTH: Final = 16384
+DEFAULT_LEEWAY_S: Final = 5.0
+"""Clock skew :func:`verify_statement` allows by default (``exp``, ``iat``, ``lt``)."""
 """Longest token looked at; a one-site statement is about 500 bytes, PS256 under 800."""
 MAX_POSITIONS: Final = 64
 """Most circles in a mode-``all`` statement (one per SIM of the site)."""
@@ -621,7 +624,7 @@ def verify_statement(
     proof: InclusionProof | None,
     now: datetime,
     max_position_age_s: float,
-    leeway_s: float = 5.0,
+    leeway_s: float = DEFAULT_LEEWAY_S,
 ) -> VerifiedStatement:
     """Verify a location statement for one site and one TLS session.
 
