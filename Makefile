@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest test-hw bench loadtest profile dist clean
+.PHONY: demo attacks test lint typecheck pytest test-hw bench loadtest profile dist clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -14,7 +14,11 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 demo: $(STAMP)
-	$(BIN)/python -m appliance.demo
+	$(BIN)/python -m demo
+
+# The attacker's moves of the demo as a test module (also part of `make test`).
+attacks: $(STAMP)
+	$(BIN)/pytest tests/attacks
 
 test: lint typecheck pytest
 

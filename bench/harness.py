@@ -47,7 +47,7 @@ from modem.at.identity import luhn_check_digit
 from verifier.dnslab import write_site_zone
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_CELLS = ROOT / "appliance" / "data" / "demo_cells.csv"
+DEMO_CELLS = ROOT / "demo" / "data" / "demo_cells.csv"
 MSISDN = "41791234567"
 CLIENT_ID = "bench-web"
 DOMAIN = "www.bench.example"

@@ -40,7 +40,7 @@ gmlc-init)
     salve-gmlc --config "$GMLC_CONFIG" init --state-dir "$GMLC_STATE" \
         --issuer "$SALVE_DEMO_ISSUER" --host 0.0.0.0 \
         --tls-cert "$GMLC_STATE/tls/gmlc.crt" --tls-key "$GMLC_STATE/tls/gmlc.key"
-    cells="$(python -c 'from importlib.resources import files; print(files("appliance") / "data" / "demo_cells.csv")')"
+    cells="$(python -c 'from importlib.resources import files; print(files("demo") / "data" / "demo_cells.csv")')"
     salve-gmlc --config "$GMLC_CONFIG" cells import "$cells"
     ;;
 gmlc)

@@ -58,6 +58,7 @@ class LabSite:
     session_hashes: list[bytes] = field(default_factory=list)
     _listener: socket.socket | None = field(default=None, repr=False)
     _context: SSL.Context | None = field(default=None, repr=False)
+    _acceptor: threading.Thread | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -81,19 +82,27 @@ class LabSite:
         listener.listen(64)
         self.port = listener.getsockname()[1]
         self._listener = listener
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._acceptor = threading.Thread(target=self._accept, args=(listener,), daemon=True)
+        self._acceptor.start()
         return self
 
     def stop(self) -> None:
-        """Stop accepting connections."""
+        """Stop accepting connections; the port is free again when this returns."""
         if self._listener is not None:
+            # Shut down first: closing alone leaves the socket bound while the accepting
+            # thread is still blocked in accept().
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
+            self._listener = None
+        if self._acceptor is not None:
+            self._acceptor.join(timeout=5)
+            self._acceptor = None
 
-    def _accept(self) -> None:
-        assert self._listener is not None
+    def _accept(self, listener: socket.socket) -> None:
         while True:
             try:
-                sock, _ = self._listener.accept()
+                sock, _ = listener.accept()
             except OSError:
                 return
             threading.Thread(target=self._connection, args=(sock,), daemon=True).start()

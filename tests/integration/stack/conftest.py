@@ -193,7 +193,7 @@ class Gmlc:
         self.log_path = workdir / "gmlc.log"
         init = ("init", "--state-dir", str(self.dir), "--issuer", ISSUER, "--dev")
         self.run("--config", str(self.config), *init)
-        cells = resources.files("appliance") / "data" / "demo_cells.csv"
+        cells = resources.files("demo") / "data" / "demo_cells.csv"
         with resources.as_file(cells) as cells_path:
             self.run("cells", "import", "--config", str(self.config), str(cells_path))
 

@@ -146,9 +146,9 @@ def test_missing_file_is_not_found(store: Store, tmp_path: Path) -> None:
 
 
 def test_demo_cell_file_in_the_repository_imports_cleanly(store: Store) -> None:
-    demo = Path(__file__).resolve().parents[3] / "appliance" / "data" / "demo_cells.csv"
+    demo = Path(__file__).resolve().parents[3] / "demo" / "data" / "demo_cells.csv"
     if not demo.exists():
-        pytest.skip("appliance/data/demo_cells.csv is not in this tree")
+        pytest.skip("demo/data/demo_cells.csv is not in this tree")
     report = import_cells(store, demo)
     assert report.bad_total == 0 and report.rows_imported > 0
 

@@ -1,0 +1,786 @@
+"""The SALVE world on one machine: a site, its GMLC, its DNS, a client, and an attacker.
+
+:class:`Lab` builds it from real processes driven through their command-line tools, the
+way operators would, and tears it down again:
+
+* a demo CA made at run time (:mod:`demo.pki`);
+* DNS: Knot when ``knotd`` is installed, else signed zone files (:mod:`demo.zones`);
+* the GMLC (``salve-gmlc init``, ``cells import``, ``serve`` over TLS) on 127.0.0.1;
+* the site's appliance (``salve-appliance init``, ``enroll``, ``run``) on ``sim://``, its
+  SIM in Zurich, enrolled at the GMLC with the command ``enroll`` printed;
+* the site's records published (``salve-front dns update``), its client enrolled at the
+  GMLC for its domain once the GMLC has validated the policy (``salve-gmlc client add
+  --domain``, pinned to the site's network), the M2DMRT declarations exchanged
+  (``salve-front declare``) and the GMLC's half published (``salve-gmlc dns update``);
+* ``salve-front serve`` in front of a tiny application (a thread of this process);
+* the attacker elsewhere (127.0.0.2, its GMLC on 127.0.0.3): its own GMLC (a second
+  ``salve-gmlc`` that believes the attacker's own DNS tree), its SIM in Frankfurt with an
+  appliance reporting to the real GMLC and one reporting to its own, its own account at
+  the real GMLC, a forging DNS server, and a TLS server with the site's stolen key
+  (:mod:`demo.attacker`).
+
+:meth:`Lab.verify` runs ``salve-verify --json`` as a client would and returns its verdict.
+The attacker's moves are in :mod:`demo.moves`; ``python -m demo`` tells the story and the
+attacker suite (``tests/attacks``) asserts it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import shlex
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import httpx
+
+from demo.attacker import (
+    AttackerSite,
+    ForgingDnsServer,
+    forged_tree,
+    loopback_port_free,
+    mlp_client,
+    record_statement,
+)
+from demo.pki import CertificatePair, DemoCa
+from demo.processes import DemoError, Processes, Service, wait_for
+from demo.zones import DemoDns, KnotDns, ZoneFileDns, knot_available
+from mlp.client import MlpClient, MlpResultError
+from mlp.dnsrecords import GmlcEndpoint, SalvePolicy, format_loc, policy_record_name
+from verifier.dnslab import LabRecord, LabZone, SignedLab, write_lab
+
+__all__ = [
+    "ATTACKER_ADDRESS",
+    "ATTACKER_GMLC",
+    "ATTACKER_GMLC_ADDRESS",
+    "GMLC",
+    "SITE",
+    "SITE_ADDRESS",
+    "Check",
+    "DnsKind",
+    "Lab",
+    "Location",
+    "Sim",
+]
+
+SITE: Final = "www.bank.salve.test"
+GMLC: Final = "gmlc.carrier.salve.test"
+ATTACKER_GMLC: Final = "gmlc.attacker.test"
+PARENT_ZONE: Final = "salve.test"
+SITE_ZONE: Final = "bank.salve.test"
+GMLC_ZONE: Final = "carrier.salve.test"
+SITE_ADDRESS: Final = "127.0.0.1"
+ATTACKER_ADDRESS: Final = "127.0.0.2"
+ATTACKER_GMLC_ADDRESS: Final = "127.0.0.3"
+SITE_CLIENT: Final = "bank-front"
+ATTACKER_CLIENT: Final = "attacker-web"
+ATTACKER_OWN_CLIENT: Final = "attacker-front"
+#: The position age the site's policy allows, and how long the GMLC's statements live
+#: (short, so that a recorded statement is old by the time the attacker replays it).
+POLICY_AGE_S: Final = 60
+POLICY_MAX_AGE_S: Final = 86400
+STATEMENT_VALIDITY_S: Final = 5
+APPLIANCE_INTERVAL_S: Final = 5
+READY_TIMEOUT_S: Final = 60.0
+CHECK_TIMEOUT_S: Final = 60.0
+
+DnsKind = Literal["knot", "zone-files"]
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A place: a legitimate site (LOC, ``precision_m`` its diameter) or a cell."""
+
+    name: str
+    lat: float
+    lon: float
+    precision_m: int = 3000
+
+
+#: Where the site's data centre is (its LOC record), and where the attacker's SIM is.
+ZURICH: Final = Location("Zurich data centre", 47.376887, 8.541694, 3000)
+FRANKFURT: Final = Location("Frankfurt", 50.110924, 8.682127)
+
+
+@dataclass(frozen=True, slots=True)
+class Sim:
+    """A simulated SIM: its scenario (``modem/sim/scenarios``) and its appliance."""
+
+    scenario: str
+    msisdn: str
+    appliance: str
+    site: str
+
+
+SITE_SIM: Final = Sim("demo", "41791234567", "bank-zrh-1", ZURICH.name)
+ATTACKER_SIM: Final = Sim("demo-attacker", "4915112345678", "attacker-fra-1", FRANKFURT.name)
+
+
+@dataclass(frozen=True)
+class Check:
+    """What ``salve-verify --json`` said.
+
+    Attributes:
+        exit_code: Its exit code (0 verified, 1 refused, 3 not protected, 4 DNS, 5 TLS,
+            6 GMLC unreachable).
+        document: The ``salve-verify/1`` JSON document.
+        json_path: Where the document was saved (for ``--map-with``).
+        map_path: The map it drew, if asked.
+    """
+
+    exit_code: int
+    document: dict[str, Any]
+    json_path: Path
+    map_path: Path | None = None
+
+    @property
+    def verdict(self) -> str:
+        """VERIFIED, REFUSED or NOT PROTECTED."""
+        return str(self.document["verdict"])
+
+    @property
+    def code(self) -> str:
+        """The dotted reason code (``dns.bogus``, ``statement.binding`` ...)."""
+        return str(self.document["code"])
+
+    @property
+    def reason(self) -> str:
+        """The verifier's reason in plain words."""
+        return str(self.document["reason"])
+
+
+def demo_zones() -> list[LabZone]:
+    """The real DNS tree: the parent zone and, delegated from it, the site's and the GMLC's.
+
+    Each zone signs with another algorithm (Ed25519, ECDSA P-256 with NSEC3, RSA), so a
+    check walks all three.
+    """
+    ns = f"ns.{PARENT_ZONE}"
+    return [
+        LabZone(
+            PARENT_ZONE,
+            "ed25519",
+            "nsec",
+            records=(
+                LabRecord(ns, "A", SITE_ADDRESS),
+                LabRecord(SITE_ZONE, "NS", ns + "."),
+                LabRecord(GMLC_ZONE, "NS", ns + "."),
+            ),
+        ),
+        LabZone(
+            SITE_ZONE, "ecdsap256sha256", "nsec3", records=(LabRecord(SITE, "A", SITE_ADDRESS),)
+        ),
+        LabZone(GMLC_ZONE, "rsasha256", "nsec", records=(LabRecord(GMLC, "A", SITE_ADDRESS),)),
+    ]
+
+
+def _free_port(address: str = SITE_ADDRESS) -> int:
+    with socket.socket() as sock:
+        sock.bind((address, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
+    # JSON strings are valid TOML basic strings.
+    return json.dumps(str(value))
+
+
+def _write_toml(path: Path, tables: dict[str, dict[str, Any]], extra: str = "") -> Path:
+    lines = []
+    for table, values in tables.items():
+        lines.append(f"[{table}]")
+        lines += [f"{key} = {_toml(value)}" for key, value in values.items()]
+        lines.append("")
+    path.write_text("\n".join(lines) + extra, encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def _secret(path: Path, value: str) -> Path:
+    path.write_text(value + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+class _Application(BaseHTTPRequestHandler):
+    """The site's web application, unchanged and unaware of SALVE."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        body = b"Welcome to the bank. Your balance is CHF 1,234.56\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the front logs the requests."""
+
+
+#: The attacker SIM's serving cell (modem/sim/scenarios/demo-attacker.toml).
+ATTACKER_CELL: Final = ("LTE", 262, 1, 27163, 45948417)
+
+
+def _write_cells(path: Path, cell: tuple[str, int, int, int, int], place: Location) -> Path:
+    """A one-cell database in OpenCelliD's export format, the cell placed at ``place``."""
+    radio, mcc, net, area, cell_id = cell
+    with path.open("w", newline="", encoding="ascii") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["radio", "mcc", "net", "area", "cell", "unit", "lon", "lat", "range", "samples",
+             "changeable", "created", "updated", "averageSignal"]
+        )  # fmt: skip
+        writer.writerow(
+            [radio, mcc, net, area, cell_id, 0, place.lon, place.lat, 800, 10, 1,
+             1600000000, 1790000000, 0]
+        )  # fmt: skip
+    return path
+
+
+@dataclass
+class GmlcNode:
+    """One ``salve-gmlc`` node of the lab."""
+
+    name: str
+    directory: Path
+    issuer: str
+    address: str
+    port: int
+    pair: CertificatePair
+    ca_file: Path
+    service: Service | None = None
+
+    @property
+    def url(self) -> str:
+        """Its HTTPS endpoint."""
+        return f"https://{self.address}:{self.port}"
+
+    @property
+    def config(self) -> Path:
+        """Its configuration file (every command is run with ``--config`` it)."""
+        return self.directory / "gmlc.toml"
+
+    def write_config(self, dns: dict[str, Any]) -> None:
+        """Write the configuration, with the DNS settings its enrolments validate through."""
+        settings = {
+            "issuer": self.issuer,
+            "state_dir": str(self.directory / "state"),
+            "host": self.address,
+            "port": self.port,
+            "metrics_port": 0,
+            "tls_cert": str(self.pair.chain),
+            "tls_key": str(self.pair.key),
+            "statement_validity_s": STATEMENT_VALIDITY_S,
+            **dns,
+        }
+        _write_toml(self.config, {"gmlc": settings})
+
+    def command(self, *args: str) -> tuple[str, ...]:
+        """A ``salve-gmlc`` command line for this node."""
+        return ("salve-gmlc", "--config", str(self.config), *args)
+
+    def ready(self) -> bool:
+        """Whether it answers ``/readyz``."""
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        try:
+            return httpx.get(f"{self.url}/readyz", verify=context, timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """An appliance set up and enrolled: its configuration and what ``enroll`` printed."""
+
+    label: str
+    config: Path
+    gmlc: GmlcNode
+    printed: dict[str, Any]
+
+
+class Lab:
+    """The world (see the module docstring): :meth:`start` it, then :meth:`close` it."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        dns_kind: DnsKind | None = None,
+        say: Callable[[str], None] = lambda line: None,
+    ) -> None:
+        """Prepare (nothing runs yet).
+
+        Args:
+            workdir: Where every file and log goes.
+            dns_kind: ``knot``, ``zone-files``, or None: Knot when it is installed.
+            say: Gets one line per set-up step.
+        """
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir = workdir
+        self.dns_kind = dns_kind
+        self.say = say
+        self.processes = Processes(workdir / "logs")
+        self.ca = DemoCa(workdir / "pki")
+        self._dns: DemoDns | None = None
+        self._pairs: dict[str, CertificatePair] = {}
+        self._nodes: dict[str, GmlcNode] = {}
+        self._forged: dict[str, SignedLab] = {}
+        self._forger: ForgingDnsServer | None = None
+        self._attacker_site: AttackerSite | None = None
+        self._application: ThreadingHTTPServer | None = None
+        self._clients: list[MlpClient] = []
+        self.site_port = 0
+        self.passwords: dict[str, str] = {}
+        self.old_statement = b""
+        self.genuine: Check | None = None
+        self.client_state = workdir / "client" / "state.json"
+        self.map_path = workdir / "client" / "map.svg"
+        self._checks = 0
+        self._lock = threading.Lock()
+
+    # -- what the moves use ------------------------------------------------------------
+
+    @property
+    def site_url(self) -> str:
+        """The site's URL; a client reaches 127.0.0.1, or the attacker when misled."""
+        return f"https://{SITE}:{self.site_port}"
+
+    @property
+    def ca_file(self) -> Path:
+        """The demo CA's certificate, which every client trusts."""
+        return self.ca.ca_file
+
+    @property
+    def dns(self) -> DemoDns:
+        """The real DNS."""
+        assert self._dns is not None, "the lab is not started"
+        return self._dns
+
+    @property
+    def gmlc(self) -> GmlcNode:
+        """The real GMLC."""
+        return self._nodes["gmlc"]
+
+    @property
+    def attacker_gmlc(self) -> GmlcNode:
+        """The attacker's own GMLC."""
+        return self._nodes["attacker-gmlc"]
+
+    @property
+    def forger(self) -> ForgingDnsServer:
+        """The attacker's forging DNS server."""
+        assert self._forger is not None, "the lab is not started"
+        return self._forger
+
+    @property
+    def attacker_site(self) -> AttackerSite:
+        """The attacker's TLS server for the site's name."""
+        assert self._attacker_site is not None, "the lab is not started"
+        return self._attacker_site
+
+    def pair(self, name: str) -> CertificatePair:
+        """A pair the demo CA issued: ``site``, ``gmlc``, ``misissued``, ``attacker-gmlc``."""
+        return self._pairs[name]
+
+    def forged(self, name: str) -> SignedLab:
+        """The attacker's DNS trees: ``records`` (its policy and LOC) or ``absence`` (no policy)."""
+        return self._forged[name]
+
+    def mlp(self, node: GmlcNode, client_id: str, *, source: str) -> MlpClient:
+        """An MLP client of ``node`` with ``client_id``'s password, connecting from ``source``."""
+        made = mlp_client(
+            node.url, client_id, self.passwords[client_id], ca_file=self.ca_file, source=source
+        )
+        self._clients.append(made)
+        return made
+
+    def operator(self, node: GmlcNode, *args: str) -> str:
+        """Run a ``salve-gmlc`` command as the node's operator; its output."""
+        return self.processes.run(*node.command(*args)).stdout
+
+    def audit(self, node: GmlcNode, kind: str, *, limit: int = 20) -> list[dict[str, Any]]:
+        """The node's latest audit entries of one kind (``salve-gmlc audit list --json``)."""
+        text = self.operator(node, "audit", "list", "--kind", kind, "--limit", str(limit), "--json")
+        entries: list[dict[str, Any]] = json.loads(text)
+        return entries
+
+    def verify(
+        self,
+        *,
+        state: Path | None,
+        dns: Sequence[str] | None = None,
+        address: str | None = None,
+        map_with: Check | None = None,
+    ) -> Check:
+        """Run ``salve-verify --json`` against the site, as a client.
+
+        Args:
+            state: The client's memory (remembered policies, key sets); None: a client that
+                never checked the site before.
+            dns: Where it asks DNS (default: the real DNS).
+            address: Connect to this address for the site (curl's ``--resolve``); default:
+                the validated A record.
+            map_with: Also draw this earlier check on a map (:attr:`Check.map_path`).
+
+        Raises:
+            DemoError: salve-verify did not give a verdict.
+        """
+        with self._lock:
+            self._checks += 1
+            number = self._checks
+        json_path = self.workdir / "client" / f"check-{number}.json"
+        args = ["salve-verify", "--json", "--ca", str(self.ca_file), "--timeout", "10"]
+        args += list(dns) if dns is not None else self.dns.verifier_args()
+        args += ["--state", str(state)] if state is not None else ["--no-state"]
+        if address is not None:
+            args += ["--resolve", f"{SITE}:{address}"]
+        map_path = None
+        if map_with is not None:
+            map_path = self.map_path
+            args += ["--map", str(map_path), "--map-with", str(map_with.json_path)]
+        done = self.processes.run(*args, self.site_url, check=False, timeout=CHECK_TIMEOUT_S)
+        try:
+            document = json.loads(done.stdout.splitlines()[0])
+        except (IndexError, ValueError):
+            raise DemoError(
+                f"salve-verify gave no verdict (exit {done.returncode}): {done.stderr.strip()}"
+            ) from None
+        json_path.write_text(done.stdout, encoding="utf-8")
+        return Check(done.returncode, document, json_path, map_path)
+
+    def verify_genuine(self) -> Check:
+        """The client that knows the site checks it through the real DNS, at its address."""
+        check = self.verify(state=self.client_state)
+        self.genuine = check
+        return check
+
+    # -- start -------------------------------------------------------------------------
+
+    def start(self) -> Lab:
+        """Build and start everything; each step says one line through :attr:`say`.
+
+        Raises:
+            DemoError: A step failed (the message says which, quoting the logs).
+        """
+        self._issue_certificates()
+        self._dns = self._start_dns()
+        self.say(
+            f"DNS      {self.dns.description}: {PARENT_ZONE} with {SITE_ZONE} and {GMLC_ZONE} "
+            f"delegated (DS), DNSSEC-signed; trust anchor {self.dns.trust_anchor}"
+        )
+        self._nodes = {
+            "gmlc": self._node("gmlc", GMLC, SITE_ADDRESS, "gmlc"),
+            "attacker-gmlc": self._node(
+                "attacker-gmlc", ATTACKER_GMLC, ATTACKER_GMLC_ADDRESS, "attacker-gmlc"
+            ),
+        }
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            prepared = [
+                pool.submit(self._prepare_gmlc),
+                pool.submit(self._prepare_attacker_gmlc),
+            ]
+            enrolments = [
+                pool.submit(self._prepare_appliance, SITE_SIM.appliance, SITE_SIM, self.gmlc),
+                pool.submit(
+                    self._prepare_appliance, ATTACKER_SIM.appliance, ATTACKER_SIM, self.gmlc
+                ),
+                pool.submit(
+                    self._prepare_appliance, "attacker-fra-2", ATTACKER_SIM, self.attacker_gmlc
+                ),
+            ]
+            for future in prepared:
+                future.result()
+            appliances = [future.result() for future in enrolments]
+        self._serve_gmlcs()
+        self._enrol_appliances(appliances)
+        self._publish_and_enrol()
+        self._start_front()
+        self._start_attacker()
+        return self
+
+    def _issue_certificates(self) -> None:
+        self._pairs = {
+            "site": self.ca.issue("site", SITE),
+            "gmlc": self.ca.issue("gmlc", GMLC, SITE_ADDRESS),
+            "misissued": self.ca.issue("misissued", SITE),
+            "attacker-gmlc": self.ca.issue("attacker-gmlc", ATTACKER_GMLC, ATTACKER_GMLC_ADDRESS),
+        }
+        self.say(
+            f"PKI      demo CA {self.ca_file}: certificates for {SITE} and {GMLC}; and, "
+            f"issued to the attacker, {SITE} with another key and {ATTACKER_GMLC}"
+        )
+
+    def _start_dns(self) -> DemoDns:
+        kind = self.dns_kind or ("knot" if knot_available() else "zone-files")
+        directory = self.workdir / "dns"
+        if kind == "knot":
+            return KnotDns(directory, demo_zones(), gmlc_zone=GMLC_ZONE)
+        return ZoneFileDns(directory, demo_zones())
+
+    def _node(self, name: str, issuer: str, address: str, pair: str) -> GmlcNode:
+        directory = self.workdir / name
+        directory.mkdir()
+        return GmlcNode(
+            name, directory, issuer, address, _free_port(address), self._pairs[pair], self.ca_file
+        )
+
+    def _init_gmlc(self, node: GmlcNode, cells: Path) -> None:
+        self.processes.run(*node.command("init"))
+        self.processes.run(*node.command("cells", "import", str(cells)))
+
+    def _prepare_gmlc(self) -> None:
+        self.gmlc.write_config(self.dns.gmlc_settings())
+        cells = resources.files("demo") / "data" / "demo_cells.csv"
+        with resources.as_file(cells) as path:
+            self._init_gmlc(self.gmlc, path)
+
+    def _prepare_attacker_gmlc(self) -> None:
+        # The DNS tree as the attacker would like it: the site's policy naming its GMLC,
+        # the site's LOC in Frankfurt. Its own GMLC trusts it (its own trust anchor);
+        # nobody else does. The same tree without the policy forges the policy's absence.
+        policy = SalvePolicy(
+            (GmlcEndpoint(ATTACKER_GMLC, self.attacker_gmlc.port),), POLICY_AGE_S, "one"
+        )
+        loc = LabRecord(SITE, "LOC", format_loc(FRANKFURT.lat, FRANKFURT.lon, hp_m=3000))
+        policy_record = LabRecord(policy_record_name(SITE), "TXT", policy.to_text())
+        zones = demo_zones()
+        self._forged = {
+            "records": forged_tree(zones, [policy_record, loc], address=ATTACKER_ADDRESS),
+            "absence": forged_tree(zones, [loc], address=ATTACKER_ADDRESS),
+        }
+        files, anchor = write_lab(self._forged["records"], self.workdir / "attacker-dns")
+        node = self.attacker_gmlc
+        node.write_config(
+            {"dns_zone_files": [str(f) for f in files], "dns_trust_anchor": str(anchor)}
+        )
+        # Its cell database puts its Frankfurt cell wherever it likes: at the bank's site.
+        cells = _write_cells(node.directory / "cells.csv", ATTACKER_CELL, ZURICH)
+        self._init_gmlc(node, cells)
+
+    def _prepare_appliance(self, label: str, sim: Sim, gmlc: GmlcNode) -> Enrolment:
+        directory = self.workdir / "appliances" / label
+        directory.mkdir(parents=True)
+        config = _write_toml(
+            directory / "appliance.toml",
+            {
+                "appliance": {
+                    "id": label,
+                    "site": sim.site,
+                    "state_dir": str(directory / "state"),
+                    "interval_s": APPLIANCE_INTERVAL_S,
+                    "status_socket": str(directory / "status.sock"),
+                },
+                "modem": {"port": f"sim://quectel-ec25?scenario={sim.scenario}&seed=1"},
+                "gmlc": {"url": gmlc.url, "ca_file": str(self.ca_file), "timeout_s": 5},
+            },
+        )
+        self.processes.run("salve-appliance", "init", "--config", str(config))
+        # Enrolling reads the SIM, so it runs before the daemon holds the modem.
+        done = self.processes.run("salve-appliance", "enroll", "--config", str(config), "--json")
+        return Enrolment(label, config, gmlc, json.loads(done.stdout))
+
+    def _serve_gmlcs(self) -> None:
+        for node in self._nodes.values():
+            node.service = self.processes.start(node.name, *node.command("serve"))
+        for node in self._nodes.values():
+            service = node.service
+            assert service is not None
+
+            def ready(node: GmlcNode = node, service: Service = service) -> bool:
+                service.check()
+                return node.ready()
+
+            wait_for(f"{node.name} to be ready", ready, READY_TIMEOUT_S)
+        self.say(
+            f"GMLC     salve-gmlc init, cells import, serve: {GMLC} at {self.gmlc.url} "
+            f"(MLP over TLS, statements valid {STATEMENT_VALIDITY_S} s)"
+        )
+
+    def _enrol_appliances(self, enrolments: Sequence[Enrolment]) -> None:
+        for enrolment in enrolments:
+            # Exactly the command the appliance printed for the GMLC's operator.
+            words = shlex.split(enrolment.printed["command"])
+            self.processes.run(*words[:1], "--config", str(enrolment.gmlc.config), *words[1:])
+            self.processes.start(
+                enrolment.label, "salve-appliance", "run", "--config", str(enrolment.config)
+            )
+        self.say(
+            f"SIM      salve-appliance on sim://quectel-ec25 (scenario {SITE_SIM.scenario}, "
+            f"{ZURICH.name}) enrolled at the GMLC and reporting signed observations"
+        )
+
+    # -- the site ----------------------------------------------------------------------
+
+    def _front_config(self) -> Path:
+        directory = self.workdir / "front"
+        directory.mkdir(exist_ok=True)
+        site = self._pairs["site"]
+        password = directory / "gmlc.password"
+        tables: dict[str, dict[str, Any]] = {
+            "tls": {"listen": f"{SITE_ADDRESS}:{self.site_port}"},
+            "upstream": {"url": f"http://{SITE_ADDRESS}:{self._application_port()}"},
+            "gmlc": {
+                "url": self.gmlc.url,
+                "name": GMLC,
+                "client_id": SITE_CLIENT,
+                "password_file": str(password),
+                "ca_file": str(self.ca_file),
+                "msisdn": SITE_SIM.msisdn,
+            },
+            "site": {"domains": [SITE], "state_dir": str(directory / "state")},
+            "policy": {"age": POLICY_AGE_S, "mode": "one", "max_age": POLICY_MAX_AGE_S},
+            "dns": {"ttl": 60, **self.dns.front_dns_settings()},
+            "metrics": {"listen": f"{SITE_ADDRESS}:{_free_port()}"},
+        }
+        extra = (
+            f"[[tls.certificates]]\nchain = {_toml(site.chain)}\nkey = {_toml(site.key)}\n\n"
+            f"[[site.locations]]\nname = {_toml(ZURICH.name)}\nlat = {ZURICH.lat}\n"
+            f"lon = {ZURICH.lon}\nprecision_m = {ZURICH.precision_m}\n"
+        )
+        return _write_toml(directory / "front.toml", tables, extra)
+
+    def _application_port(self) -> int:
+        if self._application is None:
+            self._application = ThreadingHTTPServer((SITE_ADDRESS, 0), _Application)
+            self._application.daemon_threads = True
+            threading.Thread(target=self._application.serve_forever, daemon=True).start()
+        return int(self._application.server_address[1])
+
+    def _site_port(self) -> int:
+        # The attacker listens on the same port at its own address: one URL, two servers.
+        for _ in range(50):
+            port = _free_port(SITE_ADDRESS)
+            if loopback_port_free(ATTACKER_ADDRESS, port):
+                return port
+        raise DemoError("no port free on both 127.0.0.1 and 127.0.0.2")
+
+    def _client_add(self, node: GmlcNode, client_id: str, *args: str) -> None:
+        added = json.loads(self.operator(node, "client", "add", client_id, *args, "--json"))
+        self.passwords[client_id] = added["password"]
+
+    def _publish_and_enrol(self) -> None:
+        self.site_port = self._site_port()
+        front = self._front_config()
+        published = self.dns.publish_site(self.processes, front)
+        self.say(
+            f"site     its policy, LOC ({ZURICH.name}) and declaration of the GMLC: {published}"
+        )
+        self._client_add(
+            self.gmlc, SITE_CLIENT, "--domain", SITE, "--msisdn", SITE_SIM.msisdn,
+            "--from", f"{SITE_ADDRESS}/32",
+        )  # fmt: skip
+        _secret(self.workdir / "front" / "gmlc.password", self.passwords[SITE_CLIENT])
+        self.say(
+            f"GMLC     client {SITE_CLIENT} enrolled for {SITE} (its DNSSEC-validated policy "
+            f"names {GMLC}), pinned to the site's network {SITE_ADDRESS}/32"
+        )
+        self.processes.run("salve-front", "declare", "--config", str(front))
+        published = self.dns.publish_gmlc(self.processes, self.gmlc.config)
+        self.say(
+            "M2DMRT   salve-front declare exchanged both declarations; the GMLC's half: "
+            f"{published}"
+        )
+        self._front = front
+
+    def _wait_located(self, node: GmlcNode, client_id: str, msisdn: str, source: str) -> None:
+        client = self.mlp(node, client_id, source=source)
+
+        def located() -> bool:
+            self.processes.check_alive()
+            try:
+                client.request_location(msisdn)
+            except MlpResultError:
+                return False
+            return True
+
+        wait_for(f"the GMLC {node.name} to locate {msisdn}", located, READY_TIMEOUT_S)
+
+    def _start_front(self) -> None:
+        self._wait_located(self.gmlc, SITE_CLIENT, SITE_SIM.msisdn, SITE_ADDRESS)
+        service = self.processes.start(
+            "front", "salve-front", "serve", "--config", str(self._front)
+        )
+
+        def listening() -> bool:
+            service.check()
+            with socket.socket() as sock:
+                sock.settimeout(1)
+                return sock.connect_ex((SITE_ADDRESS, self.site_port)) == 0
+
+        wait_for("the front to listen", listening, READY_TIMEOUT_S)
+        self.say(
+            f"front    salve-front on {SITE_ADDRESS}:{self.site_port} for {SITE}, in front of "
+            f"the application at http://{SITE_ADDRESS}:{self._application_port()}"
+        )
+
+    # -- the attacker ------------------------------------------------------------------
+
+    def _start_attacker(self) -> None:
+        self._client_add(
+            self.gmlc, ATTACKER_CLIENT, "--msisdn", ATTACKER_SIM.msisdn,
+            "--from", f"{ATTACKER_ADDRESS}/32",
+        )  # fmt: skip
+        node = self.attacker_gmlc
+        self._client_add(
+            node, ATTACKER_OWN_CLIENT, "--domain", SITE, "--msisdn", ATTACKER_SIM.msisdn,
+            "--from", f"{ATTACKER_ADDRESS}/32",
+        )  # fmt: skip
+        self._forger = ForgingDnsServer(ATTACKER_ADDRESS, self._forged["records"]).start()
+        self._attacker_site = AttackerSite(SITE, ATTACKER_ADDRESS, self.site_port)
+        self.attacker_site.present(self._pairs["site"])
+        # A statement of its own session with the real site, kept for a replay later.
+        self.old_statement = record_statement(
+            SITE, self.site_port, SITE_ADDRESS, ca_file=self.ca_file
+        )
+        self._wait_located(self.gmlc, ATTACKER_CLIENT, ATTACKER_SIM.msisdn, ATTACKER_ADDRESS)
+        self._wait_located(node, ATTACKER_OWN_CLIENT, ATTACKER_SIM.msisdn, ATTACKER_ADDRESS)
+        self.say(
+            f"attacker on {ATTACKER_ADDRESS} with the site's stolen key: its SIM in "
+            f"{FRANKFURT.name}, an account ({ATTACKER_CLIENT}) at the real GMLC, its own GMLC "
+            f"{ATTACKER_GMLC} on {ATTACKER_GMLC_ADDRESS}, a forging DNS server, a recorded "
+            "statement"
+        )
+
+    # -- stop --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop everything started; safe to call at any point, and twice."""
+        for client in self._clients:
+            with contextlib.suppress(Exception):
+                client.close()
+        self._clients.clear()
+        if self._attacker_site is not None:
+            self._attacker_site.stop()
+        if self._forger is not None:
+            self._forger.stop()
+        self.processes.stop_all()
+        if self._application is not None:
+            self._application.shutdown()
+            self._application.server_close()
+            self._application = None
+        if self._dns is not None:
+            self._dns.stop()
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
