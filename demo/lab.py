@@ -88,7 +88,7 @@ ATTACKER_OWN_CLIENT: Final = "attacker-front"
 #: (short, so that a recorded statement is old by the time the attacker replays it).
 POLICY_AGE_S: Final = 60
 POLICY_MAX_AGE_S: Final = 86400
-STATEMENT_VALIDITY_S: Final = 5
+STATEMENT_VALIDITY_S: Final = 2
 APPLIANCE_INTERVAL_S: Final = 5
 READY_TIMEOUT_S: Final = 60.0
 CHECK_TIMEOUT_S: Final = 60.0
@@ -510,8 +510,21 @@ class Lab:
                 future.result()
             appliances = [future.result() for future in enrolments]
         self._serve_gmlcs()
-        self._enrol_appliances(appliances)
-        self._publish_and_enrol()
+        # Three operators at work at once: the real GMLC's (the appliances, the attacker's
+        # account), the attacker's at its own GMLC, and the site's (records, declarations).
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            real = pool.submit(self._enrol_at_real_gmlc, appliances[:2])
+            own = pool.submit(self._enrol_at_attacker_gmlc, appliances[2])
+            site = pool.submit(self._publish_and_declare)
+            real.result()
+            own.result()
+            lines = site.result()
+        self.say(
+            f"SIM      salve-appliance on sim://quectel-ec25 (scenario {SITE_SIM.scenario}, "
+            f"{ZURICH.name}) enrolled at the GMLC and reporting signed observations"
+        )
+        for line in lines:
+            self.say(line)
         self._start_front()
         self._start_attacker()
         return self
@@ -614,18 +627,30 @@ class Lab:
             f"(MLP over TLS, statements valid {STATEMENT_VALIDITY_S} s)"
         )
 
-    def _enrol_appliances(self, enrolments: Sequence[Enrolment]) -> None:
-        for enrolment in enrolments:
-            # Exactly the command the appliance printed for the GMLC's operator.
-            words = shlex.split(enrolment.printed["command"])
-            self.processes.run(*words[:1], "--config", str(enrolment.gmlc.config), *words[1:])
-            self.processes.start(
-                enrolment.label, "salve-appliance", "run", "--config", str(enrolment.config)
-            )
-        self.say(
-            f"SIM      salve-appliance on sim://quectel-ec25 (scenario {SITE_SIM.scenario}, "
-            f"{ZURICH.name}) enrolled at the GMLC and reporting signed observations"
+    def _enrol(self, enrolment: Enrolment) -> None:
+        # Exactly the command the appliance printed for the GMLC's operator.
+        words = shlex.split(enrolment.printed["command"])
+        self.processes.run(*words[:1], "--config", str(enrolment.gmlc.config), *words[1:])
+        self.processes.start(
+            enrolment.label, "salve-appliance", "run", "--config", str(enrolment.config)
         )
+
+    def _enrol_at_real_gmlc(self, enrolments: Sequence[Enrolment]) -> None:
+        for enrolment in enrolments:
+            self._enrol(enrolment)
+        # The attacker is a customer of the real GMLC too, with its own SIM.
+        self._client_add(
+            self.gmlc, ATTACKER_CLIENT, "--msisdn", ATTACKER_SIM.msisdn,
+            "--from", f"{ATTACKER_ADDRESS}/32",
+        )  # fmt: skip
+
+    def _enrol_at_attacker_gmlc(self, enrolment: Enrolment) -> None:
+        self._enrol(enrolment)
+        # Its own GMLC enrols the site's domain for it: it validates the attacker's DNS.
+        self._client_add(
+            self.attacker_gmlc, ATTACKER_OWN_CLIENT, "--domain", SITE,
+            "--msisdn", ATTACKER_SIM.msisdn, "--from", f"{ATTACKER_ADDRESS}/32",
+        )  # fmt: skip
 
     # -- the site ----------------------------------------------------------------------
 
@@ -676,11 +701,13 @@ class Lab:
         added = json.loads(self.operator(node, "client", "add", client_id, *args, "--json"))
         self.passwords[client_id] = added["password"]
 
-    def _publish_and_enrol(self) -> None:
+    def _publish_and_declare(self) -> list[str]:
+        """The site's steps, in order; the lines they say."""
+        lines = []
         self.site_port = self._site_port()
         front = self._front_config()
         published = self.dns.publish_site(self.processes, front)
-        self.say(
+        lines.append(
             f"site     its policy, LOC ({ZURICH.name}) and declaration of the GMLC: {published}"
         )
         self._client_add(
@@ -688,17 +715,18 @@ class Lab:
             "--from", f"{SITE_ADDRESS}/32",
         )  # fmt: skip
         _secret(self.workdir / "front" / "gmlc.password", self.passwords[SITE_CLIENT])
-        self.say(
+        lines.append(
             f"GMLC     client {SITE_CLIENT} enrolled for {SITE} (its DNSSEC-validated policy "
             f"names {GMLC}), pinned to the site's network {SITE_ADDRESS}/32"
         )
         self.processes.run("salve-front", "declare", "--config", str(front))
         published = self.dns.publish_gmlc(self.processes, self.gmlc.config)
-        self.say(
+        lines.append(
             "M2DMRT   salve-front declare exchanged both declarations; the GMLC's half: "
             f"{published}"
         )
         self._front = front
+        return lines
 
     def _wait_located(self, node: GmlcNode, client_id: str, msisdn: str, source: str) -> None:
         client = self.mlp(node, client_id, source=source)
@@ -726,6 +754,11 @@ class Lab:
                 return sock.connect_ex((SITE_ADDRESS, self.site_port)) == 0
 
         wait_for("the front to listen", listening, READY_TIMEOUT_S)
+        # The attacker, as any client may, takes a statement from its own session with the
+        # site now, to replay it later.
+        self.old_statement = record_statement(
+            SITE, self.site_port, SITE_ADDRESS, ca_file=self.ca_file
+        )
         self.say(
             f"front    salve-front on {SITE_ADDRESS}:{self.site_port} for {SITE}, in front of "
             f"the application at http://{SITE_ADDRESS}:{self._application_port()}"
@@ -734,24 +767,13 @@ class Lab:
     # -- the attacker ------------------------------------------------------------------
 
     def _start_attacker(self) -> None:
-        self._client_add(
-            self.gmlc, ATTACKER_CLIENT, "--msisdn", ATTACKER_SIM.msisdn,
-            "--from", f"{ATTACKER_ADDRESS}/32",
-        )  # fmt: skip
-        node = self.attacker_gmlc
-        self._client_add(
-            node, ATTACKER_OWN_CLIENT, "--domain", SITE, "--msisdn", ATTACKER_SIM.msisdn,
-            "--from", f"{ATTACKER_ADDRESS}/32",
-        )  # fmt: skip
         self._forger = ForgingDnsServer(ATTACKER_ADDRESS, self._forged["records"]).start()
         self._attacker_site = AttackerSite(SITE, ATTACKER_ADDRESS, self.site_port)
         self.attacker_site.present(self._pairs["site"])
-        # A statement of its own session with the real site, kept for a replay later.
-        self.old_statement = record_statement(
-            SITE, self.site_port, SITE_ADDRESS, ca_file=self.ca_file
-        )
         self._wait_located(self.gmlc, ATTACKER_CLIENT, ATTACKER_SIM.msisdn, ATTACKER_ADDRESS)
-        self._wait_located(node, ATTACKER_OWN_CLIENT, ATTACKER_SIM.msisdn, ATTACKER_ADDRESS)
+        self._wait_located(
+            self.attacker_gmlc, ATTACKER_OWN_CLIENT, ATTACKER_SIM.msisdn, ATTACKER_ADDRESS
+        )
         self.say(
             f"attacker on {ATTACKER_ADDRESS} with the site's stolen key: its SIM in "
             f"{FRANKFURT.name}, an account ({ATTACKER_CLIENT}) at the real GMLC, its own GMLC "

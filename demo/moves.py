@@ -105,7 +105,7 @@ def _replay(lab: Lab) -> Check:
     _stolen_key(lab)
     # The statement it recorded from its own session with the site: it has expired
     # for every client by now, or the attacker waits until it has.
-    stale_from = _expiry(lab.old_statement) + DEFAULT_LEEWAY_S + 1
+    stale_from = _expiry(lab.old_statement) + DEFAULT_LEEWAY_S + 0.5
     wait_for("the recorded statement to expire", lambda: time.time() >= stale_from, REPLAY_WAIT_S)
     lab.attacker_site.answer = replay(lab.old_statement)
     return lab.verify(state=lab.client_state, address=ATTACKER_ADDRESS)

@@ -661,7 +661,7 @@ def check_statement(
         )
     except StatementError as exc:
         code = next(c for kind, c in STATEMENT_ERRORS if isinstance(exc, kind))
-        raise RefusedError(_statement_reason(exc, token, policy), code=code) from None
+        raise RefusedError(_statement_reason(exc, token, policy, now), code=code) from None
     owner = key_owner.get(statement.kid)
     if owner != statement.claims.iss:
         raise RefusedError(
@@ -689,8 +689,14 @@ def _date(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _statement_reason(exc: StatementError, token: str, policy: SalvePolicy) -> str:
+def _statement_reason(exc: StatementError, token: str, policy: SalvePolicy, now: float) -> str:
     reason = str(exc)
+    if isinstance(exc, StatementExpiredError):
+        # Its signature verified before its expiry was looked at: the claims are the GMLC's.
+        expired = _claimed_number(token, "exp")
+        if expired is not None:
+            when = datetime.fromtimestamp(expired, UTC).strftime("%H:%M:%S UTC")
+            return f"the statement expired {now - expired:.0f} s ago (at {when}): an old statement"
     if isinstance(exc, StatementUnknownKeyError | StatementIssuerError):
         # Say who claims to have issued it: a GMLC the policy does not name is the usual
         # story (the attacker's own GMLC).
@@ -702,6 +708,16 @@ def _statement_reason(exc: StatementError, token: str, policy: SalvePolicy) -> s
         if issuer is not None and issuer not in policy.issuers:
             reason += f"; it names {issuer} as its issuer, which the policy does not name"
     return reason
+
+
+def _claimed_number(token: str, name: str) -> int | None:
+    """A whole-number claim of a token, for a refusal's words only."""
+    try:
+        parts = split_compact_jws(token, max_length=MAX_STATEMENT_LENGTH)
+        value = loads_json_object(parts.payload).get(name)
+    except ValueError:
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _claimed(token: str) -> tuple[str | None, str | None]:

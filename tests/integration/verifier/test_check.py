@@ -147,7 +147,7 @@ def test_an_old_statement_replayed_has_expired(
     site = site_factory(
         pki.site, serves.signed(lambda sh: statement(gmlc, sh, now=old, position_time=old))
     )
-    expect(verify(site.url), 1, "statement.expired", "expired")
+    expect(verify(site.url), 1, "statement.expired", "the statement expired 11")
 
 
 def test_a_stale_position_is_refused(
