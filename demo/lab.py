@@ -542,11 +542,12 @@ class Lab:
         )
 
     def _start_dns(self) -> DemoDns:
-        kind = self.dns_kind or ("knot" if knot_available() else "zone-files")
         directory = self.workdir / "dns"
-        if kind == "knot":
+        if self.dns_kind == "zone-files":
+            return ZoneFileDns(directory, demo_zones(), why="as asked")
+        if self.dns_kind == "knot" or knot_available():
             return KnotDns(directory, demo_zones(), gmlc_zone=GMLC_ZONE)
-        return ZoneFileDns(directory, demo_zones())
+        return ZoneFileDns(directory, demo_zones(), why="knotd is not installed")
 
     def _node(self, name: str, issuer: str, address: str, pair: str) -> GmlcNode:
         directory = self.workdir / name

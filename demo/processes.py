@@ -15,12 +15,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Final, TypeVar
 
-__all__ = ["DemoError", "Processes", "Service", "ToolResult", "wait_for"]
+__all__ = ["DemoError", "Processes", "Service", "ToolResult", "live_groups", "wait_for"]
 
 T = TypeVar("T")
 
@@ -99,6 +99,23 @@ def clean_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def live_groups(pgids: Iterable[int]) -> list[int]:
+    """Those of the process groups that still hold a live process (Linux ``/proc``).
+
+    A zombie (dead, waiting for init to collect it) does not count.
+    """
+    wanted = set(pgids)
+    alive = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended while we looked
+        if fields[0] != "Z" and int(fields[2]) in wanted:
+            alive.add(int(fields[2]))
+    return sorted(alive)
+
+
 class Processes:
     """The programs one demo (or one test session) runs, and their logs."""
 
@@ -107,6 +124,8 @@ class Processes:
         self.log_dir = log_dir
         self.env = clean_environment()
         self.services: list[Service] = []
+        #: The process group of every service ever started (see :func:`live_groups`).
+        self.groups: list[int] = []
 
     @staticmethod
     def executable(name: str) -> str:
@@ -159,6 +178,7 @@ class Processes:
             raise
         service = Service(label, process, log_path, log)
         self.services.append(service)
+        self.groups.append(process.pid)
         return service
 
     def check_alive(self) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -174,9 +173,16 @@ class KnotDns:
 class ZoneFileDns:
     """The demo's zones signed into files, signed again whenever records are published."""
 
-    def __init__(self, directory: Path, zones: Sequence[LabZone]) -> None:
-        """Sign the zones (a fresh key each, kept for every later signing) and write them."""
+    def __init__(self, directory: Path, zones: Sequence[LabZone], *, why: str) -> None:
+        """Sign the zones (a fresh key each, kept for every later signing) and write them.
+
+        Args:
+            directory: Where the files go.
+            zones: The zones.
+            why: Why files rather than a server, in words (for :attr:`description`).
+        """
         self.directory = directory
+        self.why = why
         self.zones = list(zones)
         self.keys: dict[str, Sequence[LabKey]] = {
             zone.origin: [generate_key(zone.algorithm)] for zone in zones
@@ -191,14 +197,13 @@ class ZoneFileDns:
         # The RRsets a zone holds itself (A, NS) stay; published ones are added to the zone
         # that holds their owner, as an authoritative server would place them.
         try:
-            signed = sign_lab(
-                [replace(zone) for zone in self.zones], keys=self.keys, records=records
-            )
+            signed = sign_lab(self.zones, keys=self.keys, records=records)
         except LabError as exc:
             raise DemoError(f"the zone files cannot be signed: {exc}") from None
         self.files, self._anchor = write_lab(signed, self.directory)
 
-    def _replace(self, records: Sequence[LabRecord]) -> None:
+    def publish(self, records: Sequence[LabRecord]) -> None:
+        """Put these records in the zones (each RRset replaced, as RFC 2136 does) and sign."""
         grouped: dict[tuple[str, str], list[LabRecord]] = {}
         for record in records:
             grouped.setdefault((record.owner, record.rdtype), []).append(record)
@@ -209,7 +214,7 @@ class ZoneFileDns:
     @property
     def description(self) -> str:
         """Where the answers come from, in words."""
-        return f"signed zone files in {self.directory} (knotd is not installed)"
+        return f"signed zone files in {self.directory} ({self.why})"
 
     @property
     def trust_anchor(self) -> Path:
@@ -241,7 +246,7 @@ class ZoneFileDns:
         """``salve-front dns records``, signed into the site's zone file."""
         done = processes.run("salve-front", "dns", "records", "--config", str(front_config))
         records = parse_zone_lines(done.stdout)
-        self._replace(records)
+        self.publish(records)
         return f"{len(records)} records from `salve-front dns records` signed into the zone files"
 
     def publish_gmlc(self, processes: Processes, gmlc_config: Path) -> str:
@@ -251,7 +256,7 @@ class ZoneFileDns:
             LabRecord(item["owner"], item["type"], item["value"], int(item["ttl"]))
             for item in json.loads(done.stdout)
         ]
-        self._replace(records)
+        self.publish(records)
         return f"{len(records)} records from `salve-gmlc dns records` signed into the zone files"
 
     def stop(self) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from demo.lab import Lab
-from demo.processes import DemoError
+from demo.processes import DemoError, live_groups
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +29,5 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         pytest.fail(f"the lab did not start: {exc}")
     finally:
         world.close()
+        # Nothing the lab started outlives it.
+        assert live_groups(world.processes.groups) == []
