@@ -78,7 +78,7 @@ class Settings(BaseSettings):
             "sites' _salve policies; required unless dev."
         ),
     )
-    dev: bool = Field(default=False, description="Development mode: a placeholder issuer.")
+    dev: bool = Field(default=False, description="Development mode: a stand-in issuer.")
     state_dir: Path = Field(default=Path("/var/lib/salve-gmlc"))
     database_url: str | None = Field(default=None)
     host: str = Field(default="127.0.0.1")
@@ -224,7 +224,7 @@ class Settings(BaseSettings):
             if not self.dev:
                 raise ValueError(
                     "issuer is required (set issuer in the [gmlc] table or "
-                    f"{ENV_PREFIX}ISSUER); only dev mode has a placeholder"
+                    f"{ENV_PREFIX}ISSUER); only dev mode has a stand-in"
                 )
             object.__setattr__(self, "issuer", DEV_ISSUER)
         try:
