@@ -28,7 +28,6 @@ import math
 import os
 import re
 import socket
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from appliance.errors import ConfigError
+from runtime.config import ConfigFileError, read_toml_tables
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -322,24 +322,10 @@ def load_config(
 
 def _read_file(path: Path) -> dict[str, dict[str, Any]]:
     try:
-        with path.open("rb") as stream:
-            data = tomllib.load(stream)
-    except FileNotFoundError:
-        raise ConfigError(f"configuration file {path} does not exist") from None
-    except PermissionError:
-        raise ConfigError(f"configuration file {path} is not readable by this user") from None
-    except IsADirectoryError:
-        raise ConfigError(f"configuration file {path} is a directory") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"configuration file {path} is not valid TOML: {error}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"configuration file {path} is not UTF-8 text") from None
+        data = read_toml_tables(path, _SCHEMA)
+    except ConfigFileError as exc:
+        raise ConfigError(str(exc), exc.setting) from None
     for table, content in data.items():
-        if table not in _SCHEMA:
-            known = ", ".join(f"[{name}]" for name in _SCHEMA)
-            raise ConfigError(f"{path}: unknown table [{table}] (known: {known})", table)
-        if not isinstance(content, dict):
-            raise ConfigError(f"{path}: {table} must be a table ([{table}])", table)
         for name in content:
             if name not in _SCHEMA[table]:
                 known = ", ".join(_SCHEMA[table])

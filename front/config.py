@@ -32,7 +32,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import stat
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -49,6 +48,7 @@ from mlp.dnsrecords import (
     format_loc,
 )
 from mlp.names import HostNameError, canonical_host_name
+from runtime.config import ConfigFileError, read_toml_tables
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -444,25 +444,9 @@ def default_config_path(environ: Mapping[str, str]) -> Path | None:
 
 def _read_file(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as stream:
-            data = tomllib.load(stream)
-    except FileNotFoundError:
-        raise ConfigError(f"configuration file {path} does not exist") from None
-    except PermissionError:
-        raise ConfigError(f"configuration file {path} is not readable by this user") from None
-    except IsADirectoryError:
-        raise ConfigError(f"configuration file {path} is a directory") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"configuration file {path} is not UTF-8 text") from None
-    for table, content in data.items():
-        if table not in _TABLES:
-            known = ", ".join(f"[{name}]" for name in _TABLES)
-            raise ConfigError(f"{path}: unknown table [{table}] (known: {known})", table)
-        if not isinstance(content, dict):
-            raise ConfigError(f"{path}: {table} must be a table ([{table}])", table)
-    return data
+        return read_toml_tables(path, _TABLES)
+    except ConfigFileError as exc:
+        raise ConfigError(str(exc), exc.setting) from None
 
 
 def _read_environment(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:

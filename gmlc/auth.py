@@ -469,8 +469,8 @@ class Authenticator(Generic[RecordT]):
                 return flight.future
             if flight is None:
                 # Registered before the check starts, so attempts arriving meanwhile join.
-                placeholder: Future[bool | None] = Future()
-                flight = self._flights[fingerprint] = _Flight(stored_hash, placeholder)
+                pending: Future[bool | None] = Future()
+                flight = self._flights[fingerprint] = _Flight(stored_hash, pending)
                 leader = True
             else:
                 leader = False  # the password changed in between: check on its own

@@ -252,7 +252,7 @@ def _area_keys(report: Mapping[str, Any]) -> list[tuple[str, int, int, int]]:
     candidates += [n for n in neighbours if isinstance(n, Mapping)]
     areas: list[tuple[str, int, int, int]] = []
     for cell in candidates:
-        # A placeholder cell id makes _cell_key usable for cells that only name an area.
+        # A stand-in cell id (0) makes _cell_key usable for cells that only name an area.
         probe = dict(cell)
         probe["ci"] = 0
         key = _cell_key(probe, serving_map if cell is not serving_map else None, fallback_rat)

@@ -16,7 +16,6 @@ state directory, created by ``salve-gmlc init``.
 from __future__ import annotations
 
 import ipaddress
-import tomllib
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from pydantic_settings import (
 
 from gmlc.errors import ConfigError
 from mlp.names import HostNameError, canonical_host_name
+from runtime.config import ConfigFileError, read_toml_tables
 
 __all__ = ["DEV_ISSUER", "ENV_PREFIX", "METRICS_PORT", "Settings", "load_settings"]
 
@@ -78,7 +78,7 @@ class Settings(BaseSettings):
             "sites' _salve policies; required unless dev."
         ),
     )
-    dev: bool = Field(default=False, description="Development mode: a placeholder issuer.")
+    dev: bool = Field(default=False, description="Development mode: a stand-in issuer.")
     state_dir: Path = Field(default=Path("/var/lib/salve-gmlc"))
     database_url: str | None = Field(default=None)
     host: str = Field(default="127.0.0.1")
@@ -224,7 +224,7 @@ class Settings(BaseSettings):
             if not self.dev:
                 raise ValueError(
                     "issuer is required (set issuer in the [gmlc] table or "
-                    f"{ENV_PREFIX}ISSUER); only dev mode has a placeholder"
+                    f"{ENV_PREFIX}ISSUER); only dev mode has a stand-in"
                 )
             object.__setattr__(self, "issuer", DEV_ISSUER)
         try:
@@ -321,26 +321,9 @@ class Settings(BaseSettings):
 
 def _read_toml_table(config_path: Path) -> dict[str, Any]:
     try:
-        with config_path.open("rb") as handle:
-            document = tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(f"configuration file {config_path} does not exist") from None
-    except PermissionError:
-        raise ConfigError(f"configuration file {config_path} is not readable") from None
-    except IsADirectoryError:
-        raise ConfigError(f"configuration file {config_path} is a directory") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"configuration file {config_path} is not valid TOML: {exc}") from None
-    table = document.get("gmlc", {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"configuration file {config_path}: [gmlc] must be a table")
-    unknown_tables = sorted(key for key in document if key != "gmlc")
-    if unknown_tables:
-        raise ConfigError(
-            f"configuration file {config_path}: unknown top-level keys {unknown_tables}; "
-            "settings go in the [gmlc] table"
-        )
-    return table
+        return read_toml_tables(config_path, ("gmlc",)).get("gmlc", {})
+    except ConfigFileError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _describe(exc: ValidationError, config_path: Path | None) -> str:

@@ -245,7 +245,9 @@ def register(commands: Any, tree: CommandTree) -> None:
         "--state-dir", type=_absolute_path, help="state directory (default /var/lib/salve-gmlc)"
     )
     init.add_argument("--issuer", help="identity written into statements (required unless --dev)")
-    init.add_argument("--dev", action="store_true", help="development node: placeholder issuer")
+    init.add_argument(
+        "--dev", action="store_true", help="development node: a stand-in issuer (gmlc.dev.invalid)"
+    )
     init.add_argument(
         "--host", help="address serve listens on (default 127.0.0.1; 0.0.0.0 or :: for all)"
     )

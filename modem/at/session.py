@@ -31,7 +31,7 @@ Routing while a command is pending, in order:
 2. the first line equal to the command text is its echo (modules ignore ``ATE0``) and
    is dropped; the same holds for the echo of a PDU sent after a prompt;
 3. a line that starts with one of the command's expected prefixes is information text;
-4. a prefixed line (``+XXX:``, ``^XXX:``, ``#XXX:``, ``!XXX:``) with another prefix, or
+4. a prefixed line (``+NAME:``, ``^NAME:``, ``#NAME:``, ``!NAME:``) with another prefix, or
    one of the well-known bare unsolicited words (``RING``, ``RDY``…), is a :class:`Urc`,
    whether it comes before, between or after the answer's lines;
 5. anything else is information text of the pending command.

@@ -92,7 +92,7 @@ def test_the_environment_overrides_the_file(tmp_path: Path) -> None:
         ('[gmlc]\npassword = "hunter2"\n', {}, "gmlc.password: is not a known setting"),
         ('[site]\ndomains = ["bad name"]\n', {}, "site.domains"),
         ('[metrics]\nlisten = "0.0.0.0:9214"\n', {}, "must be on loopback"),
-        ("[nonsense]\n", {}, "unknown table [nonsense]"),
+        ("[nonsense]\n", {}, "unknown top-level table or key 'nonsense'"),
         ('[policy]\nmode = "some"\n', {}, "policy.mode"),
         (
             '[[site.locations]]\nname = "X"\nlat = 1\nlon = 2\nprecision_m = 2500\n',

@@ -57,7 +57,7 @@ def test_unknown_keys_and_bad_values_refused(tmp_path: Path) -> None:
         load_settings(dev=True, tls_cert=tmp_path / "cert.pem")
     with pytest.raises(ConfigError, match="radius_floor_m"):
         load_settings(dev=True, radius_floor_m=60000)
-    with pytest.raises(ConfigError, match="unknown top-level"):
+    with pytest.raises(ConfigError, match="unknown top-level table or key"):
         load_settings(_write(tmp_path, "[other]\nx = 1\n"))
 
 
