@@ -11,8 +11,9 @@ does.
 
 :meth:`AuditWriter.submit` returns a future, so a request on the event loop awaits the
 commit without holding a thread; :meth:`AuditWriter.write` waits in the calling thread.
-On SQLite the commit is durable at ``synchronous = FULL`` (see
-:mod:`gmlc.store.database`): the WAL is synced before the batch is released.
+On SQLite the database runs in WAL mode at ``synchronous = NORMAL`` (see
+:mod:`gmlc.store.database`): a released batch survives a crash of the process, and only a
+power loss or an operating-system crash can take back the last commits.
 
 If a shared transaction fails, each request's rows are retried on their own, so one
 request's problem is reported to that request alone.
