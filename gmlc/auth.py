@@ -53,7 +53,6 @@ pool without blocking; :meth:`Authenticator.authenticate` is the same for thread
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import secrets
@@ -423,7 +422,7 @@ class Authenticator(Generic[RecordT]):
     def _fingerprint(self, client_id: str, password: str) -> bytes:
         message = client_id.encode("utf-8", "surrogatepass") + b"\x00"
         message += password.encode("utf-8", "surrogatepass")
-        return hmac.new(self._cache_key, message, hashlib.sha256).digest()
+        return hmac.digest(self._cache_key, message, "sha256")
 
     def _cached(self, fingerprint: bytes, stored_hash: str) -> bool:
         if self._cache_ttl_s <= 0:

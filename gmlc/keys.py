@@ -238,7 +238,9 @@ class KeyRing:
             by rename on every change, so the inode alone already differs.
         """
         try:
-            info = self.metadata_path.stat()
+            # os.stat on a string: this runs before every statement, and pathlib's joining
+            # and wrapping cost more than the stat itself.
+            info = os.stat(os.path.join(self.keys_dir, METADATA_NAME))
         except FileNotFoundError:
             return None
         return (info.st_ino, info.st_mtime_ns, info.st_size)

@@ -12,6 +12,7 @@ Pure functions: addresses in, answers out.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 from typing import Final
@@ -65,6 +66,12 @@ def parse_address(source: str | None) -> Address | None:
     """The peer address as an IP address (IPv4-mapped IPv6 as IPv4), or None."""
     if source is None:
         return None
+    return _parsed_address(source)
+
+
+# Every request parses its peer's address (pinning, throttling); the peers are few.
+@functools.lru_cache(maxsize=4096)
+def _parsed_address(source: str) -> Address | None:
     try:
         address = ipaddress.ip_address(source)
     except ValueError:

@@ -316,7 +316,7 @@ class LocationService:
 
     async def _write_audit_async(self, entries: Sequence[AuditEntry]) -> None:
         if self._audit is not None:
-            await asyncio.wrap_future(self._audit.submit(entries))
+            await self._audit.commit(entries)
         else:
             self._store.append_audits(entries)
 

@@ -15,6 +15,7 @@ and from then on only the canonical form travels.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Final
 
@@ -49,6 +50,14 @@ def check_host_name(name: object) -> str:
         raise HostNameError(f"a host name must be a string, not {type(name).__name__}")
     if not 1 <= len(name) <= MAX_HOST_NAME_LENGTH:
         raise HostNameError(f"a host name has 1-{MAX_HOST_NAME_LENGTH} characters")
+    return _checked(name)
+
+
+# Every statement checks its issuer and subject, and every SLIR its domain: the same few
+# names again and again. Only names that pass are remembered (a refusal raises, and
+# lru_cache keeps no exceptions), and only strings of at most 253 characters reach here.
+@functools.lru_cache(maxsize=1024)
+def _checked(name: str) -> str:
     labels = name.split(".")
     for label in labels:
         if not _LABEL.fullmatch(label):

@@ -7,8 +7,9 @@ the cut noted in ``detail["truncated"]``, NUL characters replaced by U+FFFD.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -23,7 +24,41 @@ __all__ = ["AuditEntry", "AuditRecord", "AuditStore"]
 
 _AUDIT_KIND = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _AUDIT_TEXT_LIMIT: Final = 255
+_RESULT_MIN: Final = -(2**31)  # the result column is a 32-bit INTEGER on PostgreSQL
+_RESULT_MAX: Final = 2**31 - 1
 _PAGE: Final = 1000
+
+
+# The row as the driver takes it: at, kind, client_id, appliance_id, source, targets,
+# result, detail (the JSON columns as JSON text).
+_AuditRow = tuple[Any, str, str | None, str | None, str | None, str, int | None, str]
+_AUDIT_COLUMNS: Final = (
+    "at",
+    "kind",
+    "client_id",
+    "appliance_id",
+    "source",
+    "targets",
+    "result",
+    "detail",
+)
+_JSON_COLUMNS: Final = frozenset({"targets", "detail"})
+
+
+@functools.cache
+def _audit_insert(dialect: str) -> str:
+    """The audit insert in the driver's paramstyle (JSON text cast to jsonb on PostgreSQL)."""
+    if dialect == "postgresql":
+        marks = ["%s::jsonb" if c in _JSON_COLUMNS else "%s" for c in _AUDIT_COLUMNS]
+    else:
+        marks = ["?"] * len(_AUDIT_COLUMNS)
+    columns = ", ".join(_AUDIT_COLUMNS)
+    # Only constant names and placeholders are joined here; the values are parameters.
+    return f"INSERT INTO {AUDIT.name} ({columns}) VALUES ({', '.join(marks)})"  # noqa: S608
+
+
+def _unchanged(value: datetime) -> datetime:
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,18 +154,29 @@ class AuditStore(Database):
         """Append several audit entries in one transaction: all of them or none.
 
         One request's entries (its ``slir`` row and the ``statement`` rows it issued) are
-        written together, which costs one commit instead of one per row.
+        written together, which costs one commit instead of one per row. Every request
+        writes here, so the rows are serialised once in Python (JSON text, the time as the
+        column stores it) and inserted by one prepared statement of the database driver.
 
         Raises:
             ValueError, TypeError: a malformed entry (nothing is written).
+            StoreError: the database refused the rows or could not be reached.
         """
-        rows = [self._audit_row(entry) for entry in entries]
+        bind_at = self._audit_at_binder()
+        rows = [self._audit_row(entry, bind_at) for entry in entries]
         if not rows:
             return
-        with self._write("writing the audit log") as conn:
-            conn.execute(AUDIT.insert(), rows)
+        with self._driver_write("writing the audit log") as cursor:
+            cursor.executemany(_audit_insert(self.dialect), rows)
 
-    def _audit_row(self, entry: AuditEntry) -> dict[str, Any]:
+    def _audit_at_binder(self) -> Callable[[datetime], Any]:
+        # SQLAlchemy's own conversion of the column type (UtcDateTime, then the dialect's):
+        # the rows this path writes are stored exactly as SQLAlchemy would store them.
+        dialect = self._engine.dialect
+        binder = AUDIT.c.at.type.dialect_impl(dialect).bind_processor(dialect)
+        return binder if binder is not None else _unchanged
+
+    def _audit_row(self, entry: AuditEntry, bind_at: Callable[[datetime], Any]) -> _AuditRow:
         kind, client_id, appliance_id, source = (
             entry.kind,
             entry.client_id,
@@ -142,6 +188,8 @@ class AuditStore(Database):
             raise ValueError(f"audit kind must match [a-z][a-z0-9_]{{0,31}}, got {kind!r}")
         if result is not None and type(result) is not int:
             raise TypeError(f"result must be an int or None, got {type(result).__name__}")
+        if result is not None and not _RESULT_MIN <= result <= _RESULT_MAX:
+            raise ValueError(f"result must fit the column (32 bits), got {result}")
         if isinstance(targets, str | bytes):
             raise TypeError("targets must be a collection of strings, not a single string")
         target_list = list(targets)
@@ -150,7 +198,7 @@ class AuditStore(Database):
         # These come from requests, so they may be hostile or absurdly long; the entry is
         # still written (that is the point of an audit log), cut to the column size, and
         # the cut is recorded in the detail.
-        texts: dict[str, str | None] = {}
+        texts: list[str | None] = []
         truncated: dict[str, int] = {}
         for name, text in (
             ("client_id", client_id),
@@ -162,19 +210,18 @@ class AuditStore(Database):
             if text is not None and len(text) > _AUDIT_TEXT_LIMIT:
                 truncated[name] = len(text)
                 text = text[:_AUDIT_TEXT_LIMIT]
-            texts[name] = None if text is None else check.without_nul(text)
+            texts.append(None if text is None else check.without_nul(text))
         details = dict(detail or {})
         if truncated:
             details["truncated"] = truncated
-        values = {
-            "at": check.aware("at", self._clock() if at is None else at),
-            "kind": kind,
-            **texts,
-            "targets": check.without_nul(target_list),
-            "result": result,
-            "detail": check.json_object("detail", details),
-        }
-        return values
+        return (
+            bind_at(check.aware("at", self._clock() if at is None else at)),
+            kind,
+            *texts,
+            check.json_text("targets", check.without_nul(target_list)),
+            result,
+            check.json_text("detail", details),
+        )
 
     def list_audit(
         self,

@@ -138,9 +138,15 @@ def _install_sqlite_hooks(engine: Engine, *, memory: bool) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
-def _database_failure(operation: str, error: exc.DBAPIError) -> StoreError:
-    reason = str(error.orig).strip().splitlines()[0][:200] if error.orig is not None else ""
+def _driver_failure(operation: str, error: BaseException | None) -> StoreError:
+    """The driver's own error (sqlite3, psycopg) as a StoreError: its first line, capped."""
+    lines = str(error).strip().splitlines() if error is not None else []
+    reason = lines[0][:200] if lines else ""
     return StoreError(f"database error while {operation}: {reason or type(error).__name__}")
+
+
+def _database_failure(operation: str, error: exc.DBAPIError) -> StoreError:
+    return _driver_failure(operation, error.orig if error.orig is not None else error)
 
 
 @contextlib.contextmanager
@@ -258,6 +264,55 @@ class Database:
             conn.execution_options(**{_WRITE: True})
             with conn.begin():
                 yield conn
+
+    @contextlib.contextmanager
+    def _driver_write(self, operation: str = "writing") -> Iterator[Any]:
+        """A write transaction on the driver's own cursor (sqlite3 or psycopg).
+
+        For the one statement on the request path, the audit insert: SQLAlchemy's execution
+        layer (pool events, statement cache keys, bind processing per row) costs several
+        times the insert itself. Locking is that of :meth:`_write` (the writer gate and, on
+        SQLite, ``BEGIN IMMEDIATE``); the transaction commits when the block ends and rolls
+        back if it raises. SQL and parameters are in the driver's own paramstyle.
+
+        Raises:
+            StoreError: the database refused or could not be reached (rolled back).
+        """
+        gate = self._writer_gate.held() if self._writer_gate else contextlib.nullcontext()
+        driver_error = self._engine.dialect.loaded_dbapi.Error
+        with self._locked(), gate:
+            try:
+                connection = self._engine.raw_connection()
+            except exc.DBAPIError as error:
+                raise _database_failure(operation, error) from error
+            cursor = None
+            try:
+                cursor = connection.cursor()
+                if self.dialect == "sqlite":
+                    # pysqlite runs without its own transactions here (see the connect hook).
+                    cursor.execute("BEGIN IMMEDIATE")
+                yield cursor
+                connection.commit()
+            except driver_error as error:
+                self._abandon(connection, cursor, error)
+                raise _driver_failure(operation, error) from error
+            except BaseException:
+                self._abandon(connection, cursor, None)
+                raise
+            finally:
+                connection.close()  # back to the pool
+
+    def _abandon(self, connection: Any, cursor: Any, error: Any) -> None:
+        """Roll back a failed driver write; a connection that is gone leaves the pool."""
+        try:
+            connection.rollback()
+        except Exception:
+            connection.invalidate()
+            return
+        if error is not None and self._engine.dialect.is_disconnect(
+            error, connection.dbapi_connection, cursor
+        ):
+            connection.invalidate()
 
     def _alembic_config(self, connection: Connection) -> Config:
         from alembic.config import Config

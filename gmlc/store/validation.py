@@ -62,22 +62,37 @@ def aware(name: str, value: object) -> datetime:
 
 
 def json_object(name: str, value: object) -> dict[str, Any]:
+    """A dict as it will be read back from a JSON column (see :func:`json_text`).
+
+    Raises:
+        TypeError: ``value`` is not a dict.
+        ValueError: ``value`` is not representable as JSON.
+    """
     if not isinstance(value, dict):
         raise TypeError(f"{name} must be a dict, got {type(value).__name__}")
+    # Round-trip so what we store is exactly what we will read back.
+    loaded: dict[str, Any] = json.loads(json_text(name, value))
+    return loaded
+
+
+def json_text(name: str, value: object) -> str:
+    """``value`` as the JSON text to store, NUL characters replaced (see :func:`without_nul`).
+
+    Serialised once: what is stored is this text, and reading it back gives exactly the
+    JSON data it holds (tuples as lists, keys as strings).
+
+    Raises:
+        ValueError: ``value`` is not representable as JSON (NaN, a set, a cycle, ...).
+    """
     try:
-        # Round-trip so what we store is exactly what we will read back.
         text = json.dumps(value, allow_nan=False)
-        loaded = json.loads(text)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{name} is not representable as JSON: {error}") from None
-    if not isinstance(loaded, dict):  # pragma: no cover - a dict stays a dict
-        raise TypeError(f"{name} must be a JSON object")
     if "\\u0000" not in text:
         # json.dumps writes NUL as \u0000: without one there is nothing to replace (this
         # runs for every audit row, so the walk below is skipped when it can be).
-        return loaded
-    cleaned: dict[str, Any] = without_nul(loaded)
-    return cleaned
+        return text
+    return json.dumps(without_nul(json.loads(text)), allow_nan=False)
 
 
 def without_nul(value: Any) -> Any:

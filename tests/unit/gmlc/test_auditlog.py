@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from pathlib import Path
 
@@ -91,3 +92,61 @@ def test_closed_writer_refuses_and_empty_writes_are_free(store: Store) -> None:
         writer.write([AuditEntry("slir")])
     with pytest.raises(ValueError):
         AuditWriter(store, max_batch=0)
+
+
+def test_requests_of_one_loop_turn_are_committed_together_before_they_return(
+    store: Store,
+) -> None:
+    writer = AuditWriter(store)
+    commits: list[int] = []
+    append = store.append_audits
+
+    def counting(entries: list[AuditEntry]) -> None:
+        commits.append(len(entries))
+        append(entries)
+
+    store.append_audits = counting  # type: ignore[method-assign]
+
+    async def request(index: int) -> int:
+        await writer.commit([AuditEntry("slir", client_id=f"c{index}", result=0)])
+        # Durable the moment commit() returns.
+        return sum(1 for r in store.list_audit() if r.client_id == f"c{index}")
+
+    async def all_requests() -> list[int]:
+        return await asyncio.gather(*(request(i) for i in range(20)))
+
+    seen = asyncio.run(all_requests())
+    writer.close()
+    assert seen == [1] * 20
+    assert commits == [20], "one hand-over, one transaction for the whole turn"
+
+
+def test_a_malformed_entry_fails_only_its_own_coroutine(store: Store) -> None:
+    writer = AuditWriter(store)
+
+    async def requests() -> list[BaseException | None]:
+        results = await asyncio.gather(
+            writer.commit([AuditEntry("slir", client_id="good1")]),
+            writer.commit([AuditEntry("NOT A KIND", client_id="bad")]),
+            writer.commit([AuditEntry("slir", client_id="good2")]),
+            return_exceptions=True,
+        )
+        return list(results)
+
+    good1, bad, good2 = asyncio.run(requests())
+    writer.close()
+    assert good1 is None and good2 is None
+    assert isinstance(bad, ValueError)
+    assert sorted(r.client_id or "" for r in store.list_audit()) == ["good1", "good2"]
+
+
+def test_a_closed_writer_refuses_coroutines_too(store: Store) -> None:
+    writer = AuditWriter(store)
+    writer.close()
+
+    async def request() -> None:
+        await writer.commit([AuditEntry("slir")])
+
+    with pytest.raises(StoreError, match="closed"):
+        asyncio.run(request())
+    assert store.count_audit() == 0

@@ -7,8 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
-from gmlc.store import Store
+from gmlc.errors import StoreError
+from gmlc.schema import AUDIT
+from gmlc.store import AuditEntry, Store
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -126,3 +129,56 @@ def test_nul_characters_from_requests_are_stored_visibly_replaced(store: Store) 
     assert entry.detail == {"k\ufffd": ["v\ufffd"]}
     assert store.get_client("we\x00b") is None
     assert store.get_appliance("a\x00") is None
+
+
+def test_rows_are_stored_exactly_as_sqlalchemy_stores_them(store: Store) -> None:
+    # The audit insert bypasses SQLAlchemy's execution layer for speed; what it stores
+    # must not differ by a byte from the same entry written through SQLAlchemy Core.
+    detail = {"jti": "j", "position": {"lat": 47.1, "lon": 8.5, "r": 1000}, "none": None}
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)  # no microseconds: the format keeps them
+    store.append_audit(
+        "statement", client_id="web-1", targets=["t1"], result=0, detail=detail, at=at
+    )
+    with store._write() as conn:
+        conn.execute(
+            AUDIT.insert(),
+            {
+                "at": at,
+                "kind": "statement",
+                "client_id": "web-1",
+                "appliance_id": None,
+                "source": None,
+                "targets": ["t1"],
+                "result": 0,
+                "detail": detail,
+            },
+        )
+    columns = [sa.cast(column, sa.Text) for column in AUDIT.c if column.name != "id"]
+    with store._read() as conn:
+        fast, core = conn.execute(sa.select(*columns).order_by(AUDIT.c.id)).all()
+    assert fast == core
+    first, second = store.list_audit()
+    assert (first.at, first.targets, first.detail) == (at, ["t1"], detail)
+    assert (second.at, second.targets, second.detail) == (at, ["t1"], detail)
+
+
+def test_a_batch_is_written_whole_or_not_at_all(store: Store) -> None:
+    with pytest.raises(ValueError, match="32 bits"):
+        store.append_audits([AuditEntry("slir", result=0), AuditEntry("slir", result=2**31)])
+    assert store.count_audit() == 0
+
+
+def test_a_driver_write_the_database_refuses_is_rolled_back_and_reported(store: Store) -> None:
+    # The driver-level transaction under the audit insert: a statement the database
+    # refuses after a row went in leaves nothing, reads as a StoreError, and the pooled
+    # connection stays usable.
+    with pytest.raises(StoreError, match="while writing the audit log"):
+        with store._driver_write("writing the audit log") as cursor:
+            cursor.execute(
+                "INSERT INTO audit (at, kind, targets, detail) VALUES "
+                + ("('2026-01-01 00:00:00', 'slir', '[]', '{}')")
+            )
+            cursor.execute("INSERT INTO no_such_table VALUES (1)")
+    assert store.count_audit() == 0
+    store.append_audits([AuditEntry("slir", result=0)])
+    assert store.count_audit() == 1
