@@ -16,27 +16,27 @@ delayed output) live on the scenario clock.
   returns what is due; :meth:`next_event_time` says when to ask again. Slow-answer
   faults only change release times, so a byte-by-byte modem is just many small
   releases.
-* Framing (V.250 §5.7, verbose ``V1``): information text ``\\r\\n<line>\\r\\n``,
-  final result ``\\r\\nOK\\r\\n``, prompt ``\\r\\n> ``. With ``V0``: ``<line>\\r\\n``
-  and ``0\\r``. Echo (``E1``) returns the command line and its CR.
+* Framing and errors: see :mod:`modem.sim.framing`; the prompt is ``\\r\\n> ``. Echo
+  (``E1``) returns the command line and its CR.
 * Registration (27.007 §7.2, §10.1.19, §10.1.22, §10.1.37): each domain's record is
   recomputed after every change; when it differs from the last one and ``n`` is at
   least 1, the URC is queued (``n=1``: only when ``<stat>`` changed).
 * Power: power-on, ``AT+CFUN=1,1`` and replug after an unplug all go through boot:
   silence for the boot delay, then the persona's boot URCs; settings return to
   their power-on values and a PIN-enabled SIM asks for its PIN again.
-* Errors: a handler raises a :class:`~modem.sim.dialect.CommandFailure`; the engine
-  prints it per ``+CMEE`` (0 ``ERROR``, 1 numeric, 2 verbose, 27.007 §9.2).
+* Commands: the engine dispatches to its own handlers (power, network, SMS, identity),
+  then to those of the settings (:mod:`modem.sim.settings`) and the SIM
+  (:mod:`modem.sim.simslot`), then to the persona's.
 """
 
 from __future__ import annotations
 
 import random
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Final
 
+from modem.sim.commandline import split_command_line
 from modem.sim.dialect import (
     AtCommand,
     CmeFailure,
@@ -46,119 +46,38 @@ from modem.sim.dialect import (
     RadioView,
     SyntaxFailure,
 )
-from modem.sim.errors import ControlError, ScenarioError
-from modem.sim.personas import Persona, get_persona
-from modem.sim.scenario import (
-    NetworkStep,
-    Scenario,
-    SimCell,
-    load_scenario,
-    luhn_check_digit,
+from modem.sim.errors import ControlError
+from modem.sim.framing import (
+    CME_TEXT,
+    CMS_TEXT,
+    OutputQueue,
+    UnknownCommand,
+    final_result,
+    frame_answer,
+    frame_urc,
 )
+from modem.sim.personas import Persona, check_fits, get_persona
+from modem.sim.radio import (
+    MAX_N,
+    RegRecord,
+    access_technology,
+    cesq_line,
+    csq_line,
+    format_registration,
+    radio_view,
+    registration_record,
+)
+from modem.sim.scenario import NetworkStep, Scenario, SimCell, load_scenario, luhn_check_digit
+from modem.sim.settings import SETTINGS_COMMANDS, ModuleSettings, basic_value
+from modem.sim.simslot import SIM_COMMANDS, SimSlot
+from modem.sim.sms import SentMessage, SmsPrompt, sms_prompt, submitted_message
 
 __all__ = ["CME_TEXT", "CMS_TEXT", "SentMessage", "SimulatedModem", "create_modem"]
 
-#: Verbose texts of the +CME ERROR codes the simulator uses (27.007 §9.2.1).
-CME_TEXT: Final[dict[int, str]] = {
-    0: "phone failure",
-    3: "operation not allowed",
-    4: "operation not supported",
-    10: "SIM not inserted",
-    11: "SIM PIN required",
-    12: "SIM PUK required",
-    13: "SIM failure",
-    14: "SIM busy",
-    16: "incorrect password",
-    30: "no network service",
-    50: "incorrect parameters",
-    100: "unknown",
-}
-
-#: Verbose texts of the +CMS ERROR codes the simulator uses (27.005 §3.2.5).
-CMS_TEXT: Final[dict[int, str]] = {
-    302: "operation not allowed",
-    304: "invalid PDU mode parameter",
-    305: "invalid text mode parameter",
-    310: "SIM not inserted",
-    311: "SIM PIN required",
-    316: "SIM PUK required",
-    331: "no network service",
-    500: "unknown error",
-}
-
-_DOMAINS_BY_RAT: Final = {
-    "GSM": ("CREG", "CGREG"),
-    "UMTS": ("CREG", "CGREG"),
-    "LTE": ("CREG", "CGREG", "CEREG"),
-    "NR": ("C5GREG",),
-}
 _CTRL_Z: Final = 0x1A
 _ESC: Final = 0x1B
 _MAX_LINE: Final = 2048  # longer lines are dropped whole, like a real module's buffer overrun
 _RESET_SECONDS: Final = 1.0  # reboot time of AT+CFUN=1,1 when the scenario sets no boot delay
-_REGISTERED: Final = frozenset({1, 5, 6, 7, 9, 10})
-_MAX_N: Final = {"CREG": 3, "CGREG": 4, "CEREG": 5, "C5GREG": 3}
-
-
-class _UnknownCommand(SyntaxFailure):
-    """A command the persona does not know: answered with the persona's own word."""
-
-
-@dataclass(frozen=True, slots=True)
-class SentMessage:
-    """An SMS the host submitted with ``AT+CMGS``.
-
-    Attributes:
-        reference: the message reference the modem answered (``+CMGS: <mr>``).
-        mode: ``"pdu"`` or ``"text"`` (``+CMGF``).
-        length: the ``<length>`` argument (PDU mode) or ``None``.
-        pdu: the hex PDU as sent (PDU mode), upper-cased.
-        number: the destination (text mode).
-        text: the message text (text mode).
-    """
-
-    reference: int
-    mode: str
-    length: int | None = None
-    pdu: str | None = None
-    number: str | None = None
-    text: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _RegRecord:
-    stat: int
-    area: str | None = None
-    ci: str | None = None
-    act: int | None = None
-    cause: int | None = None
-
-
-@dataclass(slots=True)
-class _SimSlot:
-    present: bool
-    imsi: str
-    iccid: str
-    msisdn: str | None
-    pin: str
-    puk: str
-    pin_enabled: bool
-    pin_retries: int
-    puk_retries: int
-    mnc_length: int
-    state: str = "READY"
-
-    def power_on(self) -> None:
-        if not self.present:
-            self.state = "NOT INSERTED"
-        elif self.puk_retries == 0:
-            self.state = "BLOCKED"
-        elif self.pin_retries == 0:
-            self.state = "SIM PUK"
-        elif self.pin_enabled:
-            self.state = "SIM PIN"
-        else:
-            self.state = "READY"
 
 
 class SimulatedModem:
@@ -178,7 +97,7 @@ class SimulatedModem:
     def __init__(
         self, persona: Persona, scenario: Scenario, *, seed: int = 0, now: float = 0.0
     ) -> None:
-        _check_rats(persona, scenario)
+        check_fits(persona, scenario)
         self.persona = persona
         self.scenario = scenario
         self.seed = seed
@@ -190,24 +109,11 @@ class SimulatedModem:
         body = persona.imei_tac + f"{imei_rng.randrange(1_000_000):06d}"
         self.imei: str = body + luhn_check_digit(body)
         self._next_mr = random.Random(f"mr:{seed}").randrange(256)
-        card = scenario.sim
-        self._sim = _SimSlot(
-            present=card.present,
-            imsi=card.imsi,
-            iccid=card.iccid,
-            msisdn=card.msisdn,
-            pin=card.pin,
-            puk=card.puk,
-            pin_enabled=card.lock != "none",
-            pin_retries=0 if card.lock == "puk" else card.pin_retries,
-            puk_retries=card.puk_retries,
-            mnc_length=card.mnc_length,
-        )
-        self._queue: deque[tuple[float, bytes]] = deque()
-        self._last_release = 0.0
+        self._sim = SimSlot.from_card(scenario.sim)
+        self._output = OutputQueue(scenario.faults)
         self._input = bytearray()
         self._discarding_line = False
-        self._prompt: tuple[str, int | None, str | None] | None = None
+        self._prompt: SmsPrompt | None = None
         self._sent: list[SentMessage] = []
         self._step = scenario.initial_step
         self._timed = [s for s in scenario.steps if s.at is not None]
@@ -219,7 +125,7 @@ class SimulatedModem:
         self.unplug_count = 0
         self._booting_until: float | None = None
         self._power_on_settings()
-        self._reported: dict[str, _RegRecord] = {}
+        self._reported: dict[str, RegRecord] = {}
         if scenario.faults.boot_delay > 0:
             self._booting_until = scenario.faults.boot_delay
         self._sim.power_on()
@@ -235,8 +141,9 @@ class SimulatedModem:
     def next_event_time(self) -> float | None:
         """The caller's time at which output or state next changes by itself, if ever."""
         candidates: list[float] = []
-        if self._queue:
-            candidates.append(self._queue[0][0])
+        release = self._output.next_release()
+        if release is not None:
+            candidates.append(release)
         if self._next_timed < len(self._timed):
             at = self._timed[self._next_timed].at
             assert at is not None
@@ -292,10 +199,7 @@ class SimulatedModem:
         """The bytes due for the host at ``now`` (empty when nothing is due)."""
         t = self.scenario_time(now)
         self._tick(t)
-        chunks: list[bytes] = []
-        while self._queue and self._queue[0][0] <= t + 1e-9:
-            chunks.append(self._queue.popleft()[1])
-        return b"".join(chunks)
+        return self._output.release(t)
 
     @property
     def sent_messages(self) -> tuple[SentMessage, ...]:
@@ -310,7 +214,7 @@ class SimulatedModem:
     @property
     def echo(self) -> bool:
         """True while the module echoes command lines (``ATE1`` or a stuck echo)."""
-        return self._echo or self.scenario.faults.echo_stuck
+        return self._settings.echo or self.scenario.faults.echo_stuck
 
     # ------------------------------------------------------------------ public API: control
 
@@ -390,33 +294,13 @@ class SimulatedModem:
             ControlError: an identity is malformed (IMSI 6..15 digits, ICCID 19..20 digits
                 with a valid Luhn check digit, MSISDN optional ``+`` and 3..15 digits).
         """
-        if not (imsi.isascii() and imsi.isdigit() and 6 <= len(imsi) <= 15):
-            raise ControlError(f"imsi must be 6..15 digits, got {imsi!r}")
-        if not (iccid.isascii() and iccid.isdigit() and 19 <= len(iccid) <= 20):
-            raise ControlError(f"iccid must be 19..20 digits, got {iccid!r}")
-        if luhn_check_digit(iccid[:-1]) != iccid[-1]:
-            raise ControlError(f"iccid {iccid!r} has a wrong Luhn check digit")
-        if msisdn is not None:
-            digits = msisdn.removeprefix("+")
-            if not (digits.isascii() and digits.isdigit() and 3 <= len(digits) <= 15):
-                raise ControlError(f"msisdn must be an optional '+' and 3..15 digits: {msisdn!r}")
+        card = self._sim.swapped(imsi=imsi, iccid=iccid, msisdn=msisdn)
         t = self.scenario_time(now)
         self._tick(t)
         if self._sim.present:
             for urc in self.persona.sim_removed_urcs:
                 self._urc(urc, t)
-        self._sim = _SimSlot(
-            present=True,
-            imsi=imsi,
-            iccid=iccid,
-            msisdn=msisdn,
-            pin=self._sim.pin,
-            puk=self._sim.puk,
-            pin_enabled=False,
-            pin_retries=3,
-            puk_retries=10,
-            mnc_length=self._sim.mnc_length,
-        )
+        self._sim = card
         self._sim.power_on()
         if self.persona.sim_removed_urcs:
             self._urc("+CPIN: READY", t)
@@ -481,7 +365,7 @@ class SimulatedModem:
         self.unplug_count += 1
         self._unplugged_until = until
         self._booting_until = None
-        self._queue.clear()
+        self._output.clear()
         self._input.clear()
         self._prompt = None
 
@@ -498,48 +382,24 @@ class SimulatedModem:
                 self._urc(urc, t)
 
     def _power_on_settings(self) -> None:
-        self._echo = True
-        self._verbose = True
-        self._quiet = False
-        self._cmee = 2 if self.scenario.faults.verbose_errors else self.persona.default_cmee
-        self._reg_n = dict.fromkeys(("CREG", "CGREG", "CEREG", "C5GREG"), 0)
-        self._cops_format = 0
-        self._cfun = 1
-        self._deregistered = False
-        self._cmgf = 0
-        self._persona_settings: dict[str, int] = {}
+        faults = self.scenario.faults
+        default_cmee = 2 if faults.verbose_errors else self.persona.default_cmee
+        self._settings = ModuleSettings(default_cmee=default_cmee)
 
     # ------------------------------------------------------------------ output queue
 
     def _push(self, data: bytes, t: float, *, delay: bool) -> None:
-        faults = self.scenario.faults
-        start = max(t + (faults.answer_delay if delay else 0.0), self._last_release, t)
-        if faults.byte_interval > 0 and self._queue:
-            # The line is still busy with earlier bytes: queue behind them.
-            start = max(start, self._last_release + faults.byte_interval)
-        if faults.byte_interval > 0:
-            for index, byte in enumerate(data):
-                self._queue.append((start + index * faults.byte_interval, bytes([byte])))
-            self._last_release = start + max(len(data) - 1, 0) * faults.byte_interval
-        else:
-            self._queue.append((start, data))
-            self._last_release = start
+        self._output.push(data, t, delay=delay)
 
     def _answer(self, lines: list[str], final: str, t: float) -> None:
         prefix = b"\x00" if self.scenario.faults.nul_bytes else b""
-        if self._quiet:
-            final = ""
-        if self._verbose:
-            body = "".join(f"{line}\r\n" for line in lines)
-            text = (f"\r\n{body}" if lines else "") + (f"\r\n{final}\r\n" if final else "")
-        else:
-            numeric = {"OK": "0", "ERROR": "4"}.get(final, final)
-            text = "".join(f"{line}\r\n" for line in lines) + (f"{numeric}\r" if final else "")
-        self._push(prefix + text.encode("latin-1", "replace"), t, delay=True)
+        framed = frame_answer(
+            lines, final, verbose=self._settings.verbose, quiet=self._settings.quiet
+        )
+        self._push(prefix + framed, t, delay=True)
 
     def _urc(self, line: str, t: float) -> None:
-        text = f"\r\n{line}\r\n" if self._verbose else f"{line}\r\n"
-        self._push(text.encode("latin-1", "replace"), t, delay=False)
+        self._push(frame_urc(line, verbose=self._settings.verbose), t, delay=False)
 
     # ------------------------------------------------------------------ input
 
@@ -599,19 +459,7 @@ class SimulatedModem:
         self._answer([f"+CMGS: {message.reference}"], "OK", t)
 
     def _submit(self, mode: str, length: int | None, number: str | None, body: str) -> SentMessage:
-        reference = self._next_mr
-        if mode == "text":
-            message = SentMessage(reference=reference, mode="text", number=number, text=body)
-        else:
-            pdu = "".join(body.split()).upper()
-            try:
-                octets = bytes.fromhex(pdu)
-            except ValueError:
-                raise CmsFailure(304) from None
-            # <length> counts the TPDU only: total octets minus the SMSC field (27.005 §3.5.1).
-            if not octets or octets[0] + 1 > len(octets) or len(octets) - octets[0] - 1 != length:
-                raise CmsFailure(304)
-            message = SentMessage(reference=reference, mode="pdu", length=length, pdu=pdu)
+        message = submitted_message(self._next_mr, mode, length, number, body)
         self._next_mr = (self._next_mr + 1) % 256
         return message
 
@@ -628,7 +476,7 @@ class SimulatedModem:
             if upper.startswith(pattern.upper()):
                 return
         try:
-            commands = _split_command_line(line[2:])
+            commands = split_command_line(line[2:])
         except SyntaxFailure:
             self._answer([], "ERROR", t)
             return
@@ -637,7 +485,7 @@ class SimulatedModem:
             try:
                 lines += self._execute(command, t)
             except CommandFailure as failure:
-                if lines and self._verbose:
+                if lines and self._settings.verbose:
                     self._answer(lines, "", t)
                 self._fail(failure, t)
                 return
@@ -649,22 +497,7 @@ class SimulatedModem:
         self._answer(lines, "OK", t)
 
     def _fail(self, failure: CommandFailure, t: float) -> None:
-        if isinstance(failure, CmsFailure):
-            text = CMS_TEXT.get(failure.code, "unknown error")
-            self._answer([], f"+CMS ERROR: {text if self._cmee == 2 else failure.code}", t)
-        elif isinstance(failure, CmeFailure):
-            if self._cmee == 0:
-                self._answer([], "ERROR", t)
-            elif self._cmee == 1:
-                self._answer([], f"+CME ERROR: {failure.code}", t)
-            else:
-                self._answer([], f"+CME ERROR: {CME_TEXT.get(failure.code, 'unknown')}", t)
-        else:
-            unknown = isinstance(failure, _UnknownCommand)
-            if unknown and self.persona.unknown_result is None:
-                self._fail(CmeFailure(4), t)  # this family reports "operation not supported"
-                return
-            self._answer([], (self.persona.unknown_result or "ERROR") if unknown else "ERROR", t)
+        self._answer([], final_result(failure, self._settings.cmee, self.persona.unknown_result), t)
 
     # ------------------------------------------------------------------ commands
 
@@ -672,25 +505,22 @@ class SimulatedModem:
         handler = self._handlers().get(command.name)
         if handler is not None:
             return handler(command, t)
+        setting = SETTINGS_COMMANDS.get(command.name)
+        if setting is not None:
+            return setting(self._settings, command)
+        sim_handler = SIM_COMMANDS.get(command.name)
+        if sim_handler is not None:
+            return sim_handler(self._sim, command)
         domain = command.name[1:]
         if domain in self.persona.registration_domains:
             return self._cxreg(command, domain)
         vendor = self.persona.handlers.get(command.name)
         if vendor is not None:
             return vendor(command, self._context())
-        raise _UnknownCommand(command.text)
+        raise UnknownCommand(command.text)
 
     def _handlers(self) -> dict[str, Callable[[AtCommand, float], list[str]]]:
         return {
-            "": self._at,
-            "E": self._ate,
-            "V": self._atv,
-            "Q": self._atq,
-            "Z": self._atz,
-            "&F": self._atz,
-            "X": self._accept_basic,
-            "&C": self._accept_basic,
-            "&D": self._accept_basic,
             "I": self._ati,
             "+CGMI": self._identity,
             "+GMI": self._identity,
@@ -700,56 +530,15 @@ class SimulatedModem:
             "+GMR": self._identity,
             "+CGSN": self._cgsn,
             "+GSN": self._cgsn,
-            "+CMEE": self._cmee_command,
-            "+CPIN": self._cpin,
-            "+CIMI": self._cimi,
-            "+CNUM": self._cnum,
-            "+CRSM": self._crsm,
             "+COPS": self._cops,
             "+CSQ": self._csq,
             "+CESQ": self._cesq,
             "+CFUN": self._cfun_command,
-            "+CMGF": self._cmgf_command,
             "+CMGS": self._cmgs,
         }
 
-    def _at(self, command: AtCommand, t: float) -> list[str]:
-        return []
-
-    def _basic_value(self, command: AtCommand, allowed: tuple[int, ...]) -> int:
-        value = int(command.args) if command.args else 0
-        if value not in allowed:
-            raise SyntaxFailure(command.text)
-        return value
-
-    def _ate(self, command: AtCommand, t: float) -> list[str]:
-        self._echo = self._basic_value(command, (0, 1)) == 1
-        return []
-
-    def _atv(self, command: AtCommand, t: float) -> list[str]:
-        self._verbose = self._basic_value(command, (0, 1)) == 1
-        return []
-
-    def _atq(self, command: AtCommand, t: float) -> list[str]:
-        self._quiet = self._basic_value(command, (0, 1)) == 1
-        return []
-
-    def _atz(self, command: AtCommand, t: float) -> list[str]:
-        self._basic_value(command, (0,))
-        self._echo = True
-        self._verbose = True
-        self._quiet = False
-        self._cmee = 2 if self.scenario.faults.verbose_errors else self.persona.default_cmee
-        self._reg_n = dict.fromkeys(self._reg_n, 0)
-        self._cops_format = 0
-        return []
-
-    def _accept_basic(self, command: AtCommand, t: float) -> list[str]:
-        self._basic_value(command, (0, 1, 2, 3, 4))
-        return []
-
     def _ati(self, command: AtCommand, t: float) -> list[str]:
-        self._basic_value(command, (0,))
+        basic_value(command, (0,))
         return self.persona.ati(self.imei)
 
     def _identity(self, command: AtCommand, t: float) -> list[str]:
@@ -777,157 +566,24 @@ class SimulatedModem:
             return ['+CGSN: "16"']
         raise SyntaxFailure(command.text)
 
-    def _cmee_command(self, command: AtCommand, t: float) -> list[str]:
-        if command.kind == "read":
-            return [f"+CMEE: {self._cmee}"]
-        if command.kind == "test":
-            return ["+CMEE: (0-2)"]
-        if command.kind == "set" and command.params in (["0"], ["1"], ["2"]):
-            self._cmee = int(command.params[0])
-            return []
-        raise SyntaxFailure(command.text)
-
-    # SIM -------------------------------------------------------------------------------
-
-    def _require_sim_ready(self) -> None:
-        state = self._sim.state
-        if state == "NOT INSERTED":
-            raise CmeFailure(10)
-        if state == "SIM PIN":
-            raise CmeFailure(11)
-        if state == "SIM PUK":
-            raise CmeFailure(12)
-        if state == "BLOCKED":
-            raise CmeFailure(13)
-
-    def _cpin(self, command: AtCommand, t: float) -> list[str]:
-        sim = self._sim
-        if command.kind == "test":
-            return []
-        if command.kind == "read":
-            if sim.state == "NOT INSERTED":
-                raise CmeFailure(10)
-            if sim.state == "BLOCKED":
-                raise CmeFailure(13)
-            return [f"+CPIN: {sim.state}"]
-        if command.kind != "set":
-            raise SyntaxFailure(command.text)
-        params = command.params
-        if not params or len(params) > 2 or not all(p.isascii() and p.isdigit() for p in params):
-            raise CmeFailure(50)
-        if sim.state == "NOT INSERTED":
-            raise CmeFailure(10)
-        if sim.state == "BLOCKED":
-            raise CmeFailure(13)
-        if sim.state == "READY":
-            raise CmeFailure(3)
-        if sim.state == "SIM PIN":
-            if len(params) != 1 or not 4 <= len(params[0]) <= 8:
-                raise CmeFailure(50)
-            if params[0] != sim.pin:
-                sim.pin_retries -= 1
-                if sim.pin_retries == 0:
-                    sim.state = "SIM PUK"
-                raise CmeFailure(16)
-            sim.pin_retries = 3
-            sim.state = "READY"
-            return []
-        # SIM PUK: <puk>,<newpin>
-        if len(params) != 2 or len(params[0]) != 8 or not 4 <= len(params[1]) <= 8:
-            raise CmeFailure(50)
-        if params[0] != sim.puk:
-            sim.puk_retries -= 1
-            if sim.puk_retries == 0:
-                sim.state = "BLOCKED"
-            raise CmeFailure(16)
-        sim.pin = params[1]
-        sim.pin_retries = 3
-        sim.puk_retries = 10
-        sim.state = "READY"
-        return []
-
-    def _cimi(self, command: AtCommand, t: float) -> list[str]:
-        if command.kind == "test":
-            return []
-        if command.kind != "exec":
-            raise SyntaxFailure(command.text)
-        self._require_sim_ready()
-        return [self._sim.imsi]
-
-    def _cnum(self, command: AtCommand, t: float) -> list[str]:
-        if command.kind == "test":
-            return []
-        if command.kind != "exec":
-            raise SyntaxFailure(command.text)
-        self._require_sim_ready()
-        msisdn = self._sim.msisdn
-        if msisdn is None:
-            return []
-        number_type = 145 if msisdn.startswith("+") else 129
-        return [f'+CNUM: "","{msisdn}",{number_type}']
-
-    def _crsm(self, command: AtCommand, t: float) -> list[str]:
-        if command.kind == "test":
-            return []
-        if command.kind != "set":
-            raise SyntaxFailure(command.text)
-        params = command.params
-        if len(params) < 2 or not all(p.isdigit() for p in params[:5] if p):
-            raise CmeFailure(50)
-        if not self._sim.present:
-            raise CmeFailure(10)
-        if params[0] != "176":  # READ BINARY only
-            return ["+CRSM: 109,0"]
-        if params[1] == "12258":  # EF_ICCID, BCD with swapped nibbles
-            padded = self._sim.iccid.ljust(20, "F")
-            swapped = "".join(padded[i + 1] + padded[i] for i in range(0, 20, 2))
-            return [f'+CRSM: 144,0,"{swapped}"']
-        if params[1] == "28589":  # EF_AD: byte 4 is the MNC length
-            self._require_sim_ready()
-            return [f'+CRSM: 144,0,"000000{self._sim.mnc_length:02X}"']
-        return ["+CRSM: 106,130"]
-
     # network ---------------------------------------------------------------------------
 
     def _view(self, *, measured: bool = False) -> RadioView:
         # Jitter only what the module measures for an answer: registration checks run on
         # every call and must not consume the seeded random stream.
-        step = self._step
-        if self._cfun != 1:
+        if self._settings.cfun != 1:
             return RadioView(serving=None)
-        serving = step.serving
-        neighbours = step.neighbours
         jitter = self.scenario.signal_jitter
-        if jitter > 0 and measured:
-            serving = self._jittered(serving, jitter) if serving is not None else None
-            neighbours = tuple(self._jittered(n, jitter) for n in neighbours)
-        operator_long = step.operator
-        if operator_long is None and step.serving is not None:
-            # Modules print the numeric PLMN when they know no name for it.
-            operator_long = (step.serving.mcc or "") + (step.serving.mnc or "") or None
-        if self._sim.state != "READY" or self._deregistered:
-            return RadioView(
-                serving=serving,
-                neighbours=neighbours,
-                limited=serving is not None,
-                operator_long=operator_long,
-            )
-        registered = step.registration in _REGISTERED
-        cs_stat = step.cs_registration if step.cs_registration is not None else step.registration
-        return RadioView(
-            serving=serving,
-            nr_leg=step.nr_leg,
-            neighbours=neighbours,
-            stat=step.registration,
-            cs_stat=cs_stat,
-            registered=registered,
-            limited=not registered and serving is not None,
-            reject_cause=step.reject_cause,
-            operator_long=operator_long,
-            operator_short=step.operator_short or operator_long,
+        return radio_view(
+            self._step,
+            sim_ready=self._sim.state == "READY",
+            deregistered=self._settings.deregistered,
+            measure=self._jittered if jitter > 0 and measured else None,
         )
 
-    def _jittered(self, cell: SimCell, jitter: float) -> SimCell:
+    def _jittered(self, cell: SimCell) -> SimCell:
+        jitter = self.scenario.signal_jitter
+
         def wobble(value: float | None) -> float | None:
             if value is None:
                 return None
@@ -945,43 +601,15 @@ class SimulatedModem:
             imsi=sim.imsi if sim.state == "READY" else None,
             pin_retries=sim.pin_retries,
             puk_retries=sim.puk_retries,
-            settings=self._persona_settings,
+            settings=self._settings.vendor,
         )
 
-    def _registration_record(self, domain: str, view: RadioView) -> _RegRecord:
-        cell = view.serving
-        stat = view.stat
-        if cell is None:
-            return _RegRecord(stat=stat, cause=view.reject_cause if stat == 3 else None)
-        if domain not in _DOMAINS_BY_RAT[cell.rat]:
-            return _RegRecord(stat=0)
-        if domain == "CREG":
-            stat = view.cs_stat
-        if stat not in _REGISTERED:
-            return _RegRecord(stat=stat, cause=view.reject_cause if stat == 3 else None)
-        if cell.rat == "NR":
-            return _RegRecord(stat, _hex(cell.tac, 6), _hex(cell.ci, 9), 11)
-        if cell.rat == "LTE":
-            return _RegRecord(stat, _hex(cell.tac, 4), _hex(cell.ci, self.persona.reg_ci_width), 7)
-        width = 4 if cell.rat == "GSM" else self.persona.reg_ci_width
-        return _RegRecord(
-            stat, _hex(cell.lac, 4), _hex(cell.ci, width), 0 if cell.rat == "GSM" else 2
-        )
+    def _registration_record(self, domain: str, view: RadioView) -> RegRecord:
+        return registration_record(domain, view, ci_width=self.persona.reg_ci_width)
 
-    def _registration_records(self) -> dict[str, _RegRecord]:
+    def _registration_records(self) -> dict[str, RegRecord]:
         view = self._view()
         return {d: self._registration_record(d, view) for d in self.persona.registration_domains}
-
-    def _format_registration(self, domain: str, n: int, record: _RegRecord, *, read: bool) -> str:
-        fields = [str(n)] if read else []
-        fields.append(str(record.stat))
-        if n >= 2 and record.area is not None:
-            fields += [f'"{record.area}"', f'"{record.ci}"', str(record.act)]
-        if n in (3, 5) and record.cause is not None:
-            if n >= 2 and record.area is None:
-                fields += ["", "", ""]
-            fields += ["0", str(record.cause)]
-        return f"+{domain}: " + ",".join(fields)
 
     def _check_registration(self, t: float) -> None:
         if self._unplugged_until is not None or self._booting_until is not None:
@@ -991,33 +619,24 @@ class SimulatedModem:
             previous = self._reported.get(domain)
             if previous == record:
                 continue
-            n = self._reg_n[domain]
+            n = self._settings.reg_n[domain]
             if n >= 2 or (n == 1 and (previous is None or previous.stat != record.stat)):
-                self._urc(self._format_registration(domain, n, record, read=False), t)
+                self._urc(format_registration(domain, n, record, read=False), t)
         self._reported = current
 
     def _cxreg(self, command: AtCommand, domain: str) -> list[str]:
-        max_n = _MAX_N[domain]
+        max_n = MAX_N[domain]
         if command.kind == "test":
             return [f"+{domain}: (0-{max_n})"]
         if command.kind == "read":
             record = self._registration_record(domain, self._view())
-            return [self._format_registration(domain, self._reg_n[domain], record, read=True)]
+            return [format_registration(domain, self._settings.reg_n[domain], record, read=True)]
         if command.kind == "set":
             params = command.params
             if len(params) == 1 and params[0].isdigit() and int(params[0]) <= max_n:
-                self._reg_n[domain] = int(params[0])
+                self._settings.reg_n[domain] = int(params[0])
                 return []
         raise SyntaxFailure(command.text)
-
-    def _act(self, view: RadioView) -> int:
-        cell = view.serving
-        assert cell is not None
-        if cell.rat == "NR":
-            return 11
-        if cell.rat == "LTE":
-            return 13 if view.nr_leg is not None else 7
-        return 0 if cell.rat == "GSM" else 2
 
     def _cops(self, command: AtCommand, t: float) -> list[str]:
         view = self._view()
@@ -1026,15 +645,16 @@ class SimulatedModem:
                 return ["+COPS: ,,(0-4),(0-2)"]
             return [
                 f'+COPS: ({2 if view.registered else 1},"{view.operator_long or view.plmn}",'
-                f'"{view.operator_short or view.plmn}","{view.plmn}",{self._act(view)})'
+                f'"{view.operator_short or view.plmn}","{view.plmn}",{access_technology(view)})'
                 ",,(0-4),(0-2)"
             ]
         if command.kind == "read":
-            mode = 2 if self._deregistered else 0
+            mode = 2 if self._settings.deregistered else 0
             if not view.registered or view.plmn is None:
                 return [f"+COPS: {mode}"]
-            name = {0: view.operator_long, 1: view.operator_short, 2: view.plmn}[self._cops_format]
-            return [f'+COPS: {mode},{self._cops_format},"{name}",{self._act(view)}']
+            form = self._settings.cops_format
+            name = {0: view.operator_long, 1: view.operator_short, 2: view.plmn}[form]
+            return [f'+COPS: {mode},{form},"{name}",{access_technology(view)}']
         if command.kind != "set":
             raise SyntaxFailure(command.text)
         params = command.params
@@ -1044,18 +664,18 @@ class SimulatedModem:
         if mode == 3:
             if len(params) != 2 or params[1] not in ("0", "1", "2"):
                 raise SyntaxFailure(command.text)
-            self._cops_format = int(params[1])
+            self._settings.cops_format = int(params[1])
             return []
         if mode == 2:
-            self._deregistered = True
+            self._settings.deregistered = True
             return []
         if mode == 0:
-            self._deregistered = False
+            self._settings.deregistered = False
             return []
         # Manual selection succeeds only for the network the scenario offers.
         if len(params) < 3 or params[2] != self._step_plmn():
             raise CmeFailure(30 if mode == 1 else 3)
-        self._deregistered = False
+        self._settings.deregistered = False
         return []
 
     def _step_plmn(self) -> str | None:
@@ -1069,47 +689,18 @@ class SimulatedModem:
             return ["+CSQ: (0-31,99),(0-7,99)"]
         if command.kind != "exec":
             raise SyntaxFailure(command.text)
-        cell = self._view(measured=True).serving
-        if cell is None or cell.rssi is None:
-            return ["+CSQ: 99,99"]
-        rssi = max(0, min(31, round((cell.rssi + 113) / 2)))
-        ber = 0 if cell.rat == "GSM" else 99
-        return [f"+CSQ: {rssi},{ber}"]
+        return [csq_line(self._view(measured=True).serving)]
 
     def _cesq(self, command: AtCommand, t: float) -> list[str]:
         if command.kind == "test":
             return ["+CESQ: (0-63,99),(0-7,99),(0-96,255),(0-49,255),(0-34,255),(0-97,255)"]
         if command.kind != "exec":
             raise SyntaxFailure(command.text)
-        view = self._view(measured=True)
-        cell = view.serving
-        values = [99, 99, 255, 255, 255, 255]
-        if cell is not None:
-            if cell.rat == "GSM" and cell.rssi is not None:
-                values[0] = _clamp(cell.rssi + 111, 63)
-                values[1] = 0
-            if cell.rat == "UMTS":
-                if cell.rscp is not None:
-                    values[2] = _clamp(cell.rscp + 121, 96)
-                if cell.ecio is not None:
-                    values[3] = _clamp((cell.ecio + 24.5) * 2, 49)
-            if cell.rat == "LTE":
-                if cell.rsrq is not None:
-                    values[4] = _clamp((cell.rsrq + 20) * 2, 34)
-                if cell.rsrp is not None:
-                    values[5] = _clamp(cell.rsrp + 141, 97)
-            if cell.rat == "NR":
-                # Rel-15 extension: SS-RSRQ, SS-RSRP, SS-SINR (38.133 report mappings).
-                values += [
-                    255 if cell.rsrq is None else _clamp((cell.rsrq + 43.5) * 2, 127),
-                    255 if cell.rsrp is None else _clamp(cell.rsrp + 157, 126),
-                    255 if cell.sinr is None else _clamp((cell.sinr + 23.5) * 2, 127),
-                ]
-        return ["+CESQ: " + ",".join(str(v) for v in values)]
+        return [cesq_line(self._view(measured=True).serving)]
 
     def _cfun_command(self, command: AtCommand, t: float) -> list[str]:
         if command.kind == "read":
-            return [f"+CFUN: {self._cfun}"]
+            return [f"+CFUN: {self._settings.cfun}"]
         if command.kind == "test":
             return ["+CFUN: (0,1,4),(0-1)"]
         params = command.params
@@ -1123,140 +714,22 @@ class SimulatedModem:
             boot = self.scenario.faults.boot_delay or _RESET_SECONDS
             self._power_on(t, boot_seconds=boot)
             return []
-        self._cfun = int(params[0])
+        self._settings.cfun = int(params[0])
         return []
-
-    def _cmgf_command(self, command: AtCommand, t: float) -> list[str]:
-        if command.kind == "read":
-            return [f"+CMGF: {self._cmgf}"]
-        if command.kind == "test":
-            return ["+CMGF: (0-1)"]
-        if command.kind == "set" and command.params in (["0"], ["1"]):
-            self._cmgf = int(command.params[0])
-            return []
-        raise SyntaxFailure(command.text)
 
     def _cmgs(self, command: AtCommand, t: float) -> list[str]:
         if command.kind == "test":
             return []
         if command.kind != "set" or not command.params:
             raise SyntaxFailure(command.text)
-        params = command.params
-        if self._sim.state == "NOT INSERTED":
-            raise CmsFailure(310)
-        if self._sim.state == "SIM PIN":
-            raise CmsFailure(311)
-        if self._sim.state in ("SIM PUK", "BLOCKED"):
-            raise CmsFailure(316)
-        if self._cmgf == 0:
-            if len(params) != 1 or not params[0].isdigit() or not 7 <= int(params[0]) <= 164:
-                raise CmsFailure(304)
-            prompt: tuple[str, int | None, str | None] = ("pdu", int(params[0]), None)
-        else:
-            number = params[0]
-            if not number or not number.removeprefix("+").isdigit():
-                raise CmsFailure(305)
-            prompt = ("text", None, number)
+        prompt = sms_prompt(
+            command.params, text_mode=self._settings.cmgf == 1, sim_state=self._sim.state
+        )
         if not self._view().registered:
             raise CmsFailure(331)
         self._prompt = prompt
         self._input.clear()
         return []
-
-
-# ---------------------------------------------------------------------------------- helpers
-
-
-def _clamp(value: float, high: int) -> int:
-    return max(0, min(high, int(value)))
-
-
-def _hex(value: int | None, width: int) -> str | None:
-    return None if value is None else f"{value:0{width}X}"
-
-
-_EXTENDED_START: Final = frozenset("+#!^$%*")
-
-
-def _split_command_line(body: str) -> list[AtCommand]:
-    """Split what follows ``AT`` into commands (V.250 §5.2: basic ones chained, extended by ;).
-
-    Raises:
-        SyntaxFailure: a character that starts no command.
-    """
-    commands: list[AtCommand] = []
-    index = 0
-    if not body:
-        return [AtCommand(text="", name="", kind="exec")]
-    while index < len(body):
-        char = body[index]
-        if char in " ;":
-            index += 1
-            continue
-        if char in _EXTENDED_START:
-            end = index
-            quoted = False
-            while end < len(body) and (quoted or body[end] != ";"):
-                if body[end] == '"':
-                    quoted = not quoted
-                end += 1
-            commands.append(_extended(body[index:end]))
-            index = end
-            continue
-        if char == "&":
-            name = "&" + body[index + 1 : index + 2].upper()
-            index += 2
-        elif char.isalpha():
-            name = char.upper()
-            index += 1
-        else:
-            raise SyntaxFailure(body)
-        digits_end = index
-        while digits_end < len(body) and body[digits_end].isdigit():
-            digits_end += 1
-        commands.append(
-            AtCommand(text=name + body[index:digits_end], name=name, kind="exec",
-                      args=body[index:digits_end])
-        )  # fmt: skip
-        index = digits_end
-    return commands
-
-
-def _extended(text: str) -> AtCommand:
-    stripped = text.strip()
-    cut = len(stripped)
-    for marker in "=?":
-        position = stripped.find(marker)
-        if position != -1:
-            cut = min(cut, position)
-    name = stripped[:cut].upper().strip()
-    rest = stripped[cut:]
-    if rest == "":
-        return AtCommand(text=stripped, name=name, kind="exec")
-    if rest == "?":
-        return AtCommand(text=stripped, name=name, kind="read")
-    if rest == "=?":
-        return AtCommand(text=stripped, name=name, kind="test")
-    if rest.startswith("="):
-        return AtCommand(text=stripped, name=name, kind="set", args=rest[1:])
-    raise SyntaxFailure(text)
-
-
-def _check_rats(persona: Persona, scenario: Scenario) -> None:
-    for step in scenario.steps:
-        cells = ([step.serving] if step.serving is not None else []) + list(step.neighbours)
-        for cell in cells:
-            if cell.rat not in persona.rats:
-                raise ScenarioError(
-                    f"{scenario.source}: step {step.name!r} uses {cell.rat}, which "
-                    f"{persona.name} cannot serve on (it supports "
-                    f"{', '.join(sorted(persona.rats))})"
-                )
-        if step.nr_leg is not None and "NR-NSA" not in persona.rats:
-            raise ScenarioError(
-                f"{scenario.source}: step {step.name!r} uses 5G NSA, which {persona.name} "
-                "does not support"
-            )
 
 
 def create_modem(
