@@ -58,7 +58,6 @@ class Persona:
         imei_tac: the 8-digit type allocation code the simulated IMEIs start with.
         ati: lines of the ``ATI`` answer, given the IMEI.
         handlers: vendor commands by upper-case name (``+QENG``, ``#SERVINFO``).
-        registration_domains: which of CREG/CGREG/CEREG/C5GREG the module answers.
         rats: the RATs it can serve on (``GSM``, ``UMTS``, ``LTE``, ``NR``, ``NR-NSA``).
         boot_urcs: URCs after power-on, given the SIM state word.
         sim_removed_urcs: URCs when the SIM is pulled.
@@ -75,7 +74,6 @@ class Persona:
     imei_tac: str
     ati: Callable[[str], list[str]]
     handlers: Mapping[str, Handler]
-    registration_domains: tuple[str, ...] = ("CREG", "CGREG", "CEREG")
     rats: frozenset[str] = frozenset({"GSM", "UMTS", "LTE"})
     boot_urcs: Callable[[str], list[str]] = field(default=lambda state: [])
     sim_removed_urcs: tuple[str, ...] = ()
@@ -83,8 +81,14 @@ class Persona:
     default_cmee: int = 0
     reg_ci_width: int = 8
 
+    @property
+    def registration_domains(self) -> tuple[str, ...]:
+        """Which of CREG/CGREG/CEREG/C5GREG the module answers: C5GREG only with NR."""
+        return _NR_DOMAINS if "NR" in self.rats else _DOMAINS
 
-_NR_DOMAINS = ("CREG", "CGREG", "CEREG", "C5GREG")
+
+_DOMAINS = ("CREG", "CGREG", "CEREG")
+_NR_DOMAINS = (*_DOMAINS, "C5GREG")
 _FIVE_G = frozenset({"UMTS", "LTE", "NR", "NR-NSA"})
 
 
@@ -121,14 +125,23 @@ def _simcom_boot(state: str) -> list[str]:
     return urcs
 
 
-def _labelled_ati(manufacturer: str, model: str, revision: str) -> Callable[[str], list[str]]:
-    return lambda imei: [
-        f"Manufacturer: {manufacturer}",
-        f"Model: {model}",
-        f"Revision: {revision}",
-        f"IMEI: {imei}",
-        "+GCAP: +CGSM",
-    ]
+def _labelled_ati(
+    manufacturer: str,
+    model: str,
+    revision: str,
+    *,
+    after_imei: tuple[str, ...] | None = ("+GCAP: +CGSM",),
+) -> Callable[[str], list[str]]:
+    """An ``ATI`` answer of labelled lines; ``after_imei`` None: the family prints no IMEI."""
+    head = [f"Manufacturer: {manufacturer}", f"Model: {model}", f"Revision: {revision}"]
+    if after_imei is None:
+        return lambda imei: list(head)
+    return lambda imei: [*head, f"IMEI: {imei}", *after_imei]
+
+
+def _plain_ati(*lines: str) -> Callable[[str], list[str]]:
+    """An ``ATI`` answer of fixed, unlabelled lines."""
+    return lambda imei: list(lines)
 
 
 def _quectel(name: str, model: str, revision: str, tac: str, *, five_g: bool) -> Persona:
@@ -138,13 +151,12 @@ def _quectel(name: str, model: str, revision: str, tac: str, *, five_g: bool) ->
         model=model,
         revision=revision,
         imei_tac=tac,
-        ati=lambda imei: ["Quectel", model, f"Revision: {revision}"],
+        ati=_plain_ati("Quectel", model, f"Revision: {revision}"),
         handlers={
             "+QENG": vendors.quectel_qeng(rm5=five_g),
             "+QCCID": _iccid("+QCCID", padded=True),
             "+QPINC": vendors.quectel_qpinc,
         },
-        registration_domains=_NR_DOMAINS if five_g else ("CREG", "CGREG", "CEREG"),
         rats=_FIVE_G if five_g else frozenset({"GSM", "UMTS", "LTE"}),
         boot_urcs=_quectel_boot,
         sim_removed_urcs=("+CPIN: NOT READY", "+QUSIM: 0"),
@@ -167,7 +179,6 @@ def _simcom(name: str, model: str, revision: str, tac: str, *, five_g: bool) -> 
             "+CICCID": _iccid("+ICCID"),
             "+SPIC": vendors.pin_counters("simcom"),
         },
-        registration_domains=_NR_DOMAINS if five_g else ("CREG", "CGREG", "CEREG"),
         rats=_FIVE_G if five_g else frozenset({"GSM", "UMTS", "LTE"}),
         boot_urcs=_simcom_boot,
         sim_removed_urcs=("+CPIN: NOT READY",),
@@ -181,7 +192,7 @@ def _ublox(name: str, model: str, family: str, rats: frozenset[str]) -> Persona:
         model=model,
         revision="03.15",
         imei_tac="35446311",
-        ati=lambda imei: ["Manufacturer: u-blox", f"Model: {model}", "Revision: 03.15"],
+        ati=_labelled_ati("u-blox", model, "03.15", after_imei=None),
         handlers={
             "+UCGED": vendors.ublox_ucged(family),
             "+CCID": _iccid("+CCID", ("exec", "read")),
@@ -198,22 +209,18 @@ def _sierra(name: str, model: str, revision: str, tac: str, *, five_g: bool) -> 
         model=model,
         revision=revision,
         imei_tac=tac,
-        ati=lambda imei: [
-            "Manufacturer: Sierra Wireless, Incorporated",
-            f"Model: {model}",
-            f"Revision: {revision} 6c91bc jenkins 2020/02/13 03:09:05",
-            f"IMEI: {imei}",
-            "IMEI SV: 16",
-            "FSN: UF91234567890",
-            "+GCAP: +CGSM",
-        ],
+        ati=_labelled_ati(
+            "Sierra Wireless, Incorporated",
+            model,
+            f"{revision} 6c91bc jenkins 2020/02/13 03:09:05",
+            after_imei=("IMEI SV: 16", "FSN: UF91234567890", "+GCAP: +CGSM"),
+        ),
         handlers={
             "!GSTATUS": vendors.sierra_gstatus,
             "!LTEINFO": vendors.sierra_lteinfo,
             "!ICCID": _iccid("!ICCID", ("read", "exec")),
             "+CPINC": vendors.pin_counters("sierra", kinds=("read", "exec")),
         },
-        registration_domains=_NR_DOMAINS if five_g else ("CREG", "CGREG", "CEREG"),
         rats=_FIVE_G if five_g else frozenset({"UMTS", "LTE"}),
     )
 
@@ -225,13 +232,9 @@ def _huawei(name: str, model: str, revision: str, tac: str, rats: frozenset[str]
         model=model,
         revision=revision,
         imei_tac=tac,
-        ati=lambda imei: [
-            "Manufacturer: Huawei Technologies Co., Ltd.",
-            f"Model: {model}",
-            f"Revision: {revision}",
-            f"IMEI: {imei}",
-            "+GCAP: +CGSM,+DS,+ES",
-        ],
+        ati=_labelled_ati(
+            "Huawei Technologies Co., Ltd.", model, revision, after_imei=("+GCAP: +CGSM,+DS,+ES",)
+        ),
         handlers={
             "^MONSC": vendors.huawei_monsc,
             "^MONNC": vendors.huawei_monnc,
@@ -239,7 +242,6 @@ def _huawei(name: str, model: str, revision: str, tac: str, rats: frozenset[str]
             "^ICCID": _iccid("^ICCID", ("read",)),
             "^CPIN": vendors.huawei_cpin,
         },
-        registration_domains=_NR_DOMAINS if "NR" in rats else ("CREG", "CGREG", "CEREG"),
         rats=rats,
         boot_urcs=lambda state: ["^SIMST: 255"] if state == "NOT INSERTED" else ["^SIMST: 1"],
         unknown_result="COMMAND NOT SUPPORT",
@@ -253,17 +255,12 @@ def _fibocom(name: str, model: str, revision: str, tac: str, *, five_g: bool) ->
         model=model,
         revision=revision,
         imei_tac=tac,
-        ati=lambda imei: [
-            "Manufacturer: Fibocom Wireless Inc.",
-            f"Model: {model}",
-            f"Revision: {revision}",
-        ],
+        ati=_labelled_ati("Fibocom Wireless Inc.", model, revision, after_imei=None),
         handlers={
             "+GTCCINFO": vendors.fibocom_gtccinfo,
             "+ICCID": _iccid("+ICCID"),
             "+GTPINCNT": vendors.pin_counters("fibocom", kinds=("exec", "read")),
         },
-        registration_domains=_NR_DOMAINS if five_g else ("CREG", "CGREG", "CEREG"),
         rats=frozenset({"LTE", "NR", "NR-NSA"}) if five_g else frozenset({"LTE"}),
         unknown_result=None,
         boot_urcs=lambda state: [] if state == "NOT INSERTED" else ["+PBREADY"],
@@ -287,7 +284,7 @@ def _build_catalogue() -> dict[str, Persona]:
             model=telit_model,
             revision="25.21.660",
             imei_tac="35302110",
-            ati=lambda imei: ["Telit", telit_model, "25.21.660"],
+            ati=_plain_ati("Telit", telit_model, "25.21.660"),
             handlers={
                 "#SERVINFO": vendors.telit_servinfo,
                 "#RFSTS": vendors.telit_rfsts,
@@ -322,7 +319,7 @@ def _build_catalogue() -> dict[str, Persona]:
             model=cinterion_model,
             revision="REVISION 03.017",
             imei_tac="35732405",
-            ati=lambda imei: ["Cinterion", cinterion_model, "REVISION 03.017"],
+            ati=_plain_ati("Cinterion", cinterion_model, "REVISION 03.017"),
             handlers={
                 "^SMONI": vendors.cinterion_smoni,
                 "^SMONP": vendors.cinterion_smonp,
@@ -337,7 +334,7 @@ def _build_catalogue() -> dict[str, Persona]:
             model="27.007 Module",
             revision="1.0",
             imei_tac="35000000",
-            ati=lambda imei: ["Generic 27.007 Module", "Revision: 1.0"],
+            ati=_plain_ati("Generic 27.007 Module", "Revision: 1.0"),
             handlers={"+CCID": _iccid("+CCID", ("exec", "read"))},
             boot_urcs=lambda state: ["RDY"],
         ),
