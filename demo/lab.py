@@ -27,11 +27,9 @@ attacker suite (``tests/attacks``) asserts it.
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import shlex
 import socket
-import ssl
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -39,9 +37,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final, Literal
-
-import httpx
+from typing import Any, Literal, TypeVar
 
 from demo.attacker import (
     AttackerSite,
@@ -51,78 +47,46 @@ from demo.attacker import (
     mlp_client,
     record_statement,
 )
+from demo.configs import Enrolment, GmlcNode, toml_value, write_cells, write_secret, write_toml
 from demo.pki import CertificatePair, DemoCa
 from demo.processes import DemoError, Processes, Service, wait_for
+from demo.world import (
+    APPLIANCE_INTERVAL_S,
+    ATTACKER_ADDRESS,
+    ATTACKER_CELL,
+    ATTACKER_CLIENT,
+    ATTACKER_GMLC,
+    ATTACKER_GMLC_ADDRESS,
+    ATTACKER_OWN_CLIENT,
+    ATTACKER_SIM,
+    CHECK_TIMEOUT_S,
+    FRANKFURT,
+    GMLC,
+    GMLC_ZONE,
+    PARENT_ZONE,
+    POLICY_AGE_S,
+    POLICY_MAX_AGE_S,
+    READY_TIMEOUT_S,
+    SITE,
+    SITE_ADDRESS,
+    SITE_CLIENT,
+    SITE_SIM,
+    SITE_ZONE,
+    STATEMENT_VALIDITY_S,
+    ZURICH,
+    Sim,
+    demo_zones,
+    free_port,
+)
 from demo.zones import DemoDns, KnotDns, ZoneFileDns, knot_available
 from mlp.client import MlpClient, MlpResultError
 from mlp.dnsrecords import GmlcEndpoint, SalvePolicy, format_loc, policy_record_name
-from verifier.dnslab import LabRecord, LabZone, SignedLab, write_lab
+from verifier.dnslab import LabRecord, SignedLab, write_lab
 
-__all__ = [
-    "ATTACKER_ADDRESS",
-    "ATTACKER_GMLC",
-    "ATTACKER_GMLC_ADDRESS",
-    "GMLC",
-    "SITE",
-    "SITE_ADDRESS",
-    "Check",
-    "DnsKind",
-    "Lab",
-    "Location",
-    "Sim",
-]
-
-SITE: Final = "www.bank.salve.test"
-GMLC: Final = "gmlc.carrier.salve.test"
-ATTACKER_GMLC: Final = "gmlc.attacker.test"
-PARENT_ZONE: Final = "salve.test"
-SITE_ZONE: Final = "bank.salve.test"
-GMLC_ZONE: Final = "carrier.salve.test"
-SITE_ADDRESS: Final = "127.0.0.1"
-ATTACKER_ADDRESS: Final = "127.0.0.2"
-ATTACKER_GMLC_ADDRESS: Final = "127.0.0.3"
-SITE_CLIENT: Final = "bank-front"
-ATTACKER_CLIENT: Final = "attacker-web"
-ATTACKER_OWN_CLIENT: Final = "attacker-front"
-#: The position age the site's policy allows, and how long the GMLC's statements live
-#: (short, so that a recorded statement is old by the time the attacker replays it).
-POLICY_AGE_S: Final = 60
-POLICY_MAX_AGE_S: Final = 86400
-STATEMENT_VALIDITY_S: Final = 2
-APPLIANCE_INTERVAL_S: Final = 5
-READY_TIMEOUT_S: Final = 60.0
-CHECK_TIMEOUT_S: Final = 60.0
+__all__ = ["Check", "DnsKind", "Lab"]
 
 DnsKind = Literal["knot", "zone-files"]
-
-
-@dataclass(frozen=True, slots=True)
-class Location:
-    """A place: a legitimate site (LOC, ``precision_m`` its diameter) or a cell."""
-
-    name: str
-    lat: float
-    lon: float
-    precision_m: int = 3000
-
-
-#: Where the site's data centre is (its LOC record), and where the attacker's SIM is.
-ZURICH: Final = Location("Zurich data centre", 47.376887, 8.541694, 3000)
-FRANKFURT: Final = Location("Frankfurt", 50.110924, 8.682127)
-
-
-@dataclass(frozen=True, slots=True)
-class Sim:
-    """A simulated SIM: its scenario (``modem/sim/scenarios``) and its appliance."""
-
-    scenario: str
-    msisdn: str
-    appliance: str
-    site: str
-
-
-SITE_SIM: Final = Sim("demo", "41791234567", "bank-zrh-1", ZURICH.name)
-ATTACKER_SIM: Final = Sim("demo-attacker", "4915112345678", "attacker-fra-1", FRANKFURT.name)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -158,66 +122,6 @@ class Check:
         return str(self.document["reason"])
 
 
-def demo_zones() -> list[LabZone]:
-    """The real DNS tree: the parent zone and, delegated from it, the site's and the GMLC's.
-
-    Each zone signs with another algorithm (Ed25519, ECDSA P-256 with NSEC3, RSA), so a
-    check walks all three.
-    """
-    ns = f"ns.{PARENT_ZONE}"
-    return [
-        LabZone(
-            PARENT_ZONE,
-            "ed25519",
-            "nsec",
-            records=(
-                LabRecord(ns, "A", SITE_ADDRESS),
-                LabRecord(SITE_ZONE, "NS", ns + "."),
-                LabRecord(GMLC_ZONE, "NS", ns + "."),
-            ),
-        ),
-        LabZone(
-            SITE_ZONE, "ecdsap256sha256", "nsec3", records=(LabRecord(SITE, "A", SITE_ADDRESS),)
-        ),
-        LabZone(GMLC_ZONE, "rsasha256", "nsec", records=(LabRecord(GMLC, "A", SITE_ADDRESS),)),
-    ]
-
-
-def _free_port(address: str = SITE_ADDRESS) -> int:
-    with socket.socket() as sock:
-        sock.bind((address, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _toml(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml(item) for item in value) + "]"
-    # JSON strings are valid TOML basic strings.
-    return json.dumps(str(value))
-
-
-def _write_toml(path: Path, tables: dict[str, dict[str, Any]], extra: str = "") -> Path:
-    lines = []
-    for table, values in tables.items():
-        lines.append(f"[{table}]")
-        lines += [f"{key} = {_toml(value)}" for key, value in values.items()]
-        lines.append("")
-    path.write_text("\n".join(lines) + extra, encoding="utf-8")
-    path.chmod(0o600)
-    return path
-
-
-def _secret(path: Path, value: str) -> Path:
-    path.write_text(value + "\n", encoding="utf-8")
-    path.chmod(0o600)
-    return path
-
-
 class _Application(BaseHTTPRequestHandler):
     """The site's web application, unchanged and unaware of SALVE."""
 
@@ -235,85 +139,10 @@ class _Application(BaseHTTPRequestHandler):
         """Quiet: the front logs the requests."""
 
 
-#: The attacker SIM's serving cell (modem/sim/scenarios/demo-attacker.toml).
-ATTACKER_CELL: Final = ("LTE", 262, 1, 27163, 45948417)
-
-
-def _write_cells(path: Path, cell: tuple[str, int, int, int, int], place: Location) -> Path:
-    """A one-cell database in OpenCelliD's export format, the cell placed at ``place``."""
-    radio, mcc, net, area, cell_id = cell
-    with path.open("w", newline="", encoding="ascii") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            ["radio", "mcc", "net", "area", "cell", "unit", "lon", "lat", "range", "samples",
-             "changeable", "created", "updated", "averageSignal"]
-        )  # fmt: skip
-        writer.writerow(
-            [radio, mcc, net, area, cell_id, 0, place.lon, place.lat, 800, 10, 1,
-             1600000000, 1790000000, 0]
-        )  # fmt: skip
-    return path
-
-
-@dataclass
-class GmlcNode:
-    """One ``salve-gmlc`` node of the lab."""
-
-    name: str
-    directory: Path
-    issuer: str
-    address: str
-    port: int
-    pair: CertificatePair
-    ca_file: Path
-    service: Service | None = None
-
-    @property
-    def url(self) -> str:
-        """Its HTTPS endpoint."""
-        return f"https://{self.address}:{self.port}"
-
-    @property
-    def config(self) -> Path:
-        """Its configuration file (every command is run with ``--config`` it)."""
-        return self.directory / "gmlc.toml"
-
-    def write_config(self, dns: dict[str, Any]) -> None:
-        """Write the configuration, with the DNS settings its enrolments validate through."""
-        settings = {
-            "issuer": self.issuer,
-            "state_dir": str(self.directory / "state"),
-            "host": self.address,
-            "port": self.port,
-            "metrics_port": 0,
-            "tls_cert": str(self.pair.chain),
-            "tls_key": str(self.pair.key),
-            "statement_validity_s": STATEMENT_VALIDITY_S,
-            **dns,
-        }
-        _write_toml(self.config, {"gmlc": settings})
-
-    def command(self, *args: str) -> tuple[str, ...]:
-        """A ``salve-gmlc`` command line for this node."""
-        return ("salve-gmlc", "--config", str(self.config), *args)
-
-    def ready(self) -> bool:
-        """Whether it answers ``/readyz``."""
-        context = ssl.create_default_context(cafile=str(self.ca_file))
-        try:
-            return httpx.get(f"{self.url}/readyz", verify=context, timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-
-@dataclass(frozen=True)
-class Enrolment:
-    """An appliance set up and enrolled: its configuration and what ``enroll`` printed."""
-
-    label: str
-    config: Path
-    gmlc: GmlcNode
-    printed: dict[str, Any]
+def _started(part: _T | None) -> _T:
+    """A part the lab makes when it starts (an error in the calling code before then)."""
+    assert part is not None, "the lab is not started"
+    return part
 
 
 class Lab:
@@ -371,8 +200,7 @@ class Lab:
     @property
     def dns(self) -> DemoDns:
         """The real DNS."""
-        assert self._dns is not None, "the lab is not started"
-        return self._dns
+        return _started(self._dns)
 
     @property
     def gmlc(self) -> GmlcNode:
@@ -387,14 +215,12 @@ class Lab:
     @property
     def forger(self) -> ForgingDnsServer:
         """The attacker's forging DNS server."""
-        assert self._forger is not None, "the lab is not started"
-        return self._forger
+        return _started(self._forger)
 
     @property
     def attacker_site(self) -> AttackerSite:
         """The attacker's TLS server for the site's name."""
-        assert self._attacker_site is not None, "the lab is not started"
-        return self._attacker_site
+        return _started(self._attacker_site)
 
     def pair(self, name: str) -> CertificatePair:
         """A pair the demo CA issued: ``site``, ``gmlc``, ``misissued``, ``attacker-gmlc``."""
@@ -553,7 +379,7 @@ class Lab:
         directory = self.workdir / name
         directory.mkdir()
         return GmlcNode(
-            name, directory, issuer, address, _free_port(address), self._pairs[pair], self.ca_file
+            name, directory, issuer, address, free_port(address), self._pairs[pair], self.ca_file
         )
 
     def _init_gmlc(self, node: GmlcNode, cells: Path) -> None:
@@ -586,13 +412,13 @@ class Lab:
             {"dns_zone_files": [str(f) for f in files], "dns_trust_anchor": str(anchor)}
         )
         # Its cell database puts its Frankfurt cell wherever it likes: at the bank's site.
-        cells = _write_cells(node.directory / "cells.csv", ATTACKER_CELL, ZURICH)
+        cells = write_cells(node.directory / "cells.csv", ATTACKER_CELL, ZURICH)
         self._init_gmlc(node, cells)
 
     def _prepare_appliance(self, label: str, sim: Sim, gmlc: GmlcNode) -> Enrolment:
         directory = self.workdir / "appliances" / label
         directory.mkdir(parents=True)
-        config = _write_toml(
+        config = write_toml(
             directory / "appliance.toml",
             {
                 "appliance": {
@@ -674,14 +500,15 @@ class Lab:
             "site": {"domains": [SITE], "state_dir": str(directory / "state")},
             "policy": {"age": POLICY_AGE_S, "mode": "one", "max_age": POLICY_MAX_AGE_S},
             "dns": {"ttl": 60, **self.dns.front_dns_settings()},
-            "metrics": {"listen": f"{SITE_ADDRESS}:{_free_port()}"},
+            "metrics": {"listen": f"{SITE_ADDRESS}:{free_port()}"},
         }
         extra = (
-            f"[[tls.certificates]]\nchain = {_toml(site.chain)}\nkey = {_toml(site.key)}\n\n"
-            f"[[site.locations]]\nname = {_toml(ZURICH.name)}\nlat = {ZURICH.lat}\n"
+            f"[[tls.certificates]]\nchain = {toml_value(site.chain)}\n"
+            f"key = {toml_value(site.key)}\n\n"
+            f"[[site.locations]]\nname = {toml_value(ZURICH.name)}\nlat = {ZURICH.lat}\n"
             f"lon = {ZURICH.lon}\nprecision_m = {ZURICH.precision_m}\n"
         )
-        return _write_toml(directory / "front.toml", tables, extra)
+        return write_toml(directory / "front.toml", tables, extra)
 
     def _application_port(self) -> int:
         if self._application is None:
@@ -693,7 +520,7 @@ class Lab:
     def _site_port(self) -> int:
         # The attacker listens on the same port at its own address: one URL, two servers.
         for _ in range(50):
-            port = _free_port(SITE_ADDRESS)
+            port = free_port(SITE_ADDRESS)
             if loopback_port_free(ATTACKER_ADDRESS, port):
                 return port
         raise DemoError("no port free on both 127.0.0.1 and 127.0.0.2")
@@ -715,7 +542,7 @@ class Lab:
             self.gmlc, SITE_CLIENT, "--domain", SITE, "--msisdn", SITE_SIM.msisdn,
             "--from", f"{SITE_ADDRESS}/32",
         )  # fmt: skip
-        _secret(self.workdir / "front" / "gmlc.password", self.passwords[SITE_CLIENT])
+        write_secret(self.workdir / "front" / "gmlc.password", self.passwords[SITE_CLIENT])
         lines.append(
             f"GMLC     client {SITE_CLIENT} enrolled for {SITE} (its DNSSEC-validated policy "
             f"names {GMLC}), pinned to the site's network {SITE_ADDRESS}/32"

@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from typing import Final
 
 from demo.attacker import relay_from, replay, statements_from
-from demo.lab import (
+from demo.configs import GmlcNode
+from demo.lab import Check, Lab
+from demo.processes import wait_for
+from demo.world import (
     ATTACKER_ADDRESS,
     ATTACKER_CLIENT,
     ATTACKER_OWN_CLIENT,
@@ -29,10 +32,7 @@ from demo.lab import (
     SITE_ADDRESS,
     SITE_CLIENT,
     SITE_SIM,
-    Check,
-    Lab,
 )
-from demo.processes import wait_for
 from mlp.delivery import StatementDelivery, parse_delivery
 from mlp.keys import loads_json_object, split_compact_jws
 from mlp.statement import DEFAULT_LEEWAY_S, MAX_STATEMENT_LENGTH
@@ -78,20 +78,37 @@ def _forged_absence(lab: Lab) -> Check:
 def _misissued_certificate(lab: Lab) -> Check:
     lab.attacker_site.present(lab.pair("misissued"))
     lab.attacker_site.answer = relay_from(SITE, lab.site_port, SITE_ADDRESS, ca_file=lab.ca_file)
-    return lab.verify(state=lab.client_state, address=ATTACKER_ADDRESS)
+    return _misled(lab)
 
 
 def _stolen_key(lab: Lab) -> None:
     lab.attacker_site.present(lab.pair("site"))
 
 
-def _own_gmlc(lab: Lab) -> Check:
+def _misled(lab: Lab, *, map_with: Check | None = None) -> Check:
+    """The client that knows the site checks it, misled to the attacker's address."""
+    return lab.verify(state=lab.client_state, address=ATTACKER_ADDRESS, map_with=map_with)
+
+
+def _serve_statements(
+    lab: Lab,
+    node: GmlcNode,
+    client_id: str,
+    msisdn: str,
+    *,
+    source: str = ATTACKER_ADDRESS,
+    map_with: Check | None = None,
+) -> Check:
+    """With the stolen key, serve statements ``node`` issues to ``client_id`` (asking from
+    ``source``) for the SIM ``msisdn``; the misled client's verdict."""
     _stolen_key(lab)
-    own = lab.mlp(lab.attacker_gmlc, ATTACKER_OWN_CLIENT, source=ATTACKER_ADDRESS)
-    lab.attacker_site.answer = statements_from(
-        own, ATTACKER_SIM.msisdn, SITE, max_loc_age=POLICY_AGE_S
-    )
-    return lab.verify(state=lab.client_state, address=ATTACKER_ADDRESS)
+    account = lab.mlp(node, client_id, source=source)
+    lab.attacker_site.answer = statements_from(account, msisdn, SITE, max_loc_age=POLICY_AGE_S)
+    return _misled(lab, map_with=map_with)
+
+
+def _own_gmlc(lab: Lab) -> Check:
+    return _serve_statements(lab, lab.attacker_gmlc, ATTACKER_OWN_CLIENT, ATTACKER_SIM.msisdn)
 
 
 def _expiry(document: bytes) -> int:
@@ -108,47 +125,34 @@ def _replay(lab: Lab) -> Check:
     stale_from = _expiry(lab.old_statement) + DEFAULT_LEEWAY_S + 0.5
     wait_for("the recorded statement to expire", lambda: time.time() >= stale_from, REPLAY_WAIT_S)
     lab.attacker_site.answer = replay(lab.old_statement)
-    return lab.verify(state=lab.client_state, address=ATTACKER_ADDRESS)
+    return _misled(lab)
 
 
 def _relay(lab: Lab) -> Check:
     _stolen_key(lab)
     lab.attacker_site.answer = relay_from(SITE, lab.site_port, SITE_ADDRESS, ca_file=lab.ca_file)
-    return lab.verify(state=lab.client_state, address=ATTACKER_ADDRESS)
+    return _misled(lab)
 
 
 def _own_account(lab: Lab) -> Check:
-    _stolen_key(lab)
-    account = lab.mlp(lab.gmlc, ATTACKER_CLIENT, source=ATTACKER_ADDRESS)
-    lab.attacker_site.answer = statements_from(
-        account, ATTACKER_SIM.msisdn, SITE, max_loc_age=POLICY_AGE_S
-    )
-    return lab.verify(state=lab.client_state, address=ATTACKER_ADDRESS)
+    return _serve_statements(lab, lab.gmlc, ATTACKER_CLIENT, ATTACKER_SIM.msisdn)
 
 
 def _stolen_password(lab: Lab) -> Check:
-    _stolen_key(lab)
     # The site's own client id and password, for the site's own SIM: only the place the
     # request comes from is wrong.
-    stolen = lab.mlp(lab.gmlc, SITE_CLIENT, source=ATTACKER_ADDRESS)
-    lab.attacker_site.answer = statements_from(
-        stolen, SITE_SIM.msisdn, SITE, max_loc_age=POLICY_AGE_S
-    )
-    return lab.verify(state=lab.client_state, address=ATTACKER_ADDRESS)
+    return _serve_statements(lab, lab.gmlc, SITE_CLIENT, SITE_SIM.msisdn)
 
 
 def _operator_mistake(lab: Lab) -> Check:
-    _stolen_key(lab)
     # The GMLC's operator authorizes the attacker's SIM for the site's client by mistake.
     # The attacker asks from a host it controls in the site's network (where it stole the
     # key) with the stolen password, for its own SIM, which is in Frankfurt.
     lab.operator(lab.gmlc, "client", "authorize", SITE_CLIENT, "--msisdn", ATTACKER_SIM.msisdn)
-    inside = lab.mlp(lab.gmlc, SITE_CLIENT, source=SITE_ADDRESS)
-    lab.attacker_site.answer = statements_from(
-        inside, ATTACKER_SIM.msisdn, SITE, max_loc_age=POLICY_AGE_S
-    )
     genuine = lab.genuine or lab.verify_genuine()
-    return lab.verify(state=lab.client_state, address=ATTACKER_ADDRESS, map_with=genuine)
+    return _serve_statements(
+        lab, lab.gmlc, SITE_CLIENT, ATTACKER_SIM.msisdn, source=SITE_ADDRESS, map_with=genuine
+    )
 
 
 MOVES: Final[tuple[Move, ...]] = (

@@ -17,9 +17,10 @@ import time
 from pathlib import Path
 from typing import Final, TextIO
 
-from demo.lab import SITE, Check, DnsKind, Lab
+from demo.lab import Check, DnsKind, Lab
 from demo.moves import MOVES
 from demo.processes import DemoError, live_groups
+from demo.world import SITE
 from verifier.position import format_distance
 
 __all__ = ["REFUSED_EXITS", "describe_verified", "run"]

@@ -30,7 +30,10 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from demo.lab import (
+from demo.lab import Check, Lab
+from demo.moves import MOVES, Move
+from demo.story import describe_verified
+from demo.world import (
     ATTACKER_ADDRESS,
     ATTACKER_CLIENT,
     ATTACKER_GMLC,
@@ -38,11 +41,7 @@ from demo.lab import (
     SITE,
     SITE_ADDRESS,
     SITE_CLIENT,
-    Check,
-    Lab,
 )
-from demo.moves import MOVES, Move
-from demo.story import describe_verified
 
 BY_KEY = {move.key: move for move in MOVES}
 

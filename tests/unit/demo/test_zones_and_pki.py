@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from demo.lab import GMLC, SITE, demo_zones
 from demo.pki import DemoCa
 from demo.processes import DemoError
+from demo.world import GMLC, SITE, demo_zones
 from demo.zones import ZoneFileDns, parse_zone_lines
 from mlp.dnsrecords import policy_record_name
 from verifier.dns import open_resolver
