@@ -39,10 +39,12 @@ def policy(gmlc: str = G, mode: str = "one") -> str:
     return f"v=salve1; gmlc={gmlc}:9211; age=300; mode={mode}"
 
 
-def record_declaration(state_dir: Path, *, signer: str, domain: str, gmlc_key: Any) -> Declaration:
+def record_declaration(
+    state_dir: Path, *, signer: str, domain: str, gmlc_key: Any, site_key: Any
+) -> Declaration:
     """Stores web-1's declarations for ``domain`` as the endpoint does: the GMLC's (by
-    ``gmlc_key`` as ``signer``, for a new site key, returned) and a site's placeholder."""
-    site_spki = spki_der(ec.generate_private_key(ec.SECP256R1()).public_key())
+    ``gmlc_key`` as ``signer``, for ``site_key``; returned) and a site's placeholder."""
+    site_spki = spki_der(site_key.public_key())
     ours = sign_declaration(
         signer=signer, target=domain, target_spki_der=site_spki, private_key=gmlc_key
     )
