@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gmlc.auth import hash_password
 from gmlc.keys import KeyRing
-from gmlc.store import CellRecord, DomainEnrolment, Store
+from gmlc.store import CellRecord, ClientRecord, DomainEnrolment, Store
 from mlp.client import MlpClient
 from mlp.dnsrecords import KeyPin
 from mlp.keys import KeySet, SigningKey, jwk_thumbprint
@@ -320,3 +321,19 @@ def running_lab_gmlc(
         yield server
     finally:
         server.stop()
+
+
+def client_from_previous_version(store_url: str, revision: str) -> ClientRecord | None:
+    """Client ``web-old`` as the schema at ``revision`` stored it, after migrating the
+    database to the newest revision."""
+    with Store.open(store_url) as old:
+        old.migrate(revision)
+        with old._write("a client made by the previous version") as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO clients (client_id, password_hash, enabled, created_at) "
+                    "VALUES ('web-old', 'h', true, '2026-01-01 00:00:00')"
+                )
+            )
+        old.migrate()
+        return old.get_client("web-old")
