@@ -4,7 +4,6 @@ signed observations from test appliances, and ``serve`` as a real process on loo
 from __future__ import annotations
 
 import contextlib
-import json
 import ssl
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from mlp.observation import (
     sign_observation,
 )
 from tests.support.processes import clean_env, free_port, stop_process, wait_for
+from tests.support.tomlfile import write_toml
 
 #: The cell the lab's appliances report from (Bern), known to every test GMLC.
 LAB_CELL = CellRecord("LTE", 228, 1, 3100, 777001, 46.9480, 7.4474, 1800, 120)
@@ -125,17 +125,6 @@ def sqlite_url(state_dir: Path) -> str:
     return f"sqlite:///{state_dir / 'gmlc.sqlite3'}"
 
 
-def toml_value(value: object) -> str:
-    """``value`` (a string, number, bool or list of them) as a TOML value."""
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(toml_value(item) for item in value) + "]"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return json.dumps(str(value))
-
-
 @dataclass
 class GmlcProcess:
     """A running ``serve`` process, the state directory behind it and how to reach it."""
@@ -213,11 +202,7 @@ def serve_gmlc(
         "metrics_port": free_port(),
         **settings,
     }
-    config = root / f"{name}.toml"
-    config.write_text(
-        "[gmlc]\n" + "".join(f"{key} = {toml_value(value)}\n" for key, value in values.items()),
-        encoding="utf-8",
-    )
+    config = write_toml(root / f"{name}.toml", {"gmlc": values})
     log_path = root / f"{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -42,8 +42,9 @@ from OpenSSL import SSL
 
 from mlp.statement import EXPORTER_LABEL, EXPORTER_LENGTH, session_hash_from_exporter
 from tests.support.certificates import TestCa, new_test_ca
-from tests.support.gmlc import LAB_CELL, GmlcProcess, Sim, running_lab_gmlc, toml_value
+from tests.support.gmlc import LAB_CELL, GmlcProcess, Sim, running_lab_gmlc
 from tests.support.processes import clean_env, free_port, stop_process, wait_for
+from tests.support.tomlfile import toml_value
 
 H = "shop.example.salve.test"
 API = "api.example.salve.test"
