@@ -23,7 +23,6 @@ passed down; there is no module-level configuration object.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import os
 import re
@@ -35,6 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from appliance.errors import ConfigError
+from mlp.names import is_loopback_host
 from runtime.config import ConfigFileError, read_toml_tables
 
 __all__ = [
@@ -47,7 +47,6 @@ __all__ = [
     "ModemConfig",
     "QueueConfig",
     "default_config_path",
-    "is_loopback_host",
     "load_config",
 ]
 
@@ -439,16 +438,6 @@ def _in_range(key: str, value: float, low: float, high: float) -> float:
     if not low <= value <= high:
         raise ConfigError(f"{key} must be between {low:g} and {high:g}, not {value:g}", key)
     return value
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ``::1``)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _gmlc_url(url: str) -> str:
