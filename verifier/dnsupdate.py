@@ -274,9 +274,9 @@ def load_tsig_key(path: Path) -> TsigKey:
 # --------------------------------------------------------------------------- records
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class ZoneRecord:
-    """One record to publish.
+    """One record to publish or print (ordered by owner, type, TTL, value).
 
     Attributes:
         owner: The absolute owner name (a trailing dot is optional).

@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gmlc.cli.common import EXIT_OK, PROG, CommandTree, Context, emit_json, key_ring
-from gmlc.dnszone import gmlc_zone_lines
 
 if TYPE_CHECKING:
-    from gmlc.dnszone import ZoneLine
+    from verifier.dnsupdate import ZoneRecord
 
 __all__ = ["DEFAULT_RECORD_TTL_S", "register"]
 
@@ -33,37 +32,38 @@ def _ttl(text: str) -> int:
     return value
 
 
-def _zone_lines(ctx: Context) -> tuple[str, list[ZoneLine]]:
+def _zone_records(ctx: Context) -> tuple[str, list[ZoneRecord]]:
     """The GMLC's issuer name and its records."""
+    # Imported here: the DNS library is loaded by the dns commands only.
+    from gmlc.dnszone import gmlc_zone_records
+
     settings = ctx.settings()
     pins = key_ring(ctx).dns_pins()
     with ctx.store(settings) as store:
         declarations = store.list_declarations()
-    return settings.issuer, gmlc_zone_lines(settings.issuer, declarations, pins, ttl=ctx.args.ttl)
+    return settings.issuer, gmlc_zone_records(settings.issuer, declarations, pins, ttl=ctx.args.ttl)
 
 
 def _cmd_dns_records(ctx: Context) -> int:
-    _, lines = _zone_lines(ctx)
+    from verifier.dnsupdate import zone_lines
+
+    _, records = _zone_records(ctx)
     if ctx.args.json:
         emit_json(
-            [
-                {"owner": line.owner, "type": line.rdtype, "ttl": line.ttl, "value": line.value}
-                for line in lines
-            ]
+            [{"owner": r.owner, "type": r.rdtype, "ttl": r.ttl, "value": r.value} for r in records]
         )
         return EXIT_OK
-    for line in lines:
-        print(line.to_text())
+    for line in zone_lines(records):
+        print(line)
     return EXIT_OK
 
 
 def _cmd_dns_update(ctx: Context) -> int:
-    from verifier.dnsupdate import ZoneRecord, find_zone, load_tsig_key, publish
+    from verifier.dnsupdate import find_zone, load_tsig_key, publish
 
     args = ctx.args
     key = load_tsig_key(args.tsig_key)
-    issuer, lines = _zone_lines(ctx)
-    records = [ZoneRecord(line.owner, line.rdtype, line.ttl, line.value) for line in lines]
+    issuer, records = _zone_records(ctx)
     # Every record lies under the issuer's name: its zone is the one to update.
     zone = args.zone or find_zone(args.server, issuer, timeout=args.timeout)
     result = publish(args.server, key, zone, records, timeout=args.timeout)
