@@ -31,6 +31,7 @@ from runtime.cli import (
     Program,
     ProgramParser,
     add_command,
+    add_commands,
 )
 
 if TYPE_CHECKING:
@@ -296,9 +297,7 @@ class CommandTree:
     def group(self, commands: Any, name: str, help_text: str) -> Any:
         """A command group (``client``, ``keys`` …) whose actions are added with :meth:`add`."""
         parser = add_command(commands, PROGRAM, name, help=help_text, description=help_text)
-        return parser.add_subparsers(
-            dest=f"{name}_command", metavar="ACTION", required=True, parser_class=ProgramParser
-        )
+        return add_commands(parser, dest=f"{name}_command", metavar="ACTION")
 
     def add(
         self, group: Any, name: str, help_text: str, handler: Handler, *, json: bool = True
