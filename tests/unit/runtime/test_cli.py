@@ -94,7 +94,12 @@ def test_a_group_of_actions_with_the_shared_config_option(
 
     args = top.parse_args(["dns", "update", "--config", "x.toml"])
     assert (args.command, args.dns_command, args.config) == ("dns", "update", Path("x.toml"))
-    assert run(PROGRAM, lambda: top.parse_args(["dns"]) and 0) == 2
+
+    def without_action() -> int:
+        top.parse_args(["dns"])
+        return 0
+
+    assert run(PROGRAM, without_action) == 2
     err = capsys.readouterr().err
     assert "usage: salve-example dns [-h] [--log-level LEVEL] ACTION" in err
     assert err.splitlines()[-1] == "salve-example: the following arguments are required: ACTION"
