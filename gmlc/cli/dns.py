@@ -8,11 +8,18 @@ each RRset is replaced by exactly these records, and a second run changes nothin
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gmlc.cli.common import EXIT_OK, PROG, CommandTree, Context, emit_json, key_ring
+from gmlc.cli.common import (
+    EXIT_OK,
+    PROG,
+    CommandTree,
+    Context,
+    emit_json,
+    key_ring,
+    number_argument,
+)
 
 if TYPE_CHECKING:
     from verifier.dnsupdate import ZoneRecord
@@ -22,14 +29,9 @@ __all__ = ["DEFAULT_RECORD_TTL_S", "register"]
 DEFAULT_RECORD_TTL_S = 300
 
 
-def _ttl(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds") from None
-    if not 1 <= value <= 86400:
-        raise argparse.ArgumentTypeError("the TTL is 1 to 86400 seconds")
-    return value
+_ttl = number_argument(
+    int, "a whole number of seconds", lambda ttl: 1 <= ttl <= 86400, "the TTL is 1 to 86400 seconds"
+)
 
 
 def _zone_records(ctx: Context) -> tuple[str, list[ZoneRecord]]:
@@ -84,14 +86,12 @@ def _cmd_dns_update(ctx: Context) -> int:
     return EXIT_OK
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= 60:
-        raise argparse.ArgumentTypeError("the timeout is more than 0 and at most 60 seconds")
-    return value
+_seconds = number_argument(
+    float,
+    "a number of seconds",
+    lambda seconds: 0 < seconds <= 60,
+    "the timeout is more than 0 and at most 60 seconds",
+)
 
 
 def register(commands: Any, tree: CommandTree) -> None:
