@@ -390,8 +390,8 @@ def _build(
     if url is not None:
         url = _gmlc_url(url)
     ca_file: Path | None = gmlc["ca_file"]
-    if ca_file is not None and not ca_file.is_file():
-        raise ConfigError(f"gmlc.ca_file {ca_file} does not exist or is not a file", "gmlc.ca_file")
+    if ca_file is not None:
+        _check_readable_file(ca_file, "gmlc.ca_file")
     timeout_s = _in_range("gmlc.timeout_s", gmlc["timeout_s"], 0.1, 600)
 
     max_items = int(_in_range("queue.max_items", values["queue"]["max_items"], 1, 10_000_000))
@@ -449,6 +449,22 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _check_readable_file(path: Path, key: str) -> None:
+    """Refuse a file this user cannot read now, rather than when the daemon first needs it."""
+    try:
+        with path.open("rb"):
+            pass
+    except FileNotFoundError:
+        raise ConfigError(f"{key} {path} does not exist", key) from None
+    except IsADirectoryError:
+        raise ConfigError(f"{key} {path} is a directory, not a file", key) from None
+    except PermissionError:
+        # The service runs as its own user: a file root can read may still be out of reach.
+        raise ConfigError(f"{key} {path} is not readable by this user", key) from None
+    except OSError as error:
+        raise ConfigError(f"{key} {path} cannot be read: {error.strerror}", key) from None
 
 
 def _gmlc_url(url: str) -> str:
