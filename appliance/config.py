@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 from appliance.errors import ConfigError
 from mlp.names import is_loopback_host
 from runtime.config import ConfigFileError, read_toml_tables
+from runtime.files import FileProblem, FileReadError, read_bounded
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -389,8 +390,8 @@ def _build(
     if url is not None:
         url = _gmlc_url(url)
     ca_file: Path | None = gmlc["ca_file"]
-    if ca_file is not None and not ca_file.is_file():
-        raise ConfigError(f"gmlc.ca_file {ca_file} does not exist or is not a file", "gmlc.ca_file")
+    if ca_file is not None:
+        _check_readable_file(ca_file, "gmlc.ca_file")
     timeout_s = _in_range("gmlc.timeout_s", gmlc["timeout_s"], 0.1, 600)
 
     max_items = int(_in_range("queue.max_items", values["queue"]["max_items"], 1, 10_000_000))
@@ -438,6 +439,18 @@ def _in_range(key: str, value: float, low: float, high: float) -> float:
     if not low <= value <= high:
         raise ConfigError(f"{key} must be between {low:g} and {high:g}, not {value:g}", key)
     return value
+
+
+def _check_readable_file(path: Path, key: str) -> None:
+    """Refuse a file this user cannot read now, rather than when the daemon first needs it."""
+    try:
+        # The service runs as its own user: a file root can read may still be out of reach.
+        read_bounded(path)
+    except FileReadError as exc:
+        words = exc.describe(
+            f"{key} {path}", {FileProblem.DIRECTORY: f"{key} {path} is a directory, not a file"}
+        )
+        raise ConfigError(words, key) from None
 
 
 def _gmlc_url(url: str) -> str:

@@ -53,7 +53,7 @@ def _audit_insert(dialect: str) -> str:
     else:
         marks = ["?"] * len(_AUDIT_COLUMNS)
     columns = ", ".join(_AUDIT_COLUMNS)
-    # Only constant names and placeholders are joined here; the values are parameters.
+    # Only constant names and bind markers are joined here; the values are parameters.
     return f"INSERT INTO {AUDIT.name} ({columns}) VALUES ({', '.join(marks)})"  # noqa: S608
 
 
