@@ -229,9 +229,11 @@ def render_map(
         return WIDTH / 2 + (x - centre_x) * scale, (HEIGHT + 40) / 2 - (y - centre_y) * scale
 
     body: list[str] = []
+    placed: list[tuple[float, float, float]] = []
     for circle in circles:
         x, y = screen(circle.lat, circle.lon)
         radius = max(circle.radius_m * scale, MIN_RADIUS_PX)
+        label_x, label_y = x + radius + 6, _free_line(placed, x + radius + 6, y + 4, circle.label)
         dash = ' stroke-dasharray="6 4"' if circle.dashed else ""
         body.append(
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}" fill="{circle.colour}" '
@@ -241,7 +243,7 @@ def render_map(
             f'<path d="M{x - 5:.1f} {y:.1f}h10M{x:.1f} {y - 5:.1f}v10" stroke="{circle.colour}"/>'
         )
         body.append(
-            f'<text x="{x + radius + 6:.1f}" y="{y + 4:.1f}" fill="{circle.colour}">'
+            f'<text x="{label_x:.1f}" y="{label_y:.1f}" fill="{circle.colour}">'
             f"{escape(circle.label)}</text>"
         )
     for circle, site in links:
@@ -263,6 +265,27 @@ def render_map(
         f'<text x="20" y="{HEIGHT - 28}" fill="#333">{escape(format_distance(bar_m))}</text>'
     )
     return _document(title, body)
+
+
+# A rough width per character of the 13 px sans-serif labels, enough to tell overlaps apart.
+_CHAR_WIDTH_PX: Final = 7.5
+_LINE_HEIGHT_PX: Final = 16.0
+
+
+def _free_line(placed: list[tuple[float, float, float]], x: float, y: float, label: str) -> float:
+    """The baseline nearest below ``y`` where ``label`` at ``x`` overlaps no placed label.
+
+    Circles often share a centre (the genuine statement sits on its site), and their labels
+    would print over each other. ``placed`` holds (x, baseline, width) and gets this one.
+    """
+    width = len(label) * _CHAR_WIDTH_PX
+    while any(
+        abs(y - other_y) < _LINE_HEIGHT_PX and x < other_x + other_width and other_x < x + width
+        for other_x, other_y, other_width in placed
+    ):
+        y += _LINE_HEIGHT_PX
+    placed.append((x, y, width))
+    return y
 
 
 def _document(title: str, body: list[str]) -> str:

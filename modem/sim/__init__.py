@@ -1,11 +1,7 @@
 """The simulated modem: a pure engine with vendor personas, scenario files and three ways in.
 
 * :mod:`modem.sim.engine` — :class:`SimulatedModem`, the sans-IO state machine
-  (command lines in, answers and URCs out, on a caller-supplied clock), built from
-  :mod:`~modem.sim.commandline` (V.250 command lines), :mod:`~modem.sim.framing` (result
-  codes, framing, the output queue), :mod:`~modem.sim.settings`,
-  :mod:`~modem.sim.simslot` (the SIM and its commands), :mod:`~modem.sim.radio`
-  (registration and signal reports) and :mod:`~modem.sim.sms`.
+  (command lines in, answers and URCs out, on a caller-supplied clock).
 * :mod:`modem.sim.personas` — how each module family words its answers.
 * :mod:`modem.sim.vendors` — the vendor command handlers, printed from the parsers'
   layout tables.

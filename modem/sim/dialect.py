@@ -1,10 +1,10 @@
 """What the engine hands a persona, and what a persona hands back.
 
-The engine (``engine.py`` and the modules it is built from) owns the state machine:
-framing, echo, SIM, clocks, registration and faults. A persona (``personas.py``) owns the
-words: identity strings, the ICCID command, the vendor cell commands, error style and boot
-URCs. This module is the narrow interface between the two, so personas never reach into
-engine state.
+The engine (``engine.py``) owns the state machine: framing, echo, SIM, clocks,
+registration and faults. A persona (``personas.py``) owns the words: identity
+strings, the ICCID command, the vendor cell commands, error style and boot
+URCs. This module is the narrow interface between the two, so personas never
+reach into engine state.
 """
 
 from __future__ import annotations

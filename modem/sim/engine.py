@@ -16,71 +16,75 @@ delayed output) live on the scenario clock.
   returns what is due; :meth:`next_event_time` says when to ask again. Slow-answer
   faults only change release times, so a byte-by-byte modem is just many small
   releases.
-* Framing and errors: see :mod:`modem.sim.framing`; the prompt is ``\\r\\n> ``. Echo
-  (``E1``) returns the command line and its CR.
+* Framing (V.250 §5.7, verbose ``V1``): information text ``\\r\\n<line>\\r\\n``,
+  final result ``\\r\\nOK\\r\\n``, prompt ``\\r\\n> ``. With ``V0``: ``<line>\\r\\n``
+  and ``0\\r``. Echo (``E1``) returns the command line and its CR.
 * Registration (27.007 §7.2, §10.1.19, §10.1.22, §10.1.37): each domain's record is
   recomputed after every change; when it differs from the last one and ``n`` is at
   least 1, the URC is queued (``n=1``: only when ``<stat>`` changed).
 * Power: power-on, ``AT+CFUN=1,1`` and replug after an unplug all go through boot:
   silence for the boot delay, then the persona's boot URCs; settings return to
   their power-on values and a PIN-enabled SIM asks for its PIN again.
-* Commands: the engine dispatches to its own handlers (power, network, SMS, identity),
-  then to those of the settings (:mod:`modem.sim.settings`) and the SIM
-  (:mod:`modem.sim.simslot`), then to the persona's.
+* Errors: a handler raises a :class:`~modem.sim.dialect.CommandFailure`; the engine
+  prints it per ``+CMEE`` (0 ``ERROR``, 1 numeric, 2 verbose, 27.007 §9.2).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from dataclasses import replace
+from collections import deque
+from dataclasses import dataclass
 from typing import Final
 
-from modem.sim.commandline import split_command_line
+from modem.sim.commands import RegistrationRecord, SimSlot, StandardCommands
 from modem.sim.dialect import (
     AtCommand,
     CmeFailure,
     CmsFailure,
     CommandFailure,
-    PersonaContext,
-    RadioView,
     SyntaxFailure,
 )
-from modem.sim.errors import ControlError
-from modem.sim.framing import (
-    CME_TEXT,
-    CMS_TEXT,
-    OutputQueue,
-    UnknownCommand,
-    final_result,
-    frame_answer,
-    frame_urc,
+from modem.sim.errors import ControlError, ScenarioError
+from modem.sim.personas import Persona, get_persona
+from modem.sim.scenario import (
+    NetworkStep,
+    Scenario,
+    load_scenario,
+    luhn_check_digit,
 )
-from modem.sim.personas import Persona, check_fits, get_persona
-from modem.sim.radio import (
-    MAX_N,
-    RegRecord,
-    access_technology,
-    cesq_line,
-    csq_line,
-    format_registration,
-    radio_view,
-    registration_record,
-)
-from modem.sim.scenario import NetworkStep, Scenario, SimCell, load_scenario, luhn_check_digit
-from modem.sim.settings import SETTINGS_COMMANDS, ModuleSettings, basic_value
-from modem.sim.simslot import SIM_COMMANDS, SimSlot
-from modem.sim.sms import SentMessage, SmsPrompt, sms_prompt, submitted_message
+from modem.sim.v250 import CME_TEXT, CMS_TEXT, UnknownCommand, split_command_line
 
 __all__ = ["CME_TEXT", "CMS_TEXT", "SentMessage", "SimulatedModem", "create_modem"]
+
+#: Verbose texts of the +CME ERROR codes the simulator uses (27.007 §9.2.1).
 
 _CTRL_Z: Final = 0x1A
 _ESC: Final = 0x1B
 _MAX_LINE: Final = 2048  # longer lines are dropped whole, like a real module's buffer overrun
-_RESET_SECONDS: Final = 1.0  # reboot time of AT+CFUN=1,1 when the scenario sets no boot delay
 
 
-class SimulatedModem:
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    """An SMS the host submitted with ``AT+CMGS``.
+
+    Attributes:
+        reference: the message reference the modem answered (``+CMGS: <mr>``).
+        mode: ``"pdu"`` or ``"text"`` (``+CMGF``).
+        length: the ``<length>`` argument (PDU mode) or ``None``.
+        pdu: the hex PDU as sent (PDU mode), upper-cased.
+        number: the destination (text mode).
+        text: the message text (text mode).
+    """
+
+    reference: int
+    mode: str
+    length: int | None = None
+    pdu: str | None = None
+    number: str | None = None
+    text: str | None = None
+
+
+class SimulatedModem(StandardCommands):
     """A cellular module simulated from a persona and a scenario.
 
     Args:
@@ -97,7 +101,7 @@ class SimulatedModem:
     def __init__(
         self, persona: Persona, scenario: Scenario, *, seed: int = 0, now: float = 0.0
     ) -> None:
-        check_fits(persona, scenario)
+        _check_rats(persona, scenario)
         self.persona = persona
         self.scenario = scenario
         self.seed = seed
@@ -109,11 +113,24 @@ class SimulatedModem:
         body = persona.imei_tac + f"{imei_rng.randrange(1_000_000):06d}"
         self.imei: str = body + luhn_check_digit(body)
         self._next_mr = random.Random(f"mr:{seed}").randrange(256)
-        self._sim = SimSlot.from_card(scenario.sim)
-        self._output = OutputQueue(scenario.faults)
+        card = scenario.sim
+        self._sim = SimSlot(
+            present=card.present,
+            imsi=card.imsi,
+            iccid=card.iccid,
+            msisdn=card.msisdn,
+            pin=card.pin,
+            puk=card.puk,
+            pin_enabled=card.lock != "none",
+            pin_retries=0 if card.lock == "puk" else card.pin_retries,
+            puk_retries=card.puk_retries,
+            mnc_length=card.mnc_length,
+        )
+        self._queue: deque[tuple[float, bytes]] = deque()
+        self._last_release = 0.0
         self._input = bytearray()
         self._discarding_line = False
-        self._prompt: SmsPrompt | None = None
+        self._prompt: tuple[str, int | None, str | None] | None = None
         self._sent: list[SentMessage] = []
         self._step = scenario.initial_step
         self._timed = [s for s in scenario.steps if s.at is not None]
@@ -125,7 +142,7 @@ class SimulatedModem:
         self.unplug_count = 0
         self._booting_until: float | None = None
         self._power_on_settings()
-        self._reported: dict[str, RegRecord] = {}
+        self._reported: dict[str, RegistrationRecord] = {}
         if scenario.faults.boot_delay > 0:
             self._booting_until = scenario.faults.boot_delay
         self._sim.power_on()
@@ -141,9 +158,8 @@ class SimulatedModem:
     def next_event_time(self) -> float | None:
         """The caller's time at which output or state next changes by itself, if ever."""
         candidates: list[float] = []
-        release = self._output.next_release()
-        if release is not None:
-            candidates.append(release)
+        if self._queue:
+            candidates.append(self._queue[0][0])
         if self._next_timed < len(self._timed):
             at = self._timed[self._next_timed].at
             assert at is not None
@@ -199,7 +215,10 @@ class SimulatedModem:
         """The bytes due for the host at ``now`` (empty when nothing is due)."""
         t = self.scenario_time(now)
         self._tick(t)
-        return self._output.release(t)
+        chunks: list[bytes] = []
+        while self._queue and self._queue[0][0] <= t + 1e-9:
+            chunks.append(self._queue.popleft()[1])
+        return b"".join(chunks)
 
     @property
     def sent_messages(self) -> tuple[SentMessage, ...]:
@@ -214,7 +233,7 @@ class SimulatedModem:
     @property
     def echo(self) -> bool:
         """True while the module echoes command lines (``ATE1`` or a stuck echo)."""
-        return self._settings.echo or self.scenario.faults.echo_stuck
+        return self._echo or self.scenario.faults.echo_stuck
 
     # ------------------------------------------------------------------ public API: control
 
@@ -294,13 +313,33 @@ class SimulatedModem:
             ControlError: an identity is malformed (IMSI 6..15 digits, ICCID 19..20 digits
                 with a valid Luhn check digit, MSISDN optional ``+`` and 3..15 digits).
         """
-        card = self._sim.swapped(imsi=imsi, iccid=iccid, msisdn=msisdn)
+        if not (imsi.isascii() and imsi.isdigit() and 6 <= len(imsi) <= 15):
+            raise ControlError(f"imsi must be 6..15 digits, got {imsi!r}")
+        if not (iccid.isascii() and iccid.isdigit() and 19 <= len(iccid) <= 20):
+            raise ControlError(f"iccid must be 19..20 digits, got {iccid!r}")
+        if luhn_check_digit(iccid[:-1]) != iccid[-1]:
+            raise ControlError(f"iccid {iccid!r} has a wrong Luhn check digit")
+        if msisdn is not None:
+            digits = msisdn.removeprefix("+")
+            if not (digits.isascii() and digits.isdigit() and 3 <= len(digits) <= 15):
+                raise ControlError(f"msisdn must be an optional '+' and 3..15 digits: {msisdn!r}")
         t = self.scenario_time(now)
         self._tick(t)
         if self._sim.present:
             for urc in self.persona.sim_removed_urcs:
                 self._urc(urc, t)
-        self._sim = card
+        self._sim = SimSlot(
+            present=True,
+            imsi=imsi,
+            iccid=iccid,
+            msisdn=msisdn,
+            pin=self._sim.pin,
+            puk=self._sim.puk,
+            pin_enabled=False,
+            pin_retries=3,
+            puk_retries=10,
+            mnc_length=self._sim.mnc_length,
+        )
         self._sim.power_on()
         if self.persona.sim_removed_urcs:
             self._urc("+CPIN: READY", t)
@@ -365,7 +404,7 @@ class SimulatedModem:
         self.unplug_count += 1
         self._unplugged_until = until
         self._booting_until = None
-        self._output.clear()
+        self._queue.clear()
         self._input.clear()
         self._prompt = None
 
@@ -381,25 +420,37 @@ class SimulatedModem:
             for urc in self.persona.boot_urcs(self._sim.state):
                 self._urc(urc, t)
 
-    def _power_on_settings(self) -> None:
-        faults = self.scenario.faults
-        default_cmee = 2 if faults.verbose_errors else self.persona.default_cmee
-        self._settings = ModuleSettings(default_cmee=default_cmee)
-
     # ------------------------------------------------------------------ output queue
 
     def _push(self, data: bytes, t: float, *, delay: bool) -> None:
-        self._output.push(data, t, delay=delay)
+        faults = self.scenario.faults
+        start = max(t + (faults.answer_delay if delay else 0.0), self._last_release, t)
+        if faults.byte_interval > 0 and self._queue:
+            # The line is still busy with earlier bytes: queue behind them.
+            start = max(start, self._last_release + faults.byte_interval)
+        if faults.byte_interval > 0:
+            for index, byte in enumerate(data):
+                self._queue.append((start + index * faults.byte_interval, bytes([byte])))
+            self._last_release = start + max(len(data) - 1, 0) * faults.byte_interval
+        else:
+            self._queue.append((start, data))
+            self._last_release = start
 
     def _answer(self, lines: list[str], final: str, t: float) -> None:
         prefix = b"\x00" if self.scenario.faults.nul_bytes else b""
-        framed = frame_answer(
-            lines, final, verbose=self._settings.verbose, quiet=self._settings.quiet
-        )
-        self._push(prefix + framed, t, delay=True)
+        if self._quiet:
+            final = ""
+        if self._verbose:
+            body = "".join(f"{line}\r\n" for line in lines)
+            text = (f"\r\n{body}" if lines else "") + (f"\r\n{final}\r\n" if final else "")
+        else:
+            numeric = {"OK": "0", "ERROR": "4"}.get(final, final)
+            text = "".join(f"{line}\r\n" for line in lines) + (f"{numeric}\r" if final else "")
+        self._push(prefix + text.encode("latin-1", "replace"), t, delay=True)
 
     def _urc(self, line: str, t: float) -> None:
-        self._push(frame_urc(line, verbose=self._settings.verbose), t, delay=False)
+        text = f"\r\n{line}\r\n" if self._verbose else f"{line}\r\n"
+        self._push(text.encode("latin-1", "replace"), t, delay=False)
 
     # ------------------------------------------------------------------ input
 
@@ -459,7 +510,19 @@ class SimulatedModem:
         self._answer([f"+CMGS: {message.reference}"], "OK", t)
 
     def _submit(self, mode: str, length: int | None, number: str | None, body: str) -> SentMessage:
-        message = submitted_message(self._next_mr, mode, length, number, body)
+        reference = self._next_mr
+        if mode == "text":
+            message = SentMessage(reference=reference, mode="text", number=number, text=body)
+        else:
+            pdu = "".join(body.split()).upper()
+            try:
+                octets = bytes.fromhex(pdu)
+            except ValueError:
+                raise CmsFailure(304) from None
+            # <length> counts the TPDU only: total octets minus the SMSC field (27.005 §3.5.1).
+            if not octets or octets[0] + 1 > len(octets) or len(octets) - octets[0] - 1 != length:
+                raise CmsFailure(304)
+            message = SentMessage(reference=reference, mode="pdu", length=length, pdu=pdu)
         self._next_mr = (self._next_mr + 1) % 256
         return message
 
@@ -485,7 +548,7 @@ class SimulatedModem:
             try:
                 lines += self._execute(command, t)
             except CommandFailure as failure:
-                if lines and self._settings.verbose:
+                if lines and self._verbose:
                     self._answer(lines, "", t)
                 self._fail(failure, t)
                 return
@@ -497,7 +560,22 @@ class SimulatedModem:
         self._answer(lines, "OK", t)
 
     def _fail(self, failure: CommandFailure, t: float) -> None:
-        self._answer([], final_result(failure, self._settings.cmee, self.persona.unknown_result), t)
+        if isinstance(failure, CmsFailure):
+            text = CMS_TEXT.get(failure.code, "unknown error")
+            self._answer([], f"+CMS ERROR: {text if self._cmee == 2 else failure.code}", t)
+        elif isinstance(failure, CmeFailure):
+            if self._cmee == 0:
+                self._answer([], "ERROR", t)
+            elif self._cmee == 1:
+                self._answer([], f"+CME ERROR: {failure.code}", t)
+            else:
+                self._answer([], f"+CME ERROR: {CME_TEXT.get(failure.code, 'unknown')}", t)
+        else:
+            unknown = isinstance(failure, UnknownCommand)
+            if unknown and self.persona.unknown_result is None:
+                self._fail(CmeFailure(4), t)  # this family reports "operation not supported"
+                return
+            self._answer([], (self.persona.unknown_result or "ERROR") if unknown else "ERROR", t)
 
     # ------------------------------------------------------------------ commands
 
@@ -505,12 +583,6 @@ class SimulatedModem:
         handler = self._handlers().get(command.name)
         if handler is not None:
             return handler(command, t)
-        setting = SETTINGS_COMMANDS.get(command.name)
-        if setting is not None:
-            return setting(self._settings, command)
-        sim_handler = SIM_COMMANDS.get(command.name)
-        if sim_handler is not None:
-            return sim_handler(self._sim, command)
         domain = command.name[1:]
         if domain in self.persona.registration_domains:
             return self._cxreg(command, domain)
@@ -519,217 +591,22 @@ class SimulatedModem:
             return vendor(command, self._context())
         raise UnknownCommand(command.text)
 
-    def _handlers(self) -> dict[str, Callable[[AtCommand, float], list[str]]]:
-        return {
-            "I": self._ati,
-            "+CGMI": self._identity,
-            "+GMI": self._identity,
-            "+CGMM": self._identity,
-            "+GMM": self._identity,
-            "+CGMR": self._identity,
-            "+GMR": self._identity,
-            "+CGSN": self._cgsn,
-            "+GSN": self._cgsn,
-            "+COPS": self._cops,
-            "+CSQ": self._csq,
-            "+CESQ": self._cesq,
-            "+CFUN": self._cfun_command,
-            "+CMGS": self._cmgs,
-        }
 
-    def _ati(self, command: AtCommand, t: float) -> list[str]:
-        basic_value(command, (0,))
-        return self.persona.ati(self.imei)
-
-    def _identity(self, command: AtCommand, t: float) -> list[str]:
-        if command.kind == "test":
-            return []
-        if command.kind != "exec":
-            raise SyntaxFailure(command.text)
-        key = command.name.removeprefix("+C").removeprefix("+")
-        return [
-            {"GMI": self.persona.manufacturer, "GMM": self.persona.model}.get(
-                key, self.persona.revision
+def _check_rats(persona: Persona, scenario: Scenario) -> None:
+    for step in scenario.steps:
+        cells = ([step.serving] if step.serving is not None else []) + list(step.neighbours)
+        for cell in cells:
+            if cell.rat not in persona.rats:
+                raise ScenarioError(
+                    f"{scenario.source}: step {step.name!r} uses {cell.rat}, which "
+                    f"{persona.name} cannot serve on (it supports "
+                    f"{', '.join(sorted(persona.rats))})"
+                )
+        if step.nr_leg is not None and "NR-NSA" not in persona.rats:
+            raise ScenarioError(
+                f"{scenario.source}: step {step.name!r} uses 5G NSA, which {persona.name} "
+                "does not support"
             )
-        ]
-
-    def _cgsn(self, command: AtCommand, t: float) -> list[str]:
-        if command.kind == "test":
-            return ["+CGSN: (0-3)"]
-        if command.kind == "exec":
-            return [self.imei]
-        if command.kind == "set" and command.params in (["0"], ["1"]):
-            return [f'+CGSN: "{self.imei}"']
-        if command.kind == "set" and command.params == ["2"]:
-            return [f'+CGSN: "{self.imei[:14]}16"']
-        if command.kind == "set" and command.params == ["3"]:
-            return ['+CGSN: "16"']
-        raise SyntaxFailure(command.text)
-
-    # network ---------------------------------------------------------------------------
-
-    def _view(self, *, measured: bool = False) -> RadioView:
-        # Jitter only what the module measures for an answer: registration checks run on
-        # every call and must not consume the seeded random stream.
-        if self._settings.cfun != 1:
-            return RadioView(serving=None)
-        jitter = self.scenario.signal_jitter
-        return radio_view(
-            self._step,
-            sim_ready=self._sim.state == "READY",
-            deregistered=self._settings.deregistered,
-            measure=self._jittered if jitter > 0 and measured else None,
-        )
-
-    def _jittered(self, cell: SimCell) -> SimCell:
-        jitter = self.scenario.signal_jitter
-
-        def wobble(value: float | None) -> float | None:
-            if value is None:
-                return None
-            return round(value + self._jitter_rng.uniform(-jitter, jitter), 1)
-
-        return replace(cell, rsrp=wobble(cell.rsrp), rssi=wobble(cell.rssi), rscp=wobble(cell.rscp))
-
-    def _context(self) -> PersonaContext:
-        sim = self._sim
-        return PersonaContext(
-            view=self._view(measured=True),
-            sim_present=sim.present,
-            sim_state=sim.state,
-            iccid=sim.iccid if sim.present else None,
-            imsi=sim.imsi if sim.state == "READY" else None,
-            pin_retries=sim.pin_retries,
-            puk_retries=sim.puk_retries,
-            settings=self._settings.vendor,
-        )
-
-    def _registration_record(self, domain: str, view: RadioView) -> RegRecord:
-        return registration_record(domain, view, ci_width=self.persona.reg_ci_width)
-
-    def _registration_records(self) -> dict[str, RegRecord]:
-        view = self._view()
-        return {d: self._registration_record(d, view) for d in self.persona.registration_domains}
-
-    def _check_registration(self, t: float) -> None:
-        if self._unplugged_until is not None or self._booting_until is not None:
-            return
-        current = self._registration_records()
-        for domain, record in current.items():
-            previous = self._reported.get(domain)
-            if previous == record:
-                continue
-            n = self._settings.reg_n[domain]
-            if n >= 2 or (n == 1 and (previous is None or previous.stat != record.stat)):
-                self._urc(format_registration(domain, n, record, read=False), t)
-        self._reported = current
-
-    def _cxreg(self, command: AtCommand, domain: str) -> list[str]:
-        max_n = MAX_N[domain]
-        if command.kind == "test":
-            return [f"+{domain}: (0-{max_n})"]
-        if command.kind == "read":
-            record = self._registration_record(domain, self._view())
-            return [format_registration(domain, self._settings.reg_n[domain], record, read=True)]
-        if command.kind == "set":
-            params = command.params
-            if len(params) == 1 and params[0].isdigit() and int(params[0]) <= max_n:
-                self._settings.reg_n[domain] = int(params[0])
-                return []
-        raise SyntaxFailure(command.text)
-
-    def _cops(self, command: AtCommand, t: float) -> list[str]:
-        view = self._view()
-        if command.kind == "test":
-            if view.serving is None or view.plmn is None:
-                return ["+COPS: ,,(0-4),(0-2)"]
-            return [
-                f'+COPS: ({2 if view.registered else 1},"{view.operator_long or view.plmn}",'
-                f'"{view.operator_short or view.plmn}","{view.plmn}",{access_technology(view)})'
-                ",,(0-4),(0-2)"
-            ]
-        if command.kind == "read":
-            mode = 2 if self._settings.deregistered else 0
-            if not view.registered or view.plmn is None:
-                return [f"+COPS: {mode}"]
-            form = self._settings.cops_format
-            name = {0: view.operator_long, 1: view.operator_short, 2: view.plmn}[form]
-            return [f'+COPS: {mode},{form},"{name}",{access_technology(view)}']
-        if command.kind != "set":
-            raise SyntaxFailure(command.text)
-        params = command.params
-        if not params or params[0] not in ("0", "1", "2", "3", "4"):
-            raise SyntaxFailure(command.text)
-        mode = int(params[0])
-        if mode == 3:
-            if len(params) != 2 or params[1] not in ("0", "1", "2"):
-                raise SyntaxFailure(command.text)
-            self._settings.cops_format = int(params[1])
-            return []
-        if mode == 2:
-            self._settings.deregistered = True
-            return []
-        if mode == 0:
-            self._settings.deregistered = False
-            return []
-        # Manual selection succeeds only for the network the scenario offers.
-        if len(params) < 3 or params[2] != self._step_plmn():
-            raise CmeFailure(30 if mode == 1 else 3)
-        self._settings.deregistered = False
-        return []
-
-    def _step_plmn(self) -> str | None:
-        cell = self._step.serving
-        if cell is None or cell.mcc is None or cell.mnc is None:
-            return None
-        return cell.mcc + cell.mnc
-
-    def _csq(self, command: AtCommand, t: float) -> list[str]:
-        if command.kind == "test":
-            return ["+CSQ: (0-31,99),(0-7,99)"]
-        if command.kind != "exec":
-            raise SyntaxFailure(command.text)
-        return [csq_line(self._view(measured=True).serving)]
-
-    def _cesq(self, command: AtCommand, t: float) -> list[str]:
-        if command.kind == "test":
-            return ["+CESQ: (0-63,99),(0-7,99),(0-96,255),(0-49,255),(0-34,255),(0-97,255)"]
-        if command.kind != "exec":
-            raise SyntaxFailure(command.text)
-        return [cesq_line(self._view(measured=True).serving)]
-
-    def _cfun_command(self, command: AtCommand, t: float) -> list[str]:
-        if command.kind == "read":
-            return [f"+CFUN: {self._settings.cfun}"]
-        if command.kind == "test":
-            return ["+CFUN: (0,1,4),(0-1)"]
-        params = command.params
-        if command.kind != "set" or not params or len(params) > 2:
-            raise SyntaxFailure(command.text)
-        if params[0] not in ("0", "1", "4") or (len(params) == 2 and params[1] not in ("0", "1")):
-            raise CmeFailure(50)
-        if len(params) == 2 and params[1] == "1":
-            # Reset: OK first, then the module is gone for its boot time.
-            self._answer([], "OK", t)
-            boot = self.scenario.faults.boot_delay or _RESET_SECONDS
-            self._power_on(t, boot_seconds=boot)
-            return []
-        self._settings.cfun = int(params[0])
-        return []
-
-    def _cmgs(self, command: AtCommand, t: float) -> list[str]:
-        if command.kind == "test":
-            return []
-        if command.kind != "set" or not command.params:
-            raise SyntaxFailure(command.text)
-        prompt = sms_prompt(
-            command.params, text_mode=self._settings.cmgf == 1, sim_state=self._sim.state
-        )
-        if not self._view().registered:
-            raise CmsFailure(331)
-        self._prompt = prompt
-        self._input.clear()
-        return []
 
 
 def create_modem(

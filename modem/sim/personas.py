@@ -40,10 +40,9 @@ from typing import Final
 
 from modem.sim import vendors
 from modem.sim.dialect import AtCommand, CmeFailure, Handler, PersonaContext, SyntaxFailure
-from modem.sim.errors import ScenarioError, UnknownPersonaError
-from modem.sim.scenario import Scenario
+from modem.sim.errors import UnknownPersonaError
 
-__all__ = ["PERSONA_NAMES", "Persona", "check_fits", "get_persona"]
+__all__ = ["PERSONA_NAMES", "Persona", "get_persona"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,25 +358,3 @@ def get_persona(name: str) -> Persona:
         raise UnknownPersonaError(
             f"unknown modem profile {name!r} (known: {', '.join(catalogue)})"
         ) from None
-
-
-def check_fits(persona: Persona, scenario: Scenario) -> None:
-    """Check that ``persona`` can serve on every RAT ``scenario`` uses.
-
-    Raises:
-        ScenarioError: a step uses a RAT (or 5G NSA) the persona does not support.
-    """
-    for step in scenario.steps:
-        cells = ([step.serving] if step.serving is not None else []) + list(step.neighbours)
-        for cell in cells:
-            if cell.rat not in persona.rats:
-                raise ScenarioError(
-                    f"{scenario.source}: step {step.name!r} uses {cell.rat}, which "
-                    f"{persona.name} cannot serve on (it supports "
-                    f"{', '.join(sorted(persona.rats))})"
-                )
-        if step.nr_leg is not None and "NR-NSA" not in persona.rats:
-            raise ScenarioError(
-                f"{scenario.source}: step {step.name!r} uses 5G NSA, which {persona.name} "
-                "does not support"
-            )

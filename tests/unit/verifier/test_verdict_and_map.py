@@ -125,6 +125,20 @@ def test_the_map_draws_sites_and_circles() -> None:
     assert "95 km" in svg  # the refused circle's distance to the site
 
 
+def test_labels_of_circles_on_one_centre_do_not_overlap() -> None:
+    # A statement circle the size of its site, on it: both labels start at the same point.
+    on_site = verdict(StatementPosition(SITE.lat, SITE.lon, SITE.hp_m // 2))
+    root = etree.fromstring(render_map(on_site).encode())
+    labels = [
+        text
+        for text in root.findall("{http://www.w3.org/2000/svg}text")
+        if "±" in (text.text or "")
+    ]
+    assert len(labels) == 2
+    (x1, y1), (x2, y2) = ((float(t.get("x")), float(t.get("y"))) for t in labels)
+    assert x1 == x2 and abs(y1 - y2) >= 16
+
+
 def test_a_map_without_a_statement_still_shows_the_sites() -> None:
     nothing = Verdict(
         Outcome.REFUSED, Failure.TLS, "tls", "x", f"https://{H}", H, 443, 0, sites=(SITE,)

@@ -1,7 +1,11 @@
-"""Reading MLP elements: naming by namespace, cardinality, text formats and versions.
+"""The tolerant walk over an MLP document and the readers of its element text.
 
-Every decoding step reports a fault as :class:`~mlp.errors.MlpDecodeError` through
-:func:`fail`, with the element's path and a fixed reason (never the submitted value).
+Shared by the request and answer decoders (:mod:`mlp.decoder`) and the shape decoder
+(:mod:`mlp.shapedecoder`): naming elements by local name in the document's MLP namespace
+(SALVE's own as ``salve:...``, any other namespace an ignored extension), picking one child
+or refusing a repeated one, and reading digits, decimals, enumerations and ``ver`` with
+the result code each failure earns (the table in :mod:`mlp.decoder`). Every failure names
+the element by its path and never echoes the submitted value.
 """
 
 from __future__ import annotations
@@ -45,7 +49,6 @@ _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,39}", re.ASCII)
 
 
 def fail(code: ResultCode, path: str, reason: str) -> MlpDecodeError:
-    """The error for ``path``: ``code`` with a fixed ``reason``."""
     return MlpDecodeError(code, f"{path}: {reason}")
 
 
@@ -62,7 +65,6 @@ class Walker:
         self.mlp_ns = "\0" if namespace == SALVE_NS else namespace
 
     def name(self, element: Element) -> str:
-        """The element's name: local for MLP, ``salve:`` prefixed, ``""`` for extensions."""
         tag = element.tag
         if not isinstance(tag, str):
             return ""
@@ -76,7 +78,6 @@ class Walker:
         return ""
 
     def children(self, element: Element) -> dict[str, list[Element]]:
-        """The named child elements by name, in document order (extensions left out)."""
         # The naming of name() inlined: this loop runs for every element of every
         # request and dominates decoding time.
         groups: dict[str, list[Element]] = {}
@@ -102,7 +103,6 @@ class Walker:
 
 
 def one_child(groups: dict[str, list[Element]], name: str, path: str) -> Element | None:
-    """The child ``name`` if present once; None if absent; 106 if repeated."""
     found = groups.get(name)
     if not found:
         return None
@@ -112,7 +112,6 @@ def one_child(groups: dict[str, list[Element]], name: str, path: str) -> Element
 
 
 def need_child(groups: dict[str, list[Element]], name: str, path: str) -> Element:
-    """The mandatory child ``name`` (106 when missing or repeated)."""
     element = one_child(groups, name, path)
     if element is None:
         raise fail(ResultCode.SYNTAX_ERROR, f"{path}/{name}", "mandatory element missing")
@@ -120,14 +119,12 @@ def need_child(groups: dict[str, list[Element]], name: str, path: str) -> Elemen
 
 
 def reject_unsupported(groups: dict[str, list[Element]], names: frozenset[str], path: str) -> None:
-    """107 for the first child named in ``names`` (MLP elements not implemented)."""
     for name in groups:
         if name in names:
             raise fail(ResultCode.PROTOCOL_ELEMENT_NOT_SUPPORTED, f"{path}/{name}", "not supported")
 
 
 def element_text(element: Element, path: str) -> str:
-    """The element's text, stripped (106 when it has child elements)."""
     if len(element):
         raise fail(ResultCode.SYNTAX_ERROR, path, "element where text was expected")
     text = element.text
@@ -135,7 +132,6 @@ def element_text(element: Element, path: str) -> str:
 
 
 def nonempty_text(element: Element, path: str) -> str:
-    """The element's text, stripped; 105 when empty."""
     text = element_text(element, path)
     if not text:
         raise fail(ResultCode.FORMAT_ERROR, path, "empty value")
@@ -143,13 +139,11 @@ def nonempty_text(element: Element, path: str) -> str:
 
 
 def optional_text(groups: dict[str, list[Element]], name: str, path: str) -> str | None:
-    """The non-empty text of the optional child ``name``, or None."""
     element = one_child(groups, name, path)
     return None if element is None else nonempty_text(element, f"{path}/{name}")
 
 
 def integer_value(element: Element, path: str) -> int:
-    """The element's text as a non-negative integer (105 otherwise)."""
     match = DIGITS_RE.fullmatch(element_text(element, path))
     if match is None:
         raise fail(ResultCode.FORMAT_ERROR, path, "not a non-negative integer")
@@ -157,13 +151,11 @@ def integer_value(element: Element, path: str) -> int:
 
 
 def optional_integer(groups: dict[str, list[Element]], name: str, path: str) -> int | None:
-    """The optional child ``name`` as a non-negative integer, or None."""
     element = one_child(groups, name, path)
     return None if element is None else integer_value(element, f"{path}/{name}")
 
 
 def decimal_value(element: Element, path: str) -> float:
-    """The element's text as a decimal number (105 otherwise)."""
     text = element_text(element, path)
     if _DECIMAL_RE.fullmatch(text) is None:
         raise fail(ResultCode.FORMAT_ERROR, path, "not a decimal number")
@@ -171,7 +163,6 @@ def decimal_value(element: Element, path: str) -> float:
 
 
 def enum_value(kind: type[_E], value: str, path: str) -> _E:
-    """``value`` as a member of ``kind``, in any case (111 when not a member)."""
     # A dict lookup: calling the enum class is several times slower, and this runs
     # for most attributes of every request.
     member = kind.__members__.get(value.strip().upper())
@@ -183,7 +174,6 @@ def enum_value(kind: type[_E], value: str, path: str) -> _E:
 
 
 def check_ver(element: Element, path: str) -> str | None:
-    """The element's ``ver``, stripped, or None; 105 if malformed, 103 if not 3.x."""
     ver = element.get("ver")
     if ver is None:
         return None
@@ -196,5 +186,4 @@ def check_ver(element: Element, path: str) -> str | None:
 
 
 def safe_name(name: str) -> str:
-    """``name`` when it is a plain element name, else ``element`` (never echo input)."""
     return name if _NAME_RE.fullmatch(name) else "element"

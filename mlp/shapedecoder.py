@@ -1,4 +1,10 @@
-"""Decoding GML shapes (OMA MLP 3.x §5.3.68 ff.): points, areas, lines and their unions."""
+"""Decode the GML shapes of MLP positions (the shapes of OMA MLP 3.x §5.3, its shape DTD).
+
+Point, LineString, Polygon (with its LinearRing boundaries), Box, CircularArea,
+CircularArcArea, EllipticalArea, MultiPoint and MultiPolygon become :mod:`mlp.shapes`
+values; MultiLineString is recognised but not supported (107). Distances are metres only
+(112 otherwise), and values the shape classes refuse (a negative radius...) are 110.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +13,6 @@ from collections.abc import Callable
 
 from mlp.codes import ResultCode
 from mlp.coords import parse_latitude, parse_longitude
-from mlp.decoder.walker import (
-    Element,
-    Walker,
-    decimal_value,
-    element_text,
-    fail,
-    need_child,
-    one_child,
-    safe_name,
-)
 from mlp.shapes import (
     AreaShape,
     Box,
@@ -29,6 +25,16 @@ from mlp.shapes import (
     Point,
     Polygon,
     Shape,
+)
+from mlp.xmlwalk import (
+    Element,
+    Walker,
+    decimal_value,
+    element_text,
+    fail,
+    need_child,
+    one_child,
+    safe_name,
 )
 
 __all__ = ["decode_shape"]
@@ -51,11 +57,7 @@ _SHAPE_NAMES = frozenset(
 _METRE_UNITS = frozenset({"METER", "METRE", "METERS", "METRES", "M"})
 
 
-# ----------------------------------------------------------------------------- shapes
-
-
 def decode_shape(walker: Walker, element: Element, path: str) -> Shape:
-    """The one shape inside a ``shape`` element."""
     members = [child for child in element if walker.name(child) in _SHAPE_NAMES]
     if len(members) != 1:
         raise fail(ResultCode.SYNTAX_ERROR, path, "needs exactly one shape")

@@ -1,7 +1,9 @@
-"""Splitting an AT command line into commands (V.250 §5.2).
+"""V.250 command lines and the 27.007 / 27.005 error texts the simulated modem prints.
 
-Basic commands (``E0``, ``&F``, ``V1``) chain without separators; extended ones (``+CREG=2``,
-``#SERVINFO``, ``^MONSC``) end at ``;`` outside quotes.
+A command line (what follows ``AT``) holds basic commands chained without separators
+and extended ones separated by ``;`` (V.250 §5.2-§5.4); :func:`split_command_line` turns
+it into :class:`~modem.sim.dialect.AtCommand` values. ``CME_TEXT`` and ``CMS_TEXT`` are the
+verbose texts of ``+CME ERROR`` (27.007 §9.2) and ``+CMS ERROR`` (27.005 §3.2.5) codes.
 """
 
 from __future__ import annotations
@@ -10,7 +12,39 @@ from typing import Final
 
 from modem.sim.dialect import AtCommand, SyntaxFailure
 
-__all__ = ["split_command_line"]
+__all__ = ["CME_TEXT", "CMS_TEXT", "UnknownCommand", "split_command_line"]
+
+CME_TEXT: Final[dict[int, str]] = {
+    0: "phone failure",
+    3: "operation not allowed",
+    4: "operation not supported",
+    10: "SIM not inserted",
+    11: "SIM PIN required",
+    12: "SIM PUK required",
+    13: "SIM failure",
+    14: "SIM busy",
+    16: "incorrect password",
+    30: "no network service",
+    50: "incorrect parameters",
+    100: "unknown",
+}
+
+#: Verbose texts of the +CMS ERROR codes the simulator uses (27.005 §3.2.5).
+CMS_TEXT: Final[dict[int, str]] = {
+    302: "operation not allowed",
+    304: "invalid PDU mode parameter",
+    305: "invalid text mode parameter",
+    310: "SIM not inserted",
+    311: "SIM PIN required",
+    316: "SIM PUK required",
+    331: "no network service",
+    500: "unknown error",
+}
+
+
+class UnknownCommand(SyntaxFailure):
+    """A command the persona does not know: answered with the persona's own word."""
+
 
 _EXTENDED_START: Final = frozenset("+#!^$%*")
 
