@@ -38,7 +38,12 @@ def test_systemd_life_cycle_ready_watchdog_reload_stop(
     appliance.cli("init")
     appliance.start(notify, WATCHDOG_USEC="3000000")
     poll("READY=1", lambda: notify.seen("READY", "1"))
-    first = appliance.wait_status("a queued observation", lambda s: s["queue"]["depth"] >= 1)
+    # The observation is queued before the first delivery attempt settles whether the GMLC
+    # is reachable (None until then): wait for both.
+    first = appliance.wait_status(
+        "a queued observation and a failed delivery",
+        lambda s: s["queue"]["depth"] >= 1 and s["gmlc"]["reachable"] is not None,
+    )
     assert first["state"] == "observing"
     assert first["gmlc"]["reachable"] is False
     assert first["counters"]["gmlc_unreachable"] == 1
