@@ -94,8 +94,12 @@ def test_the_one_shot_roles_make_a_usable_node_and_repeat_harmlessly(
     password = role(stack_env, "password").strip()
     assert len(password) >= 32
 
-    # A second `docker compose up` enrols again: what is there is found and kept (init and
-    # the cells import are repeatable by themselves, tests/integration/test_gmlc_cli.py).
+    # A second `docker compose up` initialises and enrols again: what is there is found and
+    # kept (init and the cells import are repeatable by themselves,
+    # tests/integration/test_gmlc_cli.py), the TLS certificate included.
+    certificate = (gmlc_state / "tls" / "gmlc.crt").read_bytes()
+    role(stack_env, "gmlc-init")
+    assert (gmlc_state / "tls" / "gmlc.crt").read_bytes() == certificate
     role(stack_env, "enrol")
     assert role(stack_env, "password").strip() == password
     with Store.open(f"sqlite:///{gmlc_state / 'gmlc.sqlite3'}") as store:
