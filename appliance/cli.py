@@ -26,7 +26,6 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from appliance.config import ApplianceConfig, load_config
@@ -40,6 +39,7 @@ from runtime.cli import (
     Program,
     add_command,
     add_commands,
+    config_option,
     program_parser,
     run,
 )
@@ -368,12 +368,8 @@ def render_status(status: dict[str, Any]) -> str:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every ``salve-appliance`` command."""
     parser = program_parser(PROGRAM)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--config",
-        type=Path,
-        metavar="FILE",
-        help="TOML file (default: $SALVE_APPLIANCE_CONFIG or /etc/salve/appliance.toml)",
+    common = config_option(
+        "TOML file (default: $SALVE_APPLIANCE_CONFIG or /etc/salve/appliance.toml)"
     )
     commands = add_commands(parser)
     init = add_command(

@@ -23,7 +23,6 @@ passed down; there is no module-level configuration object.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import os
 import re
@@ -35,7 +34,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from appliance.errors import ConfigError
+from mlp.names import is_loopback_host
 from runtime.config import ConfigFileError, read_toml_tables
+from runtime.files import FileProblem, FileReadError, read_bounded
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -47,7 +48,6 @@ __all__ = [
     "ModemConfig",
     "QueueConfig",
     "default_config_path",
-    "is_loopback_host",
     "load_config",
 ]
 
@@ -390,8 +390,8 @@ def _build(
     if url is not None:
         url = _gmlc_url(url)
     ca_file: Path | None = gmlc["ca_file"]
-    if ca_file is not None and not ca_file.is_file():
-        raise ConfigError(f"gmlc.ca_file {ca_file} does not exist or is not a file", "gmlc.ca_file")
+    if ca_file is not None:
+        _check_readable_file(ca_file, "gmlc.ca_file")
     timeout_s = _in_range("gmlc.timeout_s", gmlc["timeout_s"], 0.1, 600)
 
     max_items = int(_in_range("queue.max_items", values["queue"]["max_items"], 1, 10_000_000))
@@ -441,14 +441,16 @@ def _in_range(key: str, value: float, low: float, high: float) -> float:
     return value
 
 
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ``::1``)."""
-    if host.lower() == "localhost":
-        return True
+def _check_readable_file(path: Path, key: str) -> None:
+    """Refuse a file this user cannot read now, rather than when the daemon first needs it."""
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        # The service runs as its own user: a file root can read may still be out of reach.
+        read_bounded(path)
+    except FileReadError as exc:
+        words = exc.describe(
+            f"{key} {path}", {FileProblem.DIRECTORY: f"{key} {path} is a directory, not a file"}
+        )
+        raise ConfigError(words, key) from None
 
 
 def _gmlc_url(url: str) -> str:

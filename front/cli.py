@@ -38,6 +38,7 @@ from runtime.cli import (
     ProgramParser,
     add_command,
     add_commands,
+    config_option,
     program_parser,
     run,
 )
@@ -77,12 +78,8 @@ PROG: Final = PROGRAM.name
 def build_parser() -> ProgramParser:
     """The argument parser."""
     parser = program_parser(PROGRAM)
-    common = ProgramParser(add_help=False)
-    common.add_argument(
-        "--config",
-        metavar="FILE",
-        type=Path,
-        help="the TOML file (default: $SALVE_FRONT_CONFIG, else /etc/salve/front.toml)",
+    common = config_option(
+        "the TOML file (default: $SALVE_FRONT_CONFIG, else /etc/salve/front.toml)"
     )
     commands = add_commands(parser)
     add_command(commands, PROGRAM, "serve", parents=[common], help="run the front")
@@ -101,9 +98,7 @@ def build_parser() -> ProgramParser:
         help="exchange the M2DMRT declarations of every configured key with the GMLC",
     )
     dns = add_command(commands, PROGRAM, "dns", help="the site's DNS records")
-    actions = dns.add_subparsers(
-        dest="dns_command", required=True, metavar="ACTION", parser_class=ProgramParser
-    )
+    actions = add_commands(dns, dest="dns_command", metavar="ACTION")
     add_command(
         actions,
         PROGRAM,

@@ -29,7 +29,6 @@ file's text, the environment or a command line. :func:`load_config` returns a fr
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import stat
 from collections.abc import Mapping
@@ -47,8 +46,9 @@ from mlp.dnsrecords import (
     SalvePolicy,
     format_loc,
 )
-from mlp.names import HostNameError, canonical_host_name
+from mlp.names import HostNameError, canonical_host_name, is_loopback_host
 from runtime.config import ConfigFileError, read_toml_tables
+from runtime.files import FileProblem, FileReadError, read_bounded
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -90,15 +90,6 @@ def parse_listen(text: str) -> tuple[str, int]:
     if not (port.isascii() and port.isdigit()) or not 0 <= int(port) <= 65535:
         raise ValueError(f"{text!r}: the port must be 0-65535")
     return host, int(port)
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class _Table(BaseModel):
@@ -190,7 +181,7 @@ class GmlcConfig(_Table):
         parts = urlsplit(value)
         if not parts.hostname or parts.scheme not in ("http", "https"):
             raise ValueError("must be an https:// URL with a host")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
             raise ValueError("plain http:// is accepted only for a GMLC on loopback")
         if parts.query or parts.fragment:
             raise ValueError("must not carry a query or fragment")
@@ -356,7 +347,7 @@ class MetricsConfig(_Table):
         if value is None:
             return None
         host, _ = parse_listen(value)
-        if not _is_loopback(host):
+        if not is_loopback_host(host):
             raise ValueError("the metrics listener must be on loopback (127.0.0.1 or ::1)")
         return value
 
@@ -519,22 +510,18 @@ def read_secret_file(path: Path, what: str) -> str:
         ConfigError: Missing, unreadable, readable by other users, empty or oversized.
     """
     try:
-        mode = path.stat().st_mode
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ConfigError(
-                f"{what} file {path} is readable by other users; it holds a secret "
-                f"(chmod 600 {path})"
+        raw = read_bounded(path, _MAX_SECRET_BYTES, private_mask=stat.S_IRWXG | stat.S_IRWXO)
+    except FileReadError as exc:
+        raise ConfigError(
+            exc.describe(
+                f"{what} file {path}",
+                {
+                    FileProblem.SHARED: f"{what} file {path} is readable by other users; it "
+                    f"holds a secret (chmod 600 {path})",
+                    FileProblem.TOO_LARGE: f"{what} file {path} is too large for a secret",
+                },
             )
-        with path.open("rb") as stream:
-            raw = stream.read(_MAX_SECRET_BYTES + 1)
-    except FileNotFoundError:
-        raise ConfigError(f"{what} file {path} does not exist") from None
-    except PermissionError:
-        raise ConfigError(f"{what} file {path} is not readable by this user") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{what} file {path} is a directory") from None
-    if len(raw) > _MAX_SECRET_BYTES:
-        raise ConfigError(f"{what} file {path} is too large for a secret")
+        ) from None
     try:
         secret = raw.decode("utf-8").strip()
     except UnicodeDecodeError:

@@ -38,6 +38,7 @@ from front.errors import CertificateError
 from mlp.m2dmrt import SigningPrivateKey, spki_der
 from mlp.names import HostNameError, canonical_host_name
 from mlp.statement import EXPORTER_LABEL, EXPORTER_LENGTH, session_hash_from_exporter
+from runtime.files import FileProblem, FileReadError, read_bounded
 
 __all__ = [
     "ServedCertificate",
@@ -99,17 +100,14 @@ class ServedCertificate:
 
 def _read(path: Path, what: str) -> bytes:
     try:
-        with path.open("rb") as stream:
-            data = stream.read(_MAX_PEM_BYTES + 1)
-    except FileNotFoundError:
-        raise CertificateError(f"{what} {path} does not exist") from None
-    except PermissionError:
-        raise CertificateError(f"{what} {path} is not readable by this user") from None
-    except IsADirectoryError:
-        raise CertificateError(f"{what} {path} is a directory") from None
-    if len(data) > _MAX_PEM_BYTES:
-        raise CertificateError(f"{what} {path} is too large for a PEM file")
-    return data
+        return read_bounded(path, _MAX_PEM_BYTES)
+    except FileReadError as exc:
+        raise CertificateError(
+            exc.describe(
+                f"{what} {path}",
+                {FileProblem.TOO_LARGE: f"{what} {path} is too large for a PEM file"},
+            )
+        ) from None
 
 
 def _dns_names(leaf: x509.Certificate, path: Path) -> tuple[str, ...]:

@@ -14,50 +14,22 @@ replayed for long after a key was revoked.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from gmlc.store import DeclarationRecord
 from mlp.dnsrecords import KeyPin, keys_record_name, split_txt_value
 from mlp.m2dmrt import declaration_record_name
+from verifier.dnsupdate import ZoneRecord
 
-__all__ = ["ZoneLine", "gmlc_zone_lines"]
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class ZoneLine:
-    """One record.
-
-    Attributes:
-        owner: The absolute owner name, without the trailing dot.
-        rdtype: The record type (``TXT``).
-        ttl: Seconds.
-        value: The record value as clients read it (TXT strings joined).
-    """
-
-    owner: str
-    rdtype: str
-    ttl: int
-    value: str
-
-    def rdata(self) -> str:
-        """The RDATA in presentation form: TXT values split into quoted 255-byte strings."""
-        return " ".join(
-            '"' + chunk.decode("ascii").replace("\\", "\\\\").replace('"', '\\"') + '"'
-            for chunk in split_txt_value(self.value)
-        )
-
-    def to_text(self) -> str:
-        """The master-file line (RFC 1035 §5)."""
-        return f"{self.owner}. {self.ttl} IN {self.rdtype} {self.rdata()}"
+__all__ = ["gmlc_zone_records"]
 
 
-def gmlc_zone_lines(
+def gmlc_zone_records(
     issuer: str,
     declarations: Iterable[DeclarationRecord],
     pins: Sequence[KeyPin],
     *,
     ttl: int,
-) -> list[ZoneLine]:
+) -> list[ZoneRecord]:
     """The GMLC's records: its declaration of each site key, then its key pins.
 
     Args:
@@ -70,13 +42,13 @@ def gmlc_zone_lines(
         mlp.names.HostNameError: a non-canonical issuer or domain.
         mlp.dnsrecords.DnsRecordError: a value no client would read (not ASCII, too long).
     """
-    lines: set[ZoneLine] = set()
+    records: set[ZoneRecord] = set()
     for declaration in declarations:
         owner = declaration_record_name(signer=issuer, target=declaration.domain)
-        lines.add(ZoneLine(owner, "TXT", ttl, declaration.gmlc_declaration))
-    ordered = sorted(lines)
+        records.add(ZoneRecord(owner, "TXT", ttl, declaration.gmlc_declaration))
+    ordered = sorted(records)
     keys_owner = keys_record_name(issuer)
-    ordered += [ZoneLine(keys_owner, "TXT", ttl, pin.to_text()) for pin in pins]
-    for line in ordered:
-        line.rdata()  # refuse now what a client could not read
+    ordered += [ZoneRecord(keys_owner, "TXT", ttl, pin.to_text()) for pin in pins]
+    for record in ordered:
+        split_txt_value(record.value)  # refuse now what a client could not read
     return ordered

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from gmlc.errors import ConfigError, ListenError
 from gmlc.settings import Settings
+from runtime.files import FileProblem, FileReadError, read_bounded
 from runtime.logs import log_event
 
 __all__ = ["check_tls_files", "listening_socket"]
@@ -99,17 +100,18 @@ def check_tls_files(settings: Settings, *, now: datetime | None = None) -> None:
 
 def _read(name: str, path: Path) -> bytes:
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{name} {path} does not exist") from None
-    except PermissionError:
+        return read_bounded(path)
+    except FileReadError as exc:
         raise ConfigError(
-            f"{name} {path} is not readable by this user (give the salve-gmlc user read access)"
+            exc.describe(
+                f"{name} {path}",
+                {
+                    FileProblem.UNREADABLE: f"{name} {path} is not readable by this user (give "
+                    "the salve-gmlc user read access)",
+                    FileProblem.DIRECTORY: f"{name} {path} is a directory, not a file",
+                },
+            )
         ) from None
-    except IsADirectoryError:
-        raise ConfigError(f"{name} {path} is a directory, not a file") from None
-    except OSError as error:
-        raise ConfigError(f"{name} {path} cannot be read: {error.strerror}") from None
 
 
 def _private_key(path: Path, pem: bytes) -> PrivateKeyTypes:

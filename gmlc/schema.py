@@ -94,16 +94,23 @@ CLIENTS = sa.Table(
     sa.Column("precision_m", sa.Integer(), nullable=True),
 )
 
-# Which targets a client may locate: one row per (client, "msisdn"|"imsi", value).
-CLIENT_TARGETS = sa.Table(
-    "client_targets",
-    METADATA,
-    sa.Column(
+
+def _client_key() -> sa.Column[str]:
+    """The ``client_id`` that keys a client's rows in its per-client tables (with the
+    table's own key columns); they go when the client goes."""
+    return sa.Column(
         "client_id",
         sa.String(64),
         sa.ForeignKey("clients.client_id", ondelete="CASCADE"),
         primary_key=True,
-    ),
+    )
+
+
+# Which targets a client may locate: one row per (client, "msisdn"|"imsi", value).
+CLIENT_TARGETS = sa.Table(
+    "client_targets",
+    METADATA,
+    _client_key(),
     sa.Column("msid_type", sa.String(8), primary_key=True),
     sa.Column("value", sa.String(16), primary_key=True),
 )
@@ -113,12 +120,7 @@ CLIENT_TARGETS = sa.Table(
 CLIENT_NETWORKS = sa.Table(
     "client_networks",
     METADATA,
-    sa.Column(
-        "client_id",
-        sa.String(64),
-        sa.ForeignKey("clients.client_id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _client_key(),
     sa.Column("network", sa.String(43), primary_key=True),
 )
 
@@ -128,12 +130,7 @@ CLIENT_NETWORKS = sa.Table(
 CLIENT_CERTIFICATES = sa.Table(
     "client_certificates",
     METADATA,
-    sa.Column(
-        "client_id",
-        sa.String(64),
-        sa.ForeignKey("clients.client_id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _client_key(),
     sa.Column("spki_sha256", sa.String(64), primary_key=True),
 )
 

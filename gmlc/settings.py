@@ -29,7 +29,7 @@ from pydantic_settings import (
 )
 
 from gmlc.errors import ConfigError
-from mlp.names import HostNameError, canonical_host_name
+from mlp.names import HostNameError, canonical_host_name, is_loopback_host
 from runtime.config import ConfigFileError, read_toml_tables
 
 __all__ = ["DEV_ISSUER", "ENV_PREFIX", "METRICS_PORT", "Settings", "load_settings"]
@@ -288,12 +288,7 @@ class Settings(BaseSettings):
     @property
     def host_is_loopback(self) -> bool:
         """Whether ``host`` names only the loopback interface."""
-        if self.host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback_host(self.host)
 
     def check_serving(self) -> None:
         """Refuse a listening setup that would expose credentials in clear text.

@@ -38,6 +38,9 @@ Result codes carried by :class:`~mlp.errors.MlpDecodeError`:
 ``add_info`` names the element by its path (``slir/eqop/hor_acc``) and a fixed
 reason; it never echoes submitted values or parser messages.
 
+The walk and the readers of element text are :mod:`mlp.xmlwalk`; the GML shapes of a
+position are :mod:`mlp.shapedecoder`.
+
 Asynchronous requests: ``res_type="ASYNC"`` and ``pushaddr`` are decoded like every
 other element (``Slir.res_type``, ``Slir.pushaddr``); whether to serve them is the
 server's decision, not the codec's.
@@ -47,22 +50,14 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-import math
 import re
-from collections.abc import Callable
 from datetime import datetime
-from enum import StrEnum
-from typing import TypeVar
-
-from lxml import etree
 
 from mlp.codes import LocType, MsidEncoding, MsidType, Prio, RespReq, ResType, ResultCode
-from mlp.coords import parse_latitude, parse_longitude
-from mlp.errors import MlpDecodeError, MlpUnknownServiceError
+from mlp.errors import MlpUnknownServiceError
 from mlp.merkle import MAX_BATCH_SIZE
 from mlp.mlptime import parse_mlp_time
 from mlp.model import (
-    SALVE_NS,
     Client,
     Eqop,
     Gem,
@@ -79,25 +74,28 @@ from mlp.model import (
     Subclient,
 )
 from mlp.names import HostNameError, check_host_name
-from mlp.shapes import (
-    AreaShape,
-    Box,
-    CircularArcArea,
-    CircularArea,
-    EllipticalArea,
-    LineString,
-    MultiPoint,
-    MultiPolygon,
-    Point,
-    Polygon,
-    Shape,
-)
+from mlp.shapedecoder import decode_shape
 from mlp.xmlsafe import parse_document
+from mlp.xmlwalk import (
+    DIGITS_RE,
+    Element,
+    Walker,
+    check_ver,
+    decimal_value,
+    element_text,
+    enum_value,
+    fail,
+    integer_value,
+    need_child,
+    nonempty_text,
+    one_child,
+    optional_integer,
+    optional_text,
+    reject_unsupported,
+    safe_name,
+)
 
 __all__ = ["decode_answer", "decode_request"]
-
-_Element = etree._Element
-_E = TypeVar("_E", bound=StrEnum)
 
 # Request services of MLP 3.0-3.5 other than slir (§5.2) and other message roots.
 _OTHER_REQUEST_SERVICES = frozenset(
@@ -134,174 +132,9 @@ _UNSUPPORTED_SLIR_CHILDREN = frozenset(
     }
 )
 _UNSUPPORTED_HDR_CHILDREN = frozenset({"serving_node_privacy_action"})
-_SHAPE_NAMES = frozenset(
-    {
-        "Point",
-        "LineString",
-        "Polygon",
-        "Box",
-        "CircularArea",
-        "CircularArcArea",
-        "EllipticalArea",
-        "MultiLineString",
-        "MultiPoint",
-        "MultiPolygon",
-        "LinearRing",
-    }
-)
-_VER_RE = re.compile(r"\s*(\d{1,3})(?:\.\d{1,3}){0,2}\s*", re.ASCII)
-_DIGITS_RE = re.compile(r"\s*(\d{1,10})\s*", re.ASCII)
-_DECIMAL_RE = re.compile(r"\s*[+-]?(?:\d{1,15}(?:\.\d{0,20})?|\.\d{1,20})\s*", re.ASCII)
 _MSISDN_RE = re.compile(r"\+?(\d{1,15})", re.ASCII)
 _SESSION_HASH_RE = re.compile(r"[A-Za-z0-9_-]{43}=?", re.ASCII)
 _BATCH_SIZE_RE = re.compile(r"[1-9][0-9]{0,4}", re.ASCII)
-_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,39}", re.ASCII)
-_METRE_UNITS = frozenset({"METER", "METRE", "METERS", "METRES", "M"})
-
-
-def _fail(code: ResultCode, path: str, reason: str) -> MlpDecodeError:
-    return MlpDecodeError(code, f"{path}: {reason}")
-
-
-class _Walker:
-    """Element naming for one document: MLP elements by local name, SALVE ones
-    prefixed ``salve:``, elements of any other namespace are extensions (``""``)."""
-
-    __slots__ = ("mlp_ns",)
-
-    def __init__(self, root: _Element) -> None:
-        tag = root.tag
-        namespace = tag[1:].partition("}")[0] if isinstance(tag, str) and tag[:1] == "{" else ""
-        # A root in the SALVE namespace is not an MLP document at all.
-        self.mlp_ns = "\0" if namespace == SALVE_NS else namespace
-
-    def name(self, element: _Element) -> str:
-        tag = element.tag
-        if not isinstance(tag, str):
-            return ""
-        if tag[:1] != "{":
-            return tag
-        namespace, _, local = tag[1:].partition("}")
-        if namespace == self.mlp_ns:
-            return local
-        if namespace == SALVE_NS:
-            return "salve:" + local
-        return ""
-
-    def children(self, element: _Element) -> dict[str, list[_Element]]:
-        # The naming of name() inlined: this loop runs for every element of every
-        # request and dominates decoding time.
-        groups: dict[str, list[_Element]] = {}
-        mlp_ns = self.mlp_ns
-        for child in element:
-            tag = child.tag
-            if not isinstance(tag, str):
-                continue
-            if tag[:1] == "{":
-                namespace, _, name = tag[1:].partition("}")
-                if namespace != mlp_ns:
-                    if namespace != SALVE_NS:
-                        continue
-                    name = "salve:" + name
-            else:
-                name = tag
-            found = groups.get(name)
-            if found is None:
-                groups[name] = [child]
-            else:
-                found.append(child)
-        return groups
-
-
-def _one(groups: dict[str, list[_Element]], name: str, path: str) -> _Element | None:
-    found = groups.get(name)
-    if not found:
-        return None
-    if len(found) > 1:
-        raise _fail(ResultCode.SYNTAX_ERROR, f"{path}/{name}", "element repeated")
-    return found[0]
-
-
-def _need(groups: dict[str, list[_Element]], name: str, path: str) -> _Element:
-    element = _one(groups, name, path)
-    if element is None:
-        raise _fail(ResultCode.SYNTAX_ERROR, f"{path}/{name}", "mandatory element missing")
-    return element
-
-
-def _reject_unsupported(
-    groups: dict[str, list[_Element]], names: frozenset[str], path: str
-) -> None:
-    for name in groups:
-        if name in names:
-            raise _fail(
-                ResultCode.PROTOCOL_ELEMENT_NOT_SUPPORTED, f"{path}/{name}", "not supported"
-            )
-
-
-def _text(element: _Element, path: str) -> str:
-    if len(element):
-        raise _fail(ResultCode.SYNTAX_ERROR, path, "element where text was expected")
-    text = element.text
-    return text.strip() if text else ""
-
-
-def _nonempty(element: _Element, path: str) -> str:
-    text = _text(element, path)
-    if not text:
-        raise _fail(ResultCode.FORMAT_ERROR, path, "empty value")
-    return text
-
-
-def _optional_text(groups: dict[str, list[_Element]], name: str, path: str) -> str | None:
-    element = _one(groups, name, path)
-    return None if element is None else _nonempty(element, f"{path}/{name}")
-
-
-def _integer(element: _Element, path: str) -> int:
-    match = _DIGITS_RE.fullmatch(_text(element, path))
-    if match is None:
-        raise _fail(ResultCode.FORMAT_ERROR, path, "not a non-negative integer")
-    return int(match.group(1))
-
-
-def _optional_integer(groups: dict[str, list[_Element]], name: str, path: str) -> int | None:
-    element = _one(groups, name, path)
-    return None if element is None else _integer(element, f"{path}/{name}")
-
-
-def _decimal(element: _Element, path: str) -> float:
-    text = _text(element, path)
-    if _DECIMAL_RE.fullmatch(text) is None:
-        raise _fail(ResultCode.FORMAT_ERROR, path, "not a decimal number")
-    return float(text)
-
-
-def _enum(kind: type[_E], value: str, path: str) -> _E:
-    # A dict lookup: calling the enum class is several times slower, and this runs
-    # for most attributes of every request.
-    member = kind.__members__.get(value.strip().upper())
-    if member is None:
-        raise _fail(
-            ResultCode.INVALID_PROTOCOL_ELEMENT_ATTRIBUTE_VALUE, path, "value not in enumeration"
-        )
-    return member
-
-
-def _check_ver(element: _Element, path: str) -> str | None:
-    ver = element.get("ver")
-    if ver is None:
-        return None
-    match = _VER_RE.fullmatch(ver)
-    if match is None:
-        raise _fail(ResultCode.FORMAT_ERROR, f"{path}@ver", "not a version number")
-    if match.group(1) != "3":
-        raise _fail(ResultCode.UNSUPPORTED_VERSION, f"{path}@ver", "only MLP 3.x is supported")
-    return ver.strip()
-
-
-def _safe_name(name: str) -> str:
-    return name if _NAME_RE.fullmatch(name) else "element"
 
 
 # --------------------------------------------------------------------------- requests
@@ -328,11 +161,11 @@ def decode_request(
         TypeError: ``body`` is not bytes.
     """
     root = parse_document(body, max_body_bytes=max_body_bytes)
-    walker = _Walker(root)
+    walker = Walker(root)
     root_name = walker.name(root)
     if root_name != "svc_init":
-        raise MlpUnknownServiceError(f"'{_safe_name(root_name)}' is not a supported service")
-    wrapper_ver = _check_ver(root, "svc_init")
+        raise MlpUnknownServiceError(f"'{safe_name(root_name)}' is not a supported service")
+    wrapper_ver = check_ver(root, "svc_init")
     groups = walker.children(root)
     services = [name for name in groups if name in _OTHER_REQUEST_SERVICES]
     if "slir" not in groups:
@@ -340,30 +173,30 @@ def decode_request(
             raise MlpUnknownServiceError(f"'{services[0]}' is not supported")
         unknown = [name for name in groups if name != "hdr" and not name.startswith("salve:")]
         if unknown:
-            raise MlpUnknownServiceError(f"'{_safe_name(unknown[0])}' is not supported")
-        raise _fail(ResultCode.SYNTAX_ERROR, "svc_init", "no service element")
+            raise MlpUnknownServiceError(f"'{safe_name(unknown[0])}' is not supported")
+        raise fail(ResultCode.SYNTAX_ERROR, "svc_init", "no service element")
     if services:
-        raise _fail(ResultCode.SYNTAX_ERROR, "svc_init", "more than one service element")
-    header = _decode_hdr(walker, _need(groups, "hdr", "svc_init"), wrapper_ver or "3.2.0")
-    slir = _decode_slir(walker, _need(groups, "slir", "svc_init"), max_targets)
+        raise fail(ResultCode.SYNTAX_ERROR, "svc_init", "more than one service element")
+    header = _decode_hdr(walker, need_child(groups, "hdr", "svc_init"), wrapper_ver or "3.2.0")
+    slir = _decode_slir(walker, need_child(groups, "slir", "svc_init"), max_targets)
     return LocationRequest(header=header, slir=slir)
 
 
-def _decode_hdr(walker: _Walker, hdr: _Element, wrapper_ver: str) -> Header:
+def _decode_hdr(walker: Walker, hdr: Element, wrapper_ver: str) -> Header:
     path = "svc_init/hdr"
-    _check_ver(hdr, path)
+    check_ver(hdr, path)
     groups = walker.children(hdr)
-    _reject_unsupported(groups, _UNSUPPORTED_HDR_CHILDREN, path)
-    client_element = _one(groups, "client", path)
+    reject_unsupported(groups, _UNSUPPORTED_HDR_CHILDREN, path)
+    client_element = one_child(groups, "client", path)
     client = None if client_element is None else _decode_client(walker, client_element, path)
-    sessionid = _optional_text(groups, "sessionid", path)
+    sessionid = optional_text(groups, "sessionid", path)
     if client is None and sessionid is None:
-        raise _fail(ResultCode.SYNTAX_ERROR, f"{path}/client", "client or sessionid required")
+        raise fail(ResultCode.SYNTAX_ERROR, f"{path}/client", "client or sessionid required")
     subclients = tuple(
         _decode_subclient(walker, element, f"{path}/subclient")
         for element in groups.get("subclient", ())
     )
-    requestor_element = _one(groups, "requestor", path)
+    requestor_element = one_child(groups, "requestor", path)
     requestor = None
     if requestor_element is not None:
         requestor = _decode_requestor(walker, requestor_element, f"{path}/requestor")
@@ -377,94 +210,96 @@ def _decode_hdr(walker: _Walker, hdr: _Element, wrapper_ver: str) -> Header:
     )
 
 
-def _decode_client(walker: _Walker, element: _Element, parent: str) -> Client:
+def _decode_client(walker: Walker, element: Element, parent: str) -> Client:
     path = f"{parent}/client"
     groups = walker.children(element)
     requestmode = None
-    mode_element = _one(groups, "requestmode", path)
+    mode_element = one_child(groups, "requestmode", path)
     if mode_element is not None:
         requestmode = mode_element.get("type", "PASSIVE").strip().upper()
         if requestmode not in ("PASSIVE", "ACTIVE"):
-            raise _fail(
+            raise fail(
                 ResultCode.INVALID_PROTOCOL_ELEMENT_ATTRIBUTE_VALUE,
                 f"{path}/requestmode@type",
                 "value not in enumeration",
             )
     return Client(
-        id=_nonempty(_need(groups, "id", path), f"{path}/id"),
-        pwd=_optional_text(groups, "pwd", path),
-        serviceid=_optional_text(groups, "serviceid", path),
+        id=nonempty_text(need_child(groups, "id", path), f"{path}/id"),
+        pwd=optional_text(groups, "pwd", path),
+        serviceid=optional_text(groups, "serviceid", path),
         requestmode=requestmode,
     )
 
 
-def _decode_subclient(walker: _Walker, element: _Element, path: str) -> Subclient:
+def _decode_subclient(walker: Walker, element: Element, path: str) -> Subclient:
     groups = walker.children(element)
     last = element.get("last_client", "NO").strip().upper()
     if last not in ("YES", "NO"):
-        raise _fail(
+        raise fail(
             ResultCode.INVALID_PROTOCOL_ELEMENT_ATTRIBUTE_VALUE,
             f"{path}@last_client",
             "value not in enumeration",
         )
     return Subclient(
-        id=_nonempty(_need(groups, "id", path), f"{path}/id"),
-        pwd=_optional_text(groups, "pwd", path),
-        serviceid=_optional_text(groups, "serviceid", path),
+        id=nonempty_text(need_child(groups, "id", path), f"{path}/id"),
+        pwd=optional_text(groups, "pwd", path),
+        serviceid=optional_text(groups, "serviceid", path),
         last_client=last == "YES",
     )
 
 
-def _decode_requestor(walker: _Walker, element: _Element, path: str) -> Requestor:
+def _decode_requestor(walker: Walker, element: Element, path: str) -> Requestor:
     groups = walker.children(element)
     kind = element.get("type")
     return Requestor(
-        id=_nonempty(_need(groups, "id", path), f"{path}/id"),
-        serviceid=_optional_text(groups, "serviceid", path),
+        id=nonempty_text(need_child(groups, "id", path), f"{path}/id"),
+        serviceid=optional_text(groups, "serviceid", path),
         type=None if kind is None else kind.strip().upper(),
     )
 
 
-def _decode_slir(walker: _Walker, slir: _Element, max_targets: int) -> Slir:
+def _decode_slir(walker: Walker, slir: Element, max_targets: int) -> Slir:
     path = "svc_init/slir"
-    ver = _check_ver(slir, path) or "3.2.0"
+    ver = check_ver(slir, path) or "3.2.0"
     res_type_text = slir.get("res_type")
-    res_type = None if res_type_text is None else _enum(ResType, res_type_text, f"{path}@res_type")
+    res_type = (
+        None if res_type_text is None else enum_value(ResType, res_type_text, f"{path}@res_type")
+    )
     groups = walker.children(slir)
-    _reject_unsupported(groups, _UNSUPPORTED_SLIR_CHILDREN, path)
+    reject_unsupported(groups, _UNSUPPORTED_SLIR_CHILDREN, path)
 
     msids: list[Msid] = []
     ranges: list[MsidRange] = []
     codewords: list[str] = []
     trans_ids: list[str] = []
-    msids_element = _one(groups, "msids", path)
+    msids_element = one_child(groups, "msids", path)
     if msids_element is not None:
         _decode_msids(walker, msids_element, f"{path}/msids", msids, ranges, codewords, trans_ids)
     # Form B of the DTD: msid (+ codeword, trans_id) directly inside slir.
     for element in groups.get("msid", ()):
         msids.append(_decode_request_msid(element, f"{path}/msid"))
     for element in groups.get("codeword", ()):
-        codewords.append(_nonempty(element, f"{path}/codeword"))
+        codewords.append(nonempty_text(element, f"{path}/codeword"))
     for element in groups.get("trans_id", ()):
-        trans_ids.append(_nonempty(element, f"{path}/trans_id"))
+        trans_ids.append(nonempty_text(element, f"{path}/trans_id"))
     if not msids and not ranges:
-        raise _fail(ResultCode.SYNTAX_ERROR, f"{path}/msids", "no target")
+        raise fail(ResultCode.SYNTAX_ERROR, f"{path}/msids", "no target")
     target_count = len(msids) + sum(len(msid_range) for msid_range in ranges)
     if target_count > max_targets:
-        raise _fail(
+        raise fail(
             ResultCode.TOO_MANY_POSITION_ITEMS, f"{path}/msids", f"more than {max_targets} targets"
         )
 
-    eqop_element = _one(groups, "eqop", path)
-    geo_element = _one(groups, "geo_info", path)
-    loc_type_element = _one(groups, "loc_type", path)
-    prio_element = _one(groups, "prio", path)
-    push_element = _one(groups, "pushaddr", path)
-    domain_element = _one(groups, "salve:domain", path)
-    hash_element = _one(groups, "salve:session_hash", path)
-    batch_element = _one(groups, "salve:batch_size", path)
+    eqop_element = one_child(groups, "eqop", path)
+    geo_element = one_child(groups, "geo_info", path)
+    loc_type_element = one_child(groups, "loc_type", path)
+    prio_element = one_child(groups, "prio", path)
+    push_element = one_child(groups, "pushaddr", path)
+    domain_element = one_child(groups, "salve:domain", path)
+    hash_element = one_child(groups, "salve:session_hash", path)
+    batch_element = one_child(groups, "salve:batch_size", path)
     if batch_element is not None and hash_element is None:
-        raise _fail(
+        raise fail(
             ResultCode.INVALID_PROTOCOL_ELEMENT_VALUE,
             f"{path}/salve:batch_size",
             "a batch size needs a salve:session_hash (the Merkle root)",
@@ -479,7 +314,7 @@ def _decode_slir(walker: _Walker, slir: _Element, max_targets: int) -> Slir:
         loc_type=None if loc_type_element is None else _decode_loc_type(loc_type_element, path),
         prio=None
         if prio_element is None
-        else _enum(Prio, prio_element.get("type", "NORMAL"), f"{path}/prio@type"),
+        else enum_value(Prio, prio_element.get("type", "NORMAL"), f"{path}/prio@type"),
         pushaddr=None if push_element is None else _decode_pushaddr(walker, push_element, path),
         res_type=res_type,
         req_id=trans_ids[0] if trans_ids else None,
@@ -490,8 +325,8 @@ def _decode_slir(walker: _Walker, slir: _Element, max_targets: int) -> Slir:
 
 
 def _decode_msids(
-    walker: _Walker,
-    element: _Element,
+    walker: Walker,
+    element: Element,
     path: str,
     msids: list[Msid],
     ranges: list[MsidRange],
@@ -507,27 +342,25 @@ def _decode_msids(
         elif name == "msid_range":
             ranges.append(_decode_msid_range(walker, child, f"{path}/msid_range"))
         elif name == "codeword":
-            codewords.append(_nonempty(child, f"{path}/codeword"))
+            codewords.append(nonempty_text(child, f"{path}/codeword"))
         elif name == "trans_id":
-            trans_ids.append(_nonempty(child, f"{path}/trans_id"))
+            trans_ids.append(nonempty_text(child, f"{path}/trans_id"))
         elif name in _UNSUPPORTED_SLIR_CHILDREN:
-            raise _fail(
-                ResultCode.PROTOCOL_ELEMENT_NOT_SUPPORTED, f"{path}/{name}", "not supported"
-            )
+            raise fail(ResultCode.PROTOCOL_ELEMENT_NOT_SUPPORTED, f"{path}/{name}", "not supported")
 
 
-def _decode_msid(element: _Element, path: str) -> Msid:
-    kind = _enum(MsidType, element.get("type", "MSISDN"), f"{path}@type")
-    enc = _enum(MsidEncoding, element.get("enc", "ASC"), f"{path}@enc")
-    value = _nonempty(element, path)
+def _decode_msid(element: Element, path: str) -> Msid:
+    kind = enum_value(MsidType, element.get("type", "MSISDN"), f"{path}@type")
+    enc = enum_value(MsidEncoding, element.get("enc", "ASC"), f"{path}@enc")
+    value = nonempty_text(element, path)
     if enc is MsidEncoding.CRP:
         # An encrypted identity is opaque: its format is the server's own business.
         if len(value) > 256:
-            raise _fail(ResultCode.FORMAT_ERROR, path, "not a valid identity")
+            raise fail(ResultCode.FORMAT_ERROR, path, "not a valid identity")
     elif kind is MsidType.MSISDN:
         match = _MSISDN_RE.fullmatch(value)
         if match is None:
-            raise _fail(ResultCode.FORMAT_ERROR, path, "not an MSISDN")
+            raise fail(ResultCode.FORMAT_ERROR, path, "not an MSISDN")
         value = match.group(1)
     elif kind in (MsidType.IMSI, MsidType.IMEI, MsidType.MIN, MsidType.MDN):
         lengths = {MsidType.IMSI: (5, 15), MsidType.IMEI: (14, 16)}.get(kind, (1, 15))
@@ -536,28 +369,28 @@ def _decode_msid(element: _Element, path: str) -> Msid:
             or not value.isascii()
             or not (lengths[0] <= len(value) <= lengths[1])
         ):
-            raise _fail(ResultCode.FORMAT_ERROR, path, f"not an {kind.value}")
+            raise fail(ResultCode.FORMAT_ERROR, path, f"not an {kind.value}")
     elif kind in (MsidType.IPV4, MsidType.IPV6):
         try:
             address = ipaddress.ip_address(value)
         except ValueError:
-            raise _fail(ResultCode.FORMAT_ERROR, path, "not an IP address") from None
+            raise fail(ResultCode.FORMAT_ERROR, path, "not an IP address") from None
         if address.version != (4 if kind is MsidType.IPV4 else 6):
-            raise _fail(ResultCode.FORMAT_ERROR, path, "IP version does not match type")
+            raise fail(ResultCode.FORMAT_ERROR, path, "IP version does not match type")
     elif len(value) > 256 or any(char.isspace() for char in value):
-        raise _fail(ResultCode.FORMAT_ERROR, path, "not a valid identity")
+        raise fail(ResultCode.FORMAT_ERROR, path, "not a valid identity")
     return Msid(value=value, type=kind, enc=enc.value)
 
 
-def _decode_request_msid(element: _Element, path: str) -> Msid:
+def _decode_request_msid(element: Element, path: str) -> Msid:
     msid = _decode_msid(element, path)
     if msid.type is MsidType.ANONYMOUS:
         # §5.3: ANONYMOUS only ever appears in reports from the location server.
-        raise _fail(
+        raise fail(
             ResultCode.INVALID_PROTOCOL_ELEMENT_ATTRIBUTE_VALUE, f"{path}@type", "not in requests"
         )
     if msid.enc != MsidEncoding.ASC:
-        raise _fail(
+        raise fail(
             ResultCode.PROTOCOL_ELEMENT_ATTRIBUTE_VALUE_NOT_SUPPORTED,
             f"{path}@enc",
             "encrypted identities not supported",
@@ -570,12 +403,12 @@ _NUMERIC_TYPES = frozenset(
 )
 
 
-def _decode_msid_range(walker: _Walker, element: _Element, path: str) -> MsidRange:
+def _decode_msid_range(walker: Walker, element: Element, path: str) -> MsidRange:
     groups = walker.children(element)
     ends = []
     for name in ("start_msid", "stop_msid"):
-        end = _need(groups, name, path)
-        inner = _need(walker.children(end), "msid", f"{path}/{name}")
+        end = need_child(groups, name, path)
+        inner = need_child(walker.children(end), "msid", f"{path}/{name}")
         ends.append(_decode_request_msid(inner, f"{path}/{name}/msid"))
     start, stop = ends
     if start.type in _NUMERIC_TYPES:
@@ -583,118 +416,118 @@ def _decode_msid_range(walker: _Walker, element: _Element, path: str) -> MsidRan
             return MsidRange(start=start, stop=stop)
         except ValueError:
             pass  # MsidRange's own checks: same type and width, start <= stop
-    raise _fail(
+    raise fail(
         ResultCode.INVALID_PROTOCOL_ELEMENT_VALUE,
         path,
         "ends must be numeric identities of one type and width, start <= stop",
     )
 
 
-def _decode_eqop(walker: _Walker, element: _Element, parent: str) -> Eqop:
+def _decode_eqop(walker: Walker, element: Element, parent: str) -> Eqop:
     path = f"{parent}/eqop"
     groups = walker.children(element)
-    resp_req_element = _one(groups, "resp_req", path)
+    resp_req_element = one_child(groups, "resp_req", path)
     resp_req = None
     if resp_req_element is not None:
-        resp_req = _enum(
+        resp_req = enum_value(
             RespReq, resp_req_element.get("type", "DELAY_TOL"), f"{path}/resp_req@type"
         )
-    hor_element = _one(groups, "hor_acc", path)
-    ll_element = _one(groups, "ll_acc", path)
+    hor_element = one_child(groups, "hor_acc", path)
+    ll_element = one_child(groups, "ll_acc", path)
     if hor_element is not None and ll_element is not None:
-        raise _fail(ResultCode.SYNTAX_ERROR, f"{path}/ll_acc", "hor_acc and ll_acc are exclusive")
-    alt_element = _one(groups, "alt_acc", path)
+        raise fail(ResultCode.SYNTAX_ERROR, f"{path}/ll_acc", "hor_acc and ll_acc are exclusive")
+    alt_element = one_child(groups, "alt_acc", path)
     qos_class = None
     for accuracy in (hor_element, ll_element, alt_element):
         if accuracy is not None and accuracy.get("qos_class") is not None:
             qos_class = accuracy.get("qos_class", "").strip().upper()
             if qos_class not in ("ASSURED", "BEST_EFFORT"):
-                raise _fail(
+                raise fail(
                     ResultCode.INVALID_PROTOCOL_ELEMENT_ATTRIBUTE_VALUE,
                     f"{path}/{walker.name(accuracy)}@qos_class",
                     "value not in enumeration",
                 )
     ll_acc = None
     if ll_element is not None:
-        ll_acc = _decimal(ll_element, f"{path}/ll_acc")
+        ll_acc = decimal_value(ll_element, f"{path}/ll_acc")
         if ll_acc < 0:
-            raise _fail(ResultCode.INVALID_PROTOCOL_ELEMENT_VALUE, f"{path}/ll_acc", "negative")
+            raise fail(ResultCode.INVALID_PROTOCOL_ELEMENT_VALUE, f"{path}/ll_acc", "negative")
     return Eqop(
         resp_req=resp_req,
-        resp_timer=_optional_integer(groups, "resp_timer", path),
-        hor_acc=None if hor_element is None else _integer(hor_element, f"{path}/hor_acc"),
-        alt_acc=None if alt_element is None else _integer(alt_element, f"{path}/alt_acc"),
-        max_loc_age=_optional_integer(groups, "max_loc_age", path),
+        resp_timer=optional_integer(groups, "resp_timer", path),
+        hor_acc=None if hor_element is None else integer_value(hor_element, f"{path}/hor_acc"),
+        alt_acc=None if alt_element is None else integer_value(alt_element, f"{path}/alt_acc"),
+        max_loc_age=optional_integer(groups, "max_loc_age", path),
         ll_acc=ll_acc,
         qos_class=qos_class,
     )
 
 
-def _decode_geo_info(walker: _Walker, element: _Element, parent: str) -> GeoInfo:
+def _decode_geo_info(walker: Walker, element: Element, parent: str) -> GeoInfo:
     path = f"{parent}/geo_info"
     wanted = element.get("requested_positiondata")
     if wanted is not None:
         value = wanted.strip().upper()
         if value not in ("SHAPE", "CIVICLOC", "SHAPE_AND_CIVICLOC"):
-            raise _fail(
+            raise fail(
                 ResultCode.INVALID_PROTOCOL_ELEMENT_ATTRIBUTE_VALUE,
                 f"{path}@requested_positiondata",
                 "value not in enumeration",
             )
         if value != "SHAPE":
-            raise _fail(
+            raise fail(
                 ResultCode.PROTOCOL_ELEMENT_ATTRIBUTE_VALUE_NOT_SUPPORTED,
                 f"{path}@requested_positiondata",
                 "only SHAPE is supported",
             )
-    crs = _need(walker.children(element), "CoordinateReferenceSystem", path)
+    crs = need_child(walker.children(element), "CoordinateReferenceSystem", path)
     crs_path = f"{path}/CoordinateReferenceSystem"
-    identifier = _need(walker.children(crs), "Identifier", crs_path)
+    identifier = need_child(walker.children(crs), "Identifier", crs_path)
     id_path = f"{crs_path}/Identifier"
     groups = walker.children(identifier)
-    code = _integer(_need(groups, "code", id_path), f"{id_path}/code")
-    code_space = _nonempty(_need(groups, "codeSpace", id_path), f"{id_path}/codeSpace")
-    edition = _optional_text(groups, "edition", id_path)
+    code = integer_value(need_child(groups, "code", id_path), f"{id_path}/code")
+    code_space = nonempty_text(need_child(groups, "codeSpace", id_path), f"{id_path}/codeSpace")
+    edition = optional_text(groups, "edition", id_path)
     if code != 4326:
-        raise _fail(
+        raise fail(
             ResultCode.PROTOCOL_ELEMENT_VALUE_NOT_SUPPORTED, f"{id_path}/code", "only 4326 (WGS84)"
         )
     if "EPSG" not in code_space.upper():
-        raise _fail(
+        raise fail(
             ResultCode.PROTOCOL_ELEMENT_VALUE_NOT_SUPPORTED, f"{id_path}/codeSpace", "only EPSG"
         )
     return GeoInfo(code=code, code_space=code_space, edition=edition)
 
 
-def _decode_loc_type(element: _Element, parent: str) -> LocType:
+def _decode_loc_type(element: Element, parent: str) -> LocType:
     path = f"{parent}/loc_type"
     if element.get("per_type") is not None:
-        raise _fail(
+        raise fail(
             ResultCode.PROTOCOL_ELEMENT_ATTRIBUTE_NOT_SUPPORTED,
             f"{path}@per_type",
             "periodic reporting not supported",
         )
-    return _enum(LocType, element.get("type", "CURRENT"), f"{path}@type")
+    return enum_value(LocType, element.get("type", "CURRENT"), f"{path}@type")
 
 
-def _decode_pushaddr(walker: _Walker, element: _Element, parent: str) -> str:
+def _decode_pushaddr(walker: Walker, element: Element, parent: str) -> str:
     path = f"{parent}/pushaddr"
-    return _nonempty(_need(walker.children(element), "url", path), f"{path}/url")
+    return nonempty_text(need_child(walker.children(element), "url", path), f"{path}/url")
 
 
-def _decode_domain(element: _Element, parent: str) -> str:
+def _decode_domain(element: Element, parent: str) -> str:
     path = f"{parent}/salve:domain"
     try:
-        return check_host_name(_text(element, path))
+        return check_host_name(element_text(element, path))
     except HostNameError as exc:
-        raise _fail(ResultCode.INVALID_PROTOCOL_ELEMENT_VALUE, path, str(exc)) from None
+        raise fail(ResultCode.INVALID_PROTOCOL_ELEMENT_VALUE, path, str(exc)) from None
 
 
-def _decode_batch_size(element: _Element, parent: str) -> int:
+def _decode_batch_size(element: Element, parent: str) -> int:
     path = f"{parent}/salve:batch_size"
-    text = _text(element, path)
+    text = element_text(element, path)
     if not _BATCH_SIZE_RE.fullmatch(text) or not 1 <= int(text) <= MAX_BATCH_SIZE:
-        raise _fail(
+        raise fail(
             ResultCode.INVALID_PROTOCOL_ELEMENT_VALUE,
             path,
             f"not a whole number 1-{MAX_BATCH_SIZE}",
@@ -702,15 +535,15 @@ def _decode_batch_size(element: _Element, parent: str) -> int:
     return int(text)
 
 
-def _decode_session_hash(element: _Element, parent: str) -> bytes:
+def _decode_session_hash(element: Element, parent: str) -> bytes:
     path = f"{parent}/salve:session_hash"
-    text = _text(element, path)
+    text = element_text(element, path)
     if _SESSION_HASH_RE.fullmatch(text) is None:
-        raise _fail(ResultCode.FORMAT_ERROR, path, "not base64url of 32 bytes")
+        raise fail(ResultCode.FORMAT_ERROR, path, "not base64url of 32 bytes")
     raw = base64.urlsafe_b64decode(text.rstrip("=") + "=")
     # Only the canonical spelling is accepted: 43 characters leave two spare bits.
     if base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != text.rstrip("="):
-        raise _fail(ResultCode.FORMAT_ERROR, path, "not base64url of 32 bytes")
+        raise fail(ResultCode.FORMAT_ERROR, path, "not base64url of 32 bytes")
     return raw
 
 
@@ -734,20 +567,20 @@ def decode_answer(body: bytes, *, max_body_bytes: int = 1048576) -> Slia | Gem:
         TypeError: ``body`` is not bytes.
     """
     root = parse_document(body, max_body_bytes=max_body_bytes)
-    walker = _Walker(root)
+    walker = Walker(root)
     root_name = walker.name(root)
     if root_name == "gem":
-        _check_ver(root, "gem")
+        check_ver(root, "gem")
         groups = walker.children(root)
         return Gem(
-            result=_decode_result(_need(groups, "result", "gem"), "gem/result"),
-            add_info=_optional_text(groups, "add_info", "gem"),
+            result=_decode_result(need_child(groups, "result", "gem"), "gem/result"),
+            add_info=optional_text(groups, "add_info", "gem"),
         )
     if root_name != "svc_result":
-        raise MlpUnknownServiceError(f"'{_safe_name(root_name)}' is not a supported answer")
-    ver = _check_ver(root, "svc_result") or "3.2.0"
+        raise MlpUnknownServiceError(f"'{safe_name(root_name)}' is not a supported answer")
+    ver = check_ver(root, "svc_result") or "3.2.0"
     groups = walker.children(root)
-    slia = _one(groups, "slia", "svc_result")
+    slia = one_child(groups, "slia", "svc_result")
     if slia is None:
         others = [name for name in groups if name in _ANSWER_SERVICES]
         label = others[0] if others else "svc_result"
@@ -755,268 +588,76 @@ def decode_answer(body: bytes, *, max_body_bytes: int = 1048576) -> Slia | Gem:
     return _decode_slia(walker, slia, ver)
 
 
-def _decode_result(element: _Element, path: str) -> ResultCode:
+def _decode_result(element: Element, path: str) -> ResultCode:
     resid = element.get("resid")
     if resid is None:
-        raise _fail(ResultCode.SYNTAX_ERROR, f"{path}@resid", "mandatory attribute missing")
-    match = _DIGITS_RE.fullmatch(resid)
+        raise fail(ResultCode.SYNTAX_ERROR, f"{path}@resid", "mandatory attribute missing")
+    match = DIGITS_RE.fullmatch(resid)
     if match is None:
-        raise _fail(ResultCode.FORMAT_ERROR, f"{path}@resid", "not an integer")
+        raise fail(ResultCode.FORMAT_ERROR, f"{path}@resid", "not an integer")
     try:
         return ResultCode(int(match.group(1)))
     except ValueError:
-        raise _fail(
+        raise fail(
             ResultCode.INVALID_PROTOCOL_ELEMENT_ATTRIBUTE_VALUE, f"{path}@resid", "unknown code"
         ) from None
 
 
-def _decode_slia(walker: _Walker, slia: _Element, ver: str) -> Slia:
+def _decode_slia(walker: Walker, slia: Element, ver: str) -> Slia:
     path = "svc_result/slia"
-    _check_ver(slia, path)
+    check_ver(slia, path)
     groups = walker.children(slia)
-    result_element = _one(groups, "result", path)
-    req_id = _optional_text(groups, "req_id", path)
+    result_element = one_child(groups, "result", path)
+    req_id = optional_text(groups, "req_id", path)
     positions = tuple(
         _decode_pos(walker, element, f"{path}/pos") for element in groups.get("pos", ())
     )
     forms = sum((bool(positions), result_element is not None, req_id is not None))
     if forms != 1:
-        raise _fail(ResultCode.SYNTAX_ERROR, path, "needs exactly one of pos, req_id or result")
+        raise fail(ResultCode.SYNTAX_ERROR, path, "needs exactly one of pos, req_id or result")
     return Slia(
         positions=positions,
         result=None if result_element is None else _decode_result(result_element, f"{path}/result"),
-        add_info=_optional_text(groups, "add_info", path),
+        add_info=optional_text(groups, "add_info", path),
         ver=ver,
         req_id=req_id,
     )
 
 
-def _decode_time(element: _Element, path: str) -> datetime:
+def _decode_time(element: Element, path: str) -> datetime:
     try:
-        return parse_mlp_time(_text(element, path), element.get("utc_off"))
+        return parse_mlp_time(element_text(element, path), element.get("utc_off"))
     except ValueError:
-        raise _fail(ResultCode.FORMAT_ERROR, path, "not yyyyMMddhhmmss with utc_off") from None
+        raise fail(ResultCode.FORMAT_ERROR, path, "not yyyyMMddhhmmss with utc_off") from None
 
 
-def _decode_pos(walker: _Walker, element: _Element, path: str) -> Position | PositionError:
+def _decode_pos(walker: Walker, element: Element, path: str) -> Position | PositionError:
     groups = walker.children(element)
-    msid = _decode_msid(_need(groups, "msid", path), f"{path}/msid")
-    pd = _one(groups, "pd", path)
-    poserr = _one(groups, "poserr", path)
+    msid = _decode_msid(need_child(groups, "msid", path), f"{path}/msid")
+    pd = one_child(groups, "pd", path)
+    poserr = one_child(groups, "poserr", path)
     if (pd is None) == (poserr is None):
-        raise _fail(ResultCode.SYNTAX_ERROR, path, "needs exactly one of pd or poserr")
+        raise fail(ResultCode.SYNTAX_ERROR, path, "needs exactly one of pd or poserr")
     if poserr is not None:
         err_path = f"{path}/poserr"
         err_groups = walker.children(poserr)
-        time_element = _one(err_groups, "time", err_path)
+        time_element = one_child(err_groups, "time", err_path)
         return PositionError(
             msid=msid,
-            result=_decode_result(_need(err_groups, "result", err_path), f"{err_path}/result"),
-            add_info=_optional_text(err_groups, "add_info", err_path),
+            result=_decode_result(need_child(err_groups, "result", err_path), f"{err_path}/result"),
+            add_info=optional_text(err_groups, "add_info", err_path),
             time=None if time_element is None else _decode_time(time_element, f"{err_path}/time"),
         )
     assert pd is not None
     pd_path = f"{path}/pd"
     pd_groups = walker.children(pd)
-    time = _decode_time(_need(pd_groups, "time", pd_path), f"{pd_path}/time")
-    shape = _decode_shape(walker, _need(pd_groups, "shape", pd_path), f"{pd_path}/shape")
-    lev_conf = _optional_integer(pd_groups, "lev_conf", pd_path)
+    time = _decode_time(need_child(pd_groups, "time", pd_path), f"{pd_path}/time")
+    shape = decode_shape(walker, need_child(pd_groups, "shape", pd_path), f"{pd_path}/shape")
+    lev_conf = optional_integer(pd_groups, "lev_conf", pd_path)
     if lev_conf is not None and lev_conf > 100:
-        raise _fail(ResultCode.INVALID_PROTOCOL_ELEMENT_VALUE, f"{pd_path}/lev_conf", "over 100")
-    statement_element = _one(groups, "salve:statement", path)
+        raise fail(ResultCode.INVALID_PROTOCOL_ELEMENT_VALUE, f"{pd_path}/lev_conf", "over 100")
+    statement_element = one_child(groups, "salve:statement", path)
     statement = None
     if statement_element is not None:
-        statement = _nonempty(statement_element, f"{path}/salve:statement")
+        statement = nonempty_text(statement_element, f"{path}/salve:statement")
     return Position(msid=msid, time=time, shape=shape, lev_conf=lev_conf, statement=statement)
-
-
-# ----------------------------------------------------------------------------- shapes
-
-
-def _decode_shape(walker: _Walker, element: _Element, path: str) -> Shape:
-    members = [child for child in element if walker.name(child) in _SHAPE_NAMES]
-    if len(members) != 1:
-        raise _fail(ResultCode.SYNTAX_ERROR, path, "needs exactly one shape")
-    return _decode_shape_element(walker, members[0], path)
-
-
-def _decode_shape_element(walker: _Walker, element: _Element, parent: str) -> Shape:
-    name = walker.name(element)
-    decoder = _SHAPE_DECODERS.get(name)
-    if decoder is None:
-        raise _fail(
-            ResultCode.PROTOCOL_ELEMENT_NOT_SUPPORTED,
-            f"{parent}/{_safe_name(name)}",
-            "not supported",
-        )
-    path = f"{parent}/{name}"
-    try:
-        return decoder(walker, element, path)
-    except ValueError:
-        # Raised by the shape classes for out-of-range values (negative radius...).
-        raise _fail(ResultCode.INVALID_PROTOCOL_ELEMENT_VALUE, path, "value out of range") from None
-
-
-def _decode_coord(walker: _Walker, element: _Element, path: str) -> Point:
-    groups = walker.children(element)
-    if "Zone" in groups or "Hemisphere" in groups:
-        raise _fail(ResultCode.PROTOCOL_ELEMENT_NOT_SUPPORTED, f"{path}/Zone", "UTM not supported")
-    x_element = _need(groups, "X", path)
-    y_element = _need(groups, "Y", path)
-    try:
-        lat = parse_latitude(_text(x_element, f"{path}/X"))
-    except ValueError:
-        raise _fail(ResultCode.FORMAT_ERROR, f"{path}/X", "not a latitude") from None
-    try:
-        lon = parse_longitude(_text(y_element, f"{path}/Y"))
-    except ValueError:
-        raise _fail(ResultCode.FORMAT_ERROR, f"{path}/Y", "not a longitude") from None
-    return Point(lat, lon)
-
-
-def _coords(walker: _Walker, element: _Element, path: str, minimum: int) -> tuple[Point, ...]:
-    points = tuple(
-        _decode_coord(walker, child, f"{path}/coord")
-        for child in element
-        if walker.name(child) == "coord"
-    )
-    if len(points) < minimum:
-        raise _fail(ResultCode.SYNTAX_ERROR, f"{path}/coord", f"at least {minimum} needed")
-    return points
-
-
-def _center(walker: _Walker, groups: dict[str, list[_Element]], path: str) -> Point:
-    return _decode_coord(walker, _need(groups, "coord", path), f"{path}/coord")
-
-
-def _distance(groups: dict[str, list[_Element]], name: str, path: str) -> float:
-    value = _decimal(_need(groups, name, path), f"{path}/{name}")
-    unit_element = _one(groups, "distanceUnit", path)
-    if unit_element is not None:
-        unit = _text(unit_element, f"{path}/distanceUnit").upper()
-        if unit and unit not in _METRE_UNITS:
-            raise _fail(
-                ResultCode.PROTOCOL_ELEMENT_VALUE_NOT_SUPPORTED,
-                f"{path}/distanceUnit",
-                "only metres supported",
-            )
-    return value
-
-
-def _angle(groups: dict[str, list[_Element]], name: str, path: str) -> float:
-    value = _decimal(_need(groups, name, path), f"{path}/{name}")
-    unit_element = _one(groups, "angularUnit", path)
-    if unit_element is not None:
-        unit = _text(unit_element, f"{path}/angularUnit").upper()
-        if unit == "RADIANS":
-            return math.degrees(value)
-        if unit and unit != "DEGREES":
-            raise _fail(
-                ResultCode.PROTOCOL_ELEMENT_VALUE_NOT_SUPPORTED,
-                f"{path}/angularUnit",
-                "only Degrees or Radians",
-            )
-    return value
-
-
-def _decode_point(walker: _Walker, element: _Element, path: str) -> Point:
-    return _center(walker, walker.children(element), path)
-
-
-def _decode_circle(walker: _Walker, element: _Element, path: str) -> CircularArea:
-    groups = walker.children(element)
-    return CircularArea(_center(walker, groups, path), _distance(groups, "radius", path))
-
-
-def _decode_arc(walker: _Walker, element: _Element, path: str) -> CircularArcArea:
-    groups = walker.children(element)
-    return CircularArcArea(
-        _center(walker, groups, path),
-        _distance(groups, "inRadius", path),
-        _distance(groups, "outRadius", path),
-        _angle(groups, "startAngle", path),
-        _angle(groups, "stopAngle", path),
-    )
-
-
-def _decode_ellipse(walker: _Walker, element: _Element, path: str) -> EllipticalArea:
-    groups = walker.children(element)
-    return EllipticalArea(
-        _center(walker, groups, path),
-        _angle(groups, "angle", path),
-        _distance(groups, "semiMajor", path),
-        _distance(groups, "semiMinor", path),
-    )
-
-
-def _ring(walker: _Walker, boundary: _Element, path: str) -> tuple[Point, ...]:
-    ring = _need(walker.children(boundary), "LinearRing", path)
-    return _coords(walker, ring, f"{path}/LinearRing", 3)
-
-
-def _decode_polygon(walker: _Walker, element: _Element, path: str) -> Polygon:
-    groups = walker.children(element)
-    outer = _need(groups, "outerBoundaryIs", path)
-    holes = tuple(
-        _ring(walker, inner, f"{path}/innerBoundaryIs")
-        for inner in groups.get("innerBoundaryIs", ())
-    )
-    return Polygon(_ring(walker, outer, f"{path}/outerBoundaryIs"), holes)
-
-
-def _decode_linear_ring(walker: _Walker, element: _Element, path: str) -> Polygon:
-    # MLP 3.4+ allows a bare LinearRing as a shape; it bounds the same area.
-    return Polygon(_coords(walker, element, path, 3))
-
-
-def _decode_box(walker: _Walker, element: _Element, path: str) -> Box:
-    corners = _coords(walker, element, path, 2)
-    if len(corners) != 2:
-        raise _fail(ResultCode.SYNTAX_ERROR, f"{path}/coord", "exactly 2 needed")
-    return Box(corners[0], corners[1])
-
-
-def _decode_line(walker: _Walker, element: _Element, path: str) -> LineString:
-    return LineString(_coords(walker, element, path, 2))
-
-
-def _decode_multipoint(walker: _Walker, element: _Element, path: str) -> MultiPoint:
-    points = tuple(
-        _decode_point(walker, child, f"{path}/Point")
-        for child in element
-        if walker.name(child) == "Point"
-    )
-    if not points:
-        raise _fail(ResultCode.SYNTAX_ERROR, f"{path}/Point", "at least 1 needed")
-    return MultiPoint(points)
-
-
-_AREA_NAMES = frozenset({"Polygon", "Box", "CircularArea", "CircularArcArea", "EllipticalArea"})
-
-
-def _decode_multipolygon(walker: _Walker, element: _Element, path: str) -> MultiPolygon:
-    members: list[AreaShape] = []
-    for child in element:
-        if walker.name(child) in _AREA_NAMES:
-            member = _decode_shape_element(walker, child, path)
-            assert isinstance(
-                member, Polygon | Box | CircularArea | CircularArcArea | EllipticalArea
-            )
-            members.append(member)
-    if not members:
-        raise _fail(ResultCode.SYNTAX_ERROR, path, "at least one area needed")
-    return MultiPolygon(tuple(members))
-
-
-_SHAPE_DECODERS: dict[str, Callable[[_Walker, _Element, str], Shape]] = {
-    "Point": _decode_point,
-    "CircularArea": _decode_circle,
-    "CircularArcArea": _decode_arc,
-    "EllipticalArea": _decode_ellipse,
-    "Polygon": _decode_polygon,
-    "LinearRing": _decode_linear_ring,
-    "Box": _decode_box,
-    "LineString": _decode_line,
-    "MultiPoint": _decode_multipoint,
-    "MultiPolygon": _decode_multipolygon,
-}

@@ -51,6 +51,7 @@ __all__ = [
     "SalvePolicy",
     "apply_key_pins",
     "format_loc",
+    "format_tags",
     "join_txt_strings",
     "keys_record_name",
     "loc_precision_representable",
@@ -161,6 +162,12 @@ def parse_tags(text: str, what: str, version_tag: str, version: str) -> dict[str
     return tags
 
 
+def format_tags(*tags: tuple[str, object]) -> str:
+    """Write a ``tag=value; ...`` record value in the given order (what :func:`parse_tags`
+    reads); a tag whose value is None is left out."""
+    return "; ".join(f"{name}={value}" for name, value in tags if value is not None)
+
+
 def _required(tags: dict[str, str], name: str, what: str) -> str:
     value = tags.get(name)
     if value is None:
@@ -265,13 +272,13 @@ class SalvePolicy:
 
     def to_text(self) -> str:
         """The record value, in canonical form."""
-        text = (
-            f"v={POLICY_VERSION}; gmlc={','.join(str(g) for g in self.gmlcs)}; "
-            f"age={self.age}; mode={self.mode}"
+        return format_tags(
+            ("v", POLICY_VERSION),
+            ("gmlc", ",".join(str(g) for g in self.gmlcs)),
+            ("age", self.age),
+            ("mode", self.mode),
+            ("max-age", self.max_age),
         )
-        if self.max_age is not None:
-            text += f"; max-age={self.max_age}"
-        return text
 
     @classmethod
     def parse(cls, text: str) -> SalvePolicy:
@@ -361,10 +368,13 @@ class KeyPin:
 
     def to_text(self) -> str:
         """The record value."""
-        text = f"v={POLICY_VERSION}; kid={self.kid}; jkt={self.jkt}; alg={self.alg}"
-        if self.until is not None:
-            text += f"; until={self.until}"
-        return text
+        return format_tags(
+            ("v", POLICY_VERSION),
+            ("kid", self.kid),
+            ("jkt", self.jkt),
+            ("alg", self.alg),
+            ("until", self.until),
+        )
 
     @classmethod
     def parse(cls, text: str) -> KeyPin:

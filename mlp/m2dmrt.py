@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509 import Certificate
 
-from mlp.dnsrecords import DnsRecordError, parse_tags
+from mlp.dnsrecords import DnsRecordError, format_tags, parse_tags
 from mlp.errors import MlpError
 from mlp.names import HostNameError, check_host_name
 
@@ -159,7 +159,13 @@ class Declaration:
     def to_text(self) -> str:
         """The record value (split it into TXT strings with ``split_txt_value``)."""
         sig = base64.b64encode(self.signature).decode("ascii")
-        return f"v={DECLARATION_VERSION}; s={self.signer}; t={self.target}; a={self.alg}; sig={sig}"
+        return format_tags(
+            ("v", DECLARATION_VERSION),
+            ("s", self.signer),
+            ("t", self.target),
+            ("a", self.alg),
+            ("sig", sig),
+        )
 
     @classmethod
     def parse(cls, text: str) -> Declaration:

@@ -16,6 +16,7 @@ and from then on only the canonical form travels.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 from typing import Final
 
@@ -23,7 +24,13 @@ import idna
 
 from mlp.errors import MlpError
 
-__all__ = ["MAX_HOST_NAME_LENGTH", "HostNameError", "canonical_host_name", "check_host_name"]
+__all__ = [
+    "MAX_HOST_NAME_LENGTH",
+    "HostNameError",
+    "canonical_host_name",
+    "check_host_name",
+    "is_loopback_host",
+]
 
 MAX_HOST_NAME_LENGTH: Final = 253
 """Longest host name in presentation form without the trailing dot (RFC 1035 §2.3.4)."""
@@ -101,3 +108,13 @@ def canonical_host_name(text: str) -> str:
     except (idna.IDNAError, UnicodeError) as exc:
         raise HostNameError(f"{text[:64]!r} is not a valid host name: {exc}") from None
     return check_host_name(ascii_name.lower())
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ``::1``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -36,6 +36,7 @@ __all__ = [
     "ProgramParser",
     "add_command",
     "add_commands",
+    "config_option",
     "program_parser",
     "run",
 ]
@@ -171,6 +172,20 @@ def program_parser(program: Program, **kwargs: Any) -> ProgramParser:
     return parser
 
 
+def config_option(default_words: str) -> ProgramParser:
+    """The ``--config FILE`` option (a :class:`~pathlib.Path`) every command of a program
+    takes, as a parent parser for :func:`add_command`'s ``parents``.
+
+    Args:
+        default_words: where the file is looked for without the option, for ``--help``.
+    """
+    from pathlib import Path
+
+    parent = ProgramParser(add_help=False)
+    parent.add_argument("--config", metavar="FILE", type=Path, help=default_words)
+    return parent
+
+
 def _add_completion(parser: argparse.ArgumentParser) -> None:
     try:
         import shtab
@@ -179,10 +194,19 @@ def _add_completion(parser: argparse.ArgumentParser) -> None:
     shtab.add_argument_to(parser, ["--print-completion"], help="print a shell completion script")
 
 
-def add_commands(parser: ProgramParser) -> argparse._SubParsersAction[ProgramParser]:
-    """Adds the sub-command slot (``args.command`` names the chosen one)."""
+def add_commands(
+    parser: ProgramParser, *, dest: str = "command", metavar: str = "COMMAND"
+) -> argparse._SubParsersAction[ProgramParser]:
+    """Adds the sub-command slot (``args.command`` names the chosen one).
+
+    Args:
+        parser: the program's parser, or a command's for a group of actions
+            (``salve-front dns update``).
+        dest: the attribute that names the chosen command.
+        metavar: how usage lines name it.
+    """
     return parser.add_subparsers(
-        dest="command", required=True, metavar="COMMAND", parser_class=ProgramParser
+        dest=dest, required=True, metavar=metavar, parser_class=ProgramParser
     )
 
 

@@ -14,6 +14,8 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+from runtime.files import FileReadError, read_bounded
+
 __all__ = ["ConfigFileError", "read_toml_tables"]
 
 
@@ -40,14 +42,9 @@ def read_toml_tables(path: Path, tables: Collection[str]) -> dict[str, dict[str,
             valid TOML, or has a top-level key that is not one of ``tables`` or not a table.
     """
     try:
-        with path.open("rb") as stream:
-            data = tomllib.load(stream)
-    except FileNotFoundError:
-        raise ConfigFileError(f"configuration file {path} does not exist") from None
-    except PermissionError:
-        raise ConfigFileError(f"configuration file {path} is not readable by this user") from None
-    except IsADirectoryError:
-        raise ConfigFileError(f"configuration file {path} is a directory") from None
+        data = tomllib.loads(read_bounded(path).decode("utf-8"))
+    except FileReadError as exc:
+        raise ConfigFileError(exc.describe(f"configuration file {path}")) from None
     except UnicodeDecodeError:
         raise ConfigFileError(f"configuration file {path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:

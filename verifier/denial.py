@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -217,6 +217,64 @@ def _fail(qname: dns.name.Name, qtype: int, why: str) -> DnsDenialError:
     )
 
 
+# What NSEC and NSEC3 proofs share once their records are matched to names: the record of
+# the name itself, and the wildcard of the closest encloser.
+
+_RECORD_OF_THE_NAME: Final = {
+    "nsec": "the NSEC record at the name",
+    "nsec3": "the NSEC3 record of the name",
+}
+
+
+def _nodata_at(
+    qname: dns.name.Name,
+    qtype: int,
+    zone: dns.name.Name,
+    method: Literal["nsec", "nsec3"],
+    types: frozenset[int],
+    *,
+    nxdomain: bool,
+) -> Absence:
+    """A record matches the name itself: it proves NODATA if it lacks the type, never NXDOMAIN."""
+    if nxdomain:
+        raise _fail(qname, qtype, f"an {method.upper()} record shows the name exists")
+    why = _usable_at(types, qname, qtype, zone)
+    if why is not None:
+        raise _fail(qname, qtype, f"{_RECORD_OF_THE_NAME[method]} cannot prove it: {why}")
+    return Absence(qname, qtype, "nodata", method, zone)
+
+
+def _absent_behind_wildcard(
+    qname: dns.name.Name,
+    qtype: int,
+    zone: dns.name.Name,
+    method: Literal["nsec", "nsec3"],
+    wildcard: dns.name.Name,
+    wildcard_types: frozenset[int] | None,
+    wildcard_denied: Callable[[], bool],
+    *,
+    nxdomain: bool,
+) -> Absence:
+    """The name does not exist: what the closest encloser's wildcard must show.
+
+    For NXDOMAIN the wildcard must be proven absent (``wildcard_denied``, asked only then);
+    for NODATA it must exist (``wildcard_types``, None when no record matches it) without
+    the type.
+    """
+    if nxdomain:
+        if wildcard_types is not None:
+            raise _fail(qname, qtype, f"the wildcard {wildcard} exists")
+        if not wildcard_denied():
+            raise _fail(qname, qtype, f"nothing proves there is no wildcard {wildcard}")
+        return Absence(qname, qtype, "nxdomain", method, zone)
+    if wildcard_types is None:
+        raise _fail(qname, qtype, "the name does not exist, yet the answer is NODATA")
+    why = _usable_at(wildcard_types, wildcard, qtype, zone)
+    if why is not None:
+        raise _fail(qname, qtype, f"the wildcard's {method.upper()} record cannot prove it: {why}")
+    return Absence(qname, qtype, "nodata", method, zone)
+
+
 # --------------------------------------------------------------------------- NSEC
 
 
@@ -254,12 +312,7 @@ def check_nsec_denial(
         raise _fail(qname, qtype, "no NSEC record")
     exact = next((r for r in records if r.owner == qname), None)
     if exact is not None:
-        if nxdomain:
-            raise _fail(qname, qtype, "an NSEC record shows the name exists")
-        why = _usable_at(exact.types, exact.owner, qtype, zone)
-        if why is not None:
-            raise _fail(qname, qtype, f"the NSEC record at the name cannot prove it: {why}")
-        return Absence(qname, qtype, "nodata", "nsec", zone)
+        return _nodata_at(qname, qtype, zone, "nsec", exact.types, nxdomain=nxdomain)
     covering = _nsec_covering(records, qname)
     if covering is None:
         raise _fail(qname, qtype, "no NSEC record covers the name")
@@ -277,18 +330,16 @@ def check_nsec_denial(
         closest = zone
     wildcard = _wildcard(closest)
     wildcard_record = next((r for r in records if r.owner == wildcard), None)
-    if nxdomain:
-        if wildcard_record is not None:
-            raise _fail(qname, qtype, f"the wildcard {wildcard} exists")
-        if _nsec_covering(records, wildcard) is None:
-            raise _fail(qname, qtype, f"nothing proves there is no wildcard {wildcard}")
-        return Absence(qname, qtype, "nxdomain", "nsec", zone)
-    if wildcard_record is None:
-        raise _fail(qname, qtype, "the name does not exist, yet the answer is NODATA")
-    why = _usable_at(wildcard_record.types, wildcard_record.owner, qtype, zone)
-    if why is not None:
-        raise _fail(qname, qtype, f"the wildcard's NSEC record cannot prove it: {why}")
-    return Absence(qname, qtype, "nodata", "nsec", zone)
+    return _absent_behind_wildcard(
+        qname,
+        qtype,
+        zone,
+        "nsec",
+        wildcard,
+        None if wildcard_record is None else wildcard_record.types,
+        lambda: _nsec_covering(records, wildcard) is not None,
+        nxdomain=nxdomain,
+    )
 
 
 # --------------------------------------------------------------------------- NSEC3
@@ -382,26 +433,19 @@ def check_nsec3_denial(
     chain = _Nsec3Chain(qname, qtype, [r for r in records if r.zone == zone])
     exact = chain.matching(qname)
     if exact is not None:
-        if nxdomain:
-            raise _fail(qname, qtype, "an NSEC3 record shows the name exists")
-        why = _usable_at(exact.types, qname, qtype, zone)
-        if why is not None:
-            raise _fail(qname, qtype, f"the NSEC3 record of the name cannot prove it: {why}")
-        return Absence(qname, qtype, "nodata", "nsec3", zone)
+        return _nodata_at(qname, qtype, zone, "nsec3", exact.types, nxdomain=nxdomain)
     if qname == zone:
         raise _fail(qname, qtype, "no NSEC3 record matches the zone apex")
     closest, _ = _closest_encloser(chain, qname, qtype, zone)
     wildcard = _wildcard(closest)
     wildcard_record = chain.matching(wildcard)
-    if nxdomain:
-        if wildcard_record is not None:
-            raise _fail(qname, qtype, f"the wildcard {wildcard} exists")
-        if chain.covering(wildcard) is None:
-            raise _fail(qname, qtype, f"nothing proves there is no wildcard {wildcard}")
-        return Absence(qname, qtype, "nxdomain", "nsec3", zone)
-    if wildcard_record is None:
-        raise _fail(qname, qtype, "the name does not exist, yet the answer is NODATA")
-    why = _usable_at(wildcard_record.types, wildcard, qtype, zone)
-    if why is not None:
-        raise _fail(qname, qtype, f"the wildcard's NSEC3 record cannot prove it: {why}")
-    return Absence(qname, qtype, "nodata", "nsec3", zone)
+    return _absent_behind_wildcard(
+        qname,
+        qtype,
+        zone,
+        "nsec3",
+        wildcard,
+        None if wildcard_record is None else wildcard_record.types,
+        lambda: chain.covering(wildcard) is not None,
+        nxdomain=nxdomain,
+    )

@@ -62,6 +62,7 @@ import dns.update
 from dns.rdtypes.ANY.TXT import TXT
 
 from mlp.dnsrecords import DnsRecordError, split_txt_value
+from runtime.files import FileProblem, FileReadError, read_bounded
 from verifier.sources import parse_server
 
 __all__ = [
@@ -242,23 +243,19 @@ def load_tsig_key(path: Path) -> TsigKey:
             several keys in it, an algorithm other than HMAC-SHA1/-SHA2, or a bad secret.
     """
     try:
-        mode = path.stat().st_mode
-        if mode & stat.S_IROTH:
-            raise TsigKeyError(
-                f"{path} is readable by every user; a TSIG key is a secret (chmod 600 {path})"
+        raw = read_bounded(path, _MAX_KEY_FILE, private_mask=stat.S_IROTH)
+    except FileReadError as exc:
+        raise TsigKeyError(
+            exc.describe(
+                f"TSIG key file {path}",
+                {
+                    FileProblem.SHARED: f"{path} is readable by every user; a TSIG key is a "
+                    f"secret (chmod 600 {path})",
+                    FileProblem.TOO_LARGE: f"{path} is too large to be a TSIG key file",
+                    FileProblem.UNUSABLE: f"TSIG key file {path}: {exc.detail}",
+                },
             )
-        with path.open("rb") as stream:
-            raw = stream.read(_MAX_KEY_FILE + 1)
-    except FileNotFoundError:
-        raise TsigKeyError(f"TSIG key file {path} does not exist") from None
-    except PermissionError:
-        raise TsigKeyError(f"TSIG key file {path} is not readable by this user") from None
-    except IsADirectoryError:
-        raise TsigKeyError(f"TSIG key file {path} is a directory") from None
-    except OSError as exc:
-        raise TsigKeyError(f"TSIG key file {path}: {exc.strerror or exc}") from None
-    if len(raw) > _MAX_KEY_FILE:
-        raise TsigKeyError(f"{path} is too large to be a TSIG key file")
+        ) from None
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
@@ -277,9 +274,9 @@ def load_tsig_key(path: Path) -> TsigKey:
 # --------------------------------------------------------------------------- records
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class ZoneRecord:
-    """One record to publish.
+    """One record to publish or print (ordered by owner, type, TTL, value).
 
     Attributes:
         owner: The absolute owner name (a trailing dot is optional).

@@ -20,6 +20,7 @@ from gmlc.cli.common import (
     CommandTree,
     Context,
     emit_json,
+    emit_listing,
     format_table,
     iso,
     parse_time,
@@ -75,21 +76,22 @@ def _cmd_appliance_add(ctx: Context) -> int:
 def _cmd_appliance_list(ctx: Context) -> int:
     with ctx.store() as store:
         appliances = store.list_appliances()
-    if ctx.args.json:
-        emit_json([_appliance_json(a) for a in appliances])
-    elif not appliances:
-        print(f"No appliances. Enrol one with: {PROG} appliance add ID --public-key ...")
-    else:
-        print(
-            format_table(
-                ["APPLIANCE", "ENABLED", "SITE", "IMSI", "MSISDN", "LAST SEQ", "CREATED"],
-                [
-                    (a.appliance_id, a.enabled, a.site, a.imsi, a.msisdn, a.last_seq, a.created_at)
-                    for a in appliances
-                ],
-            )
-        )
-    return EXIT_OK
+    return emit_listing(
+        appliances,
+        as_json=ctx.args.json,
+        to_json=_appliance_json,
+        headers=["APPLIANCE", "ENABLED", "SITE", "IMSI", "MSISDN", "LAST SEQ", "CREATED"],
+        row=lambda a: (
+            a.appliance_id,
+            a.enabled,
+            a.site,
+            a.imsi,
+            a.msisdn,
+            a.last_seq,
+            a.created_at,
+        ),
+        none=f"No appliances. Enrol one with: {PROG} appliance add ID --public-key ...",
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,7 @@ from gmlc.cli.common import (
     EXIT_OK,
     CommandTree,
     Context,
-    emit_json,
-    format_table,
+    emit_listing,
     parse_time,
     positive_int,
 )
@@ -28,34 +27,34 @@ def _cmd_audit_list(ctx: Context) -> int:
             entries.reverse()
         else:
             entries = list(store.list_audit(since=args.since, kind=args.kind, limit=args.limit))
-    if args.json:
-        emit_json([e.to_json() for e in entries])
-        return EXIT_OK
-    if not entries:
-        print("No audit entries match.")
-        return EXIT_OK
-    print(
-        format_table(
-            ["ID", "AT", "KIND", "CLIENT", "APPLIANCE", "SOURCE", "TARGETS", "RESULT", "DETAIL"],
-            [
-                (
-                    e.id,
-                    e.at,
-                    e.kind,
-                    e.client_id,
-                    e.appliance_id,
-                    e.source,
-                    ",".join(e.targets) or None,
-                    e.result,
-                    json.dumps(e.detail, separators=(",", ":"), sort_keys=True)
-                    if e.detail
-                    else None,
-                )
-                for e in entries
-            ],
-        )
+    return emit_listing(
+        entries,
+        as_json=args.json,
+        to_json=lambda e: e.to_json(),
+        headers=[
+            "ID",
+            "AT",
+            "KIND",
+            "CLIENT",
+            "APPLIANCE",
+            "SOURCE",
+            "TARGETS",
+            "RESULT",
+            "DETAIL",
+        ],
+        row=lambda e: (
+            e.id,
+            e.at,
+            e.kind,
+            e.client_id,
+            e.appliance_id,
+            e.source,
+            ",".join(e.targets) or None,
+            e.result,
+            json.dumps(e.detail, separators=(",", ":"), sort_keys=True) if e.detail else None,
+        ),
+        none="No audit entries match.",
     )
-    return EXIT_OK
 
 
 def _cmd_audit_export(ctx: Context) -> int:

@@ -28,8 +28,9 @@ from gmlc.cli.common import (
     UsageError,
     cell_text,
     emit_json,
-    format_table,
+    emit_listing,
     iso,
+    number_argument,
 )
 from gmlc.errors import NotFoundError
 from gmlc.peers import spki_sha256_of_pem
@@ -160,31 +161,23 @@ def _cmd_client_certificates(ctx: Context) -> int:
 def _cmd_client_list(ctx: Context) -> int:
     with ctx.store() as store:
         clients = store.list_clients()
-    if ctx.args.json:
-        emit_json([_client_json(c) for c in clients])
-    elif not clients:
-        print(f"No clients. Add one with: {PROG} client add ID --msisdn NUMBER --from CIDR")
-    else:
-        print(
-            format_table(
-                ["CLIENT", "ENABLED", "MSISDNS", "IMSIS", "NETWORKS", "DOMAINS", "MODE", "CREATED"],
-                [
-                    (
-                        c.client_id,
-                        c.enabled,
-                        c.msisdns,
-                        c.imsis,
-                        _network_texts(c),
-                        c.domains,
-                        c.statement_mode
-                        + (f" ~{c.precision_m} m" if c.precision_m is not None else ""),
-                        c.created_at,
-                    )
-                    for c in clients
-                ],
-            )
-        )
-    return EXIT_OK
+    return emit_listing(
+        clients,
+        as_json=ctx.args.json,
+        to_json=_client_json,
+        headers=["CLIENT", "ENABLED", "MSISDNS", "IMSIS", "NETWORKS", "DOMAINS", "MODE", "CREATED"],
+        row=lambda c: (
+            c.client_id,
+            c.enabled,
+            c.msisdns,
+            c.imsis,
+            _network_texts(c),
+            c.domains,
+            c.statement_mode + (f" ~{c.precision_m} m" if c.precision_m is not None else ""),
+            c.created_at,
+        ),
+        none=f"No clients. Add one with: {PROG} client add ID --msisdn NUMBER --from CIDR",
+    )
 
 
 def _cmd_client_enable(ctx: Context, enabled: bool) -> int:
@@ -364,18 +357,14 @@ def _cmd_domain_remove(ctx: Context) -> int:
 def _cmd_domain_list(ctx: Context) -> int:
     with ctx.store() as store:
         records = store.list_domains(ctx.args.id)
-    if ctx.args.json:
-        emit_json([_domain_json(record) for record in records])
-    elif not records:
-        print(f"No domains. Enrol one with: {PROG} client domain add CLIENT-ID DOMAIN")
-    else:
-        print(
-            format_table(
-                ["DOMAIN", "CLIENT", "ENROLLED", "GMLC NAMED"],
-                [(r.domain, r.client_id, r.enrolled_at, r.evidence.get("gmlc")) for r in records],
-            )
-        )
-    return EXIT_OK
+    return emit_listing(
+        records,
+        as_json=ctx.args.json,
+        to_json=_domain_json,
+        headers=["DOMAIN", "CLIENT", "ENROLLED", "GMLC NAMED"],
+        row=lambda r: (r.domain, r.client_id, r.enrolled_at, r.evidence.get("gmlc")),
+        none=f"No domains. Enrol one with: {PROG} client domain add CLIENT-ID DOMAIN",
+    )
 
 
 def _cmd_client_options(ctx: Context) -> int:
@@ -411,14 +400,12 @@ def _cmd_client_options(ctx: Context) -> int:
 # Arguments
 
 
-def _precision(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of metres") from None
-    if not 1 <= value <= MAX_PRECISION_M:
-        raise argparse.ArgumentTypeError(f"the precision is 1 to {MAX_PRECISION_M} metres")
-    return value
+_precision = number_argument(
+    int,
+    "a whole number of metres",
+    lambda metres: 1 <= metres <= MAX_PRECISION_M,
+    f"the precision is 1 to {MAX_PRECISION_M} metres",
+)
 
 
 def _target_options(parser: argparse.ArgumentParser) -> None:

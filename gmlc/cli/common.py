@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gmlc.errors import (
     DuplicateError,
@@ -31,6 +31,7 @@ from runtime.cli import (
     Program,
     ProgramParser,
     add_command,
+    add_commands,
 )
 
 if TYPE_CHECKING:
@@ -62,14 +63,19 @@ __all__ = [
     "cell_text",
     "describe_error",
     "emit_json",
+    "emit_listing",
     "format_table",
     "init_config_path",
     "iso",
     "key_ring",
+    "number_argument",
     "parse_time",
     "positive_int",
     "resolve_config_path",
 ]
+
+_Number = TypeVar("_Number", int, float)
+_Item = TypeVar("_Item")
 
 EXIT_NOT_FOUND = 3
 EXIT_CONFLICT = 4
@@ -151,24 +157,73 @@ def parse_time(text: str) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def positive_int(text: str) -> int:
-    """An argument that is a whole number of at least 1.
+def number_argument(
+    parse: Callable[[str], _Number], noun: str, accepts: Callable[[_Number], bool], refusal: str
+) -> Callable[[str], _Number]:
+    """An argparse ``type`` for a number in a range.
 
-    Raises:
-        argparse.ArgumentTypeError: anything else.
+    Args:
+        parse: ``int`` or ``float``.
+        noun: What the number is, after "is not": ``a whole number of metres``.
+        accepts: Whether a parsed value is in range.
+        refusal: The words for a value out of range; ``{value}`` stands for it.
+
+    Returns:
+        The parser, which raises :class:`argparse.ArgumentTypeError` with these words.
     """
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
+
+    def read(text: str) -> _Number:
+        try:
+            value = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+        if not accepts(value):
+            raise argparse.ArgumentTypeError(refusal.format(value=value))
+        return value
+
+    return read
+
+
+#: An argument that is a whole number of at least 1.
+positive_int = number_argument(
+    int, "a whole number", lambda n: n >= 1, "{value} must be at least 1"
+)
 
 
 def emit_json(document: object) -> None:
     """Prints a JSON document for machines (``--json``)."""
     print(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False))
+
+
+def emit_listing(
+    items: Sequence[_Item],
+    *,
+    as_json: bool,
+    to_json: Callable[[_Item], object],
+    headers: Sequence[str],
+    row: Callable[[_Item], Sequence[object]],
+    none: str | None = None,
+) -> int:
+    """A ``list`` command's output: the JSON array, the words for no items, or a table.
+
+    Args:
+        items: What the command lists.
+        as_json: ``--json`` was given.
+        to_json: One item as JSON.
+        headers: The table's column names.
+        row: One item as a table row.
+        none: What to say when there is nothing (None: the table's headers alone).
+
+    Returns:
+        ``EXIT_OK``.
+    """
+    if as_json:
+        emit_json([to_json(item) for item in items])
+    elif not items and none is not None:
+        print(none)
+    else:
+        print(format_table(headers, [row(item) for item in items]))
+    return EXIT_OK
 
 
 def describe_error(error: BaseException) -> tuple[str, int] | None:
@@ -296,9 +351,7 @@ class CommandTree:
     def group(self, commands: Any, name: str, help_text: str) -> Any:
         """A command group (``client``, ``keys`` …) whose actions are added with :meth:`add`."""
         parser = add_command(commands, PROGRAM, name, help=help_text, description=help_text)
-        return parser.add_subparsers(
-            dest=f"{name}_command", metavar="ACTION", required=True, parser_class=ProgramParser
-        )
+        return add_commands(parser, dest=f"{name}_command", metavar="ACTION")
 
     def add(
         self, group: Any, name: str, help_text: str, handler: Handler, *, json: bool = True

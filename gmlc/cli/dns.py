@@ -8,62 +8,64 @@ each RRset is replaced by exactly these records, and a second run changes nothin
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gmlc.cli.common import EXIT_OK, PROG, CommandTree, Context, emit_json, key_ring
-from gmlc.dnszone import gmlc_zone_lines
+from gmlc.cli.common import (
+    EXIT_OK,
+    PROG,
+    CommandTree,
+    Context,
+    emit_json,
+    key_ring,
+    number_argument,
+)
 
 if TYPE_CHECKING:
-    from gmlc.dnszone import ZoneLine
+    from verifier.dnsupdate import ZoneRecord
 
 __all__ = ["DEFAULT_RECORD_TTL_S", "register"]
 
 DEFAULT_RECORD_TTL_S = 300
 
 
-def _ttl(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds") from None
-    if not 1 <= value <= 86400:
-        raise argparse.ArgumentTypeError("the TTL is 1 to 86400 seconds")
-    return value
+_ttl = number_argument(
+    int, "a whole number of seconds", lambda ttl: 1 <= ttl <= 86400, "the TTL is 1 to 86400 seconds"
+)
 
 
-def _zone_lines(ctx: Context) -> tuple[str, list[ZoneLine]]:
+def _zone_records(ctx: Context) -> tuple[str, list[ZoneRecord]]:
     """The GMLC's issuer name and its records."""
+    # Imported here: the DNS library is loaded by the dns commands only.
+    from gmlc.dnszone import gmlc_zone_records
+
     settings = ctx.settings()
     pins = key_ring(ctx).dns_pins()
     with ctx.store(settings) as store:
         declarations = store.list_declarations()
-    return settings.issuer, gmlc_zone_lines(settings.issuer, declarations, pins, ttl=ctx.args.ttl)
+    return settings.issuer, gmlc_zone_records(settings.issuer, declarations, pins, ttl=ctx.args.ttl)
 
 
 def _cmd_dns_records(ctx: Context) -> int:
-    _, lines = _zone_lines(ctx)
+    from verifier.dnsupdate import zone_lines
+
+    _, records = _zone_records(ctx)
     if ctx.args.json:
         emit_json(
-            [
-                {"owner": line.owner, "type": line.rdtype, "ttl": line.ttl, "value": line.value}
-                for line in lines
-            ]
+            [{"owner": r.owner, "type": r.rdtype, "ttl": r.ttl, "value": r.value} for r in records]
         )
         return EXIT_OK
-    for line in lines:
-        print(line.to_text())
+    for line in zone_lines(records):
+        print(line)
     return EXIT_OK
 
 
 def _cmd_dns_update(ctx: Context) -> int:
-    from verifier.dnsupdate import ZoneRecord, find_zone, load_tsig_key, publish
+    from verifier.dnsupdate import find_zone, load_tsig_key, publish
 
     args = ctx.args
     key = load_tsig_key(args.tsig_key)
-    issuer, lines = _zone_lines(ctx)
-    records = [ZoneRecord(line.owner, line.rdtype, line.ttl, line.value) for line in lines]
+    issuer, records = _zone_records(ctx)
     # Every record lies under the issuer's name: its zone is the one to update.
     zone = args.zone or find_zone(args.server, issuer, timeout=args.timeout)
     result = publish(args.server, key, zone, records, timeout=args.timeout)
@@ -84,14 +86,12 @@ def _cmd_dns_update(ctx: Context) -> int:
     return EXIT_OK
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= 60:
-        raise argparse.ArgumentTypeError("the timeout is more than 0 and at most 60 seconds")
-    return value
+_seconds = number_argument(
+    float,
+    "a number of seconds",
+    lambda seconds: 0 < seconds <= 60,
+    "the timeout is more than 0 and at most 60 seconds",
+)
 
 
 def register(commands: Any, tree: CommandTree) -> None:

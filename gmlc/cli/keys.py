@@ -13,7 +13,7 @@ from gmlc.cli.common import (
     Context,
     UsageError,
     emit_json,
-    format_table,
+    emit_listing,
     iso,
     key_ring,
 )
@@ -122,19 +122,13 @@ def _cmd_keys_revoke(ctx: Context) -> int:
 
 def _cmd_keys_list(ctx: Context) -> int:
     keys = key_ring(ctx).list()
-    if ctx.args.json:
-        emit_json([_key_json(k) for k in keys])
-    else:
-        print(
-            format_table(
-                ["KID", "ALG", "STATUS", "CREATED", "RETIRED", "REVOKED", "PIN UNTIL"],
-                [
-                    (k.kid, k.alg, k.status, k.created_at, k.retired_at, k.revoked_at, k.until)
-                    for k in keys
-                ],
-            )
-        )
-    return EXIT_OK
+    return emit_listing(
+        keys,
+        as_json=ctx.args.json,
+        to_json=_key_json,
+        headers=["KID", "ALG", "STATUS", "CREATED", "RETIRED", "REVOKED", "PIN UNTIL"],
+        row=lambda k: (k.kid, k.alg, k.status, k.created_at, k.retired_at, k.revoked_at, k.until),
+    )
 
 
 def _token_arguments(parser: Any) -> None:

@@ -306,11 +306,7 @@ class ApplianceStore(Database):
 
     def count_observations(self, appliance_id: str | None = None) -> int:
         """How many observations are stored (for one appliance, or in total)."""
-        query = sa.select(sa.func.count()).select_from(OBSERVATIONS)
-        if appliance_id is not None:
-            query = query.where(OBSERVATIONS.c.appliance_id == appliance_id)
-        with self._read("counting observations") as conn:
-            return int(conn.execute(query).scalar_one())
+        return self._count(OBSERVATIONS, "counting observations", appliance_id=appliance_id)
 
     def prune_observations(self, *, older_than: datetime, keep_per_appliance: int) -> int:
         """Delete observations received before ``older_than`` and beyond the newest

@@ -275,11 +275,7 @@ class AuditStore(Database):
 
     def count_audit(self, kind: str | None = None) -> int:
         """How many audit entries there are (of one kind, or in total)."""
-        query = sa.select(sa.func.count()).select_from(AUDIT)
-        if kind is not None:
-            query = query.where(AUDIT.c.kind == kind)
-        with self._read("counting audit entries") as conn:
-            return int(conn.execute(query).scalar_one())
+        return self._count(AUDIT, "counting audit entries", kind=kind)
 
 
 def _audit_record(row: sa.Row[Any]) -> AuditRecord:

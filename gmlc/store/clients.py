@@ -32,7 +32,9 @@ from gmlc.store.domains import (
     domain_rows,
     owner_conflict,
     precision_m,
+    require_client,
     statement_mode,
+    update_client,
 )
 
 __all__ = ["ANYWHERE", "ClientRecord", "ClientStore"]
@@ -64,32 +66,31 @@ class ClientRecord:
         return {str(network) for network in self.networks} >= set(ANYWHERE)
 
 
+# A client's targets, networks, certificate pins and domains, each as (kind, value) rows:
+# the kind is a column (a target's msid_type) or a fixed word, the value a column.
+_CLIENT_ITEM_COLUMNS: tuple[tuple[sa.Column[str] | str, sa.Column[str]], ...] = (
+    (CLIENT_TARGETS.c.msid_type, CLIENT_TARGETS.c.value),
+    ("network", CLIENT_NETWORKS.c.network),
+    ("certificate", CLIENT_CERTIFICATES.c.spki_sha256),
+    ("domain", CLIENT_DOMAINS.c.domain),
+)
+
+
+def _client_items(*, of_one: bool) -> sa.CompoundSelect[Any]:
+    """Every client's (client_id, kind, value) rows, or one client's (``client_id`` bound)."""
+    branches = []
+    for kind, value in _CLIENT_ITEM_COLUMNS:
+        owner = value.table.c.client_id
+        kind_column = kind if isinstance(kind, sa.Column) else sa.literal(kind, sa.String(11))
+        branch = sa.select(owner, kind_column.label("kind"), value.label("value"))
+        branches.append(branch.where(owner == sa.bindparam("client_id")) if of_one else branch)
+    return sa.union_all(*branches)
+
+
 # Built once: it is on every SLIR's path, and constructing a Core statement per call
-# costs more than executing it (the compiled form is cached either way). Targets,
-# networks, certificate pins and domains come as (kind, value) rows of one statement, each
-# branch filtered by the id, so the record costs one round trip.
-_CLIENT_ITEMS = sa.union_all(
-    sa.select(
-        CLIENT_TARGETS.c.client_id,
-        CLIENT_TARGETS.c.msid_type.label("kind"),
-        CLIENT_TARGETS.c.value.label("value"),
-    ).where(CLIENT_TARGETS.c.client_id == sa.bindparam("client_id")),
-    sa.select(
-        CLIENT_NETWORKS.c.client_id,
-        sa.literal("network", sa.String(11)).label("kind"),
-        CLIENT_NETWORKS.c.network.label("value"),
-    ).where(CLIENT_NETWORKS.c.client_id == sa.bindparam("client_id")),
-    sa.select(
-        CLIENT_CERTIFICATES.c.client_id,
-        sa.literal("certificate", sa.String(11)).label("kind"),
-        CLIENT_CERTIFICATES.c.spki_sha256.label("value"),
-    ).where(CLIENT_CERTIFICATES.c.client_id == sa.bindparam("client_id")),
-    sa.select(
-        CLIENT_DOMAINS.c.client_id,
-        sa.literal("domain", sa.String(11)).label("kind"),
-        CLIENT_DOMAINS.c.domain.label("value"),
-    ).where(CLIENT_DOMAINS.c.client_id == sa.bindparam("client_id")),
-).subquery()
+# costs more than executing it (the compiled form is cached either way). Each branch is
+# filtered by the id, so the record costs one round trip.
+_CLIENT_ITEMS = _client_items(of_one=True).subquery()
 _CLIENT_WITH_ITEMS = (
     sa.select(CLIENTS, _CLIENT_ITEMS.c.kind, _CLIENT_ITEMS.c.value)
     .select_from(CLIENTS.outerjoin(_CLIENT_ITEMS, _CLIENT_ITEMS.c.client_id == CLIENTS.c.client_id))
@@ -196,19 +197,10 @@ class ClientStore(Database):
         """Every client, ordered by id."""
         with self._read("listing clients") as conn:
             rows = conn.execute(CLIENTS.select().order_by(CLIENTS.c.client_id)).all()
-            targets = conn.execute(CLIENT_TARGETS.select()).all()
-            networks = conn.execute(CLIENT_NETWORKS.select()).all()
-            certificates = conn.execute(CLIENT_CERTIFICATES.select()).all()
-            domains = conn.execute(CLIENT_DOMAINS.select()).all()
+            items = conn.execute(_client_items(of_one=False)).all()
         by_client: dict[str, list[tuple[str, str]]] = {}
-        for target in targets:
-            by_client.setdefault(target.client_id, []).append((target.msid_type, target.value))
-        for network in networks:
-            by_client.setdefault(network.client_id, []).append(("network", network.network))
-        for pin in certificates:
-            by_client.setdefault(pin.client_id, []).append(("certificate", pin.spki_sha256))
-        for domain in domains:
-            by_client.setdefault(domain.client_id, []).append(("domain", domain.domain))
+        for item in items:
+            by_client.setdefault(item.client_id, []).append((item.kind, item.value))
         return [_client_record(row, by_client.get(row.client_id, [])) for row in rows]
 
     def set_client_networks(
@@ -273,11 +265,7 @@ class ClientStore(Database):
         additions = kind.rows(client_id, add)
         removals = {row[kind.column.name] for row in kind.rows(client_id, remove)}
         with self._write(f"changing a client's {kind.plural}") as conn:
-            exists = conn.execute(
-                sa.select(CLIENTS.c.client_id).where(CLIENTS.c.client_id == client_id)
-            ).first()
-            if exists is None:
-                raise NotFoundError(f"client {client_id!r} does not exist")
+            require_client(conn, client_id)
             current = set(
                 conn.execute(
                     sa.select(kind.column).where(kind.table.c.client_id == client_id)
@@ -303,6 +291,10 @@ class ClientStore(Database):
                 )
             if additions:
                 conn.execute(_insert_ignoring_duplicates(self.dialect, kind.table), additions)
+        return self._client_now(client_id)
+
+    def _client_now(self, client_id: str) -> ClientRecord:
+        """The client as a change just left it."""
         record = self.get_client(client_id)
         if record is None:  # removed by someone else in between
             raise NotFoundError(f"client {client_id!r} does not exist")
@@ -315,13 +307,7 @@ class ClientStore(Database):
             NotFoundError: no such client.
         """
         with self._write("updating a client") as conn:
-            result = conn.execute(
-                CLIENTS.update()
-                .where(CLIENTS.c.client_id == client_id)
-                .values(enabled=bool(enabled))
-            )
-            if result.rowcount == 0:
-                raise NotFoundError(f"client {client_id!r} does not exist")
+            update_client(conn, client_id, {"enabled": bool(enabled)})
 
     def set_client_password(self, client_id: str, password_hash: str) -> None:
         """Replace a client's password hash.
@@ -332,13 +318,7 @@ class ClientStore(Database):
         """
         check.password_hash(password_hash)
         with self._write("updating a client") as conn:
-            result = conn.execute(
-                CLIENTS.update()
-                .where(CLIENTS.c.client_id == client_id)
-                .values(password_hash=password_hash)
-            )
-            if result.rowcount == 0:
-                raise NotFoundError(f"client {client_id!r} does not exist")
+            update_client(conn, client_id, {"password_hash": password_hash})
 
     def authorize_client(
         self, client_id: str, *, msisdns: Iterable[str] = (), imsis: Iterable[str] = ()
@@ -351,17 +331,10 @@ class ClientStore(Database):
         """
         targets = _target_rows(client_id, msisdns, imsis)
         with self._write("authorizing a client") as conn:
-            exists = conn.execute(
-                sa.select(CLIENTS.c.client_id).where(CLIENTS.c.client_id == client_id)
-            ).first()
-            if exists is None:
-                raise NotFoundError(f"client {client_id!r} does not exist")
+            require_client(conn, client_id)
             if targets:
                 conn.execute(_insert_ignoring_duplicates(self.dialect, CLIENT_TARGETS), targets)
-        record = self.get_client(client_id)
-        if record is None:  # removed by someone else in between
-            raise NotFoundError(f"client {client_id!r} does not exist")
-        return record
+        return self._client_now(client_id)
 
 
 def _target_rows(

@@ -265,6 +265,15 @@ class Database:
             with conn.begin():
                 yield conn
 
+    def _count(self, table: sa.Table, operation: str, **equal: object) -> int:
+        """How many rows of ``table`` have the given column values (None: any value)."""
+        query = sa.select(sa.func.count()).select_from(table)
+        for column, value in equal.items():
+            if value is not None:
+                query = query.where(table.c[column] == value)
+        with self._read(operation) as conn:
+            return int(conn.execute(query).scalar_one())
+
     @contextlib.contextmanager
     def _driver_write(self, operation: str = "writing") -> Iterator[Any]:
         """A write transaction on the driver's own cursor (sqlite3 or psycopg).

@@ -194,6 +194,30 @@ def owner_conflict(conn: sa.Connection, client_id: str, domains: Iterable[str]) 
         )
 
 
+def require_client(conn: sa.Connection, client_id: str) -> None:
+    """Inside a write: refuse to go on for a client that does not exist.
+
+    Raises:
+        NotFoundError: no such client.
+    """
+    found = conn.execute(
+        sa.select(CLIENTS.c.client_id).where(CLIENTS.c.client_id == client_id)
+    ).first()
+    if found is None:
+        raise NotFoundError(f"client {client_id!r} does not exist")
+
+
+def update_client(conn: sa.Connection, client_id: str, values: dict[str, Any]) -> None:
+    """Inside a write: set columns of a client's row.
+
+    Raises:
+        NotFoundError: no such client.
+    """
+    result = conn.execute(CLIENTS.update().where(CLIENTS.c.client_id == client_id).values(values))
+    if result.rowcount == 0:
+        raise NotFoundError(f"client {client_id!r} does not exist")
+
+
 class DomainStore(Database):
     """Client domains, statement options and declarations."""
 
@@ -217,7 +241,7 @@ class DomainStore(Database):
         now = check.aware("clock()", self._clock())
         rows = domain_rows(client_id, enrolments, now)
         with self._write("enrolling domains") as conn:
-            self._require_client(conn, client_id)
+            require_client(conn, client_id)
             owner_conflict(conn, client_id, (row["domain"] for row in rows))
             held = {record.domain for record in self._domains_of(conn, client_id)}
             for row in rows:
@@ -251,7 +275,7 @@ class DomainStore(Database):
         """
         names = check.strings("domains", domains, domain_name)
         with self._write("removing domains") as conn:
-            self._require_client(conn, client_id)
+            require_client(conn, client_id)
             owned = set(
                 conn.execute(
                     sa.select(CLIENT_DOMAINS.c.domain).where(
@@ -278,7 +302,7 @@ class DomainStore(Database):
             if client_id is None:
                 rows = conn.execute(CLIENT_DOMAINS.select().order_by(CLIENT_DOMAINS.c.domain))
                 return [_domain_record(row) for row in rows]
-            self._require_client(conn, client_id)
+            require_client(conn, client_id)
             return self._domains_of(conn, client_id)
 
     def set_statement_options(
@@ -292,11 +316,7 @@ class DomainStore(Database):
         """
         values = {"statement_mode": statement_mode(mode), "precision_m": precision_m(precision)}
         with self._write("setting statement options") as conn:
-            result = conn.execute(
-                CLIENTS.update().where(CLIENTS.c.client_id == client_id).values(**values)
-            )
-            if result.rowcount == 0:
-                raise NotFoundError(f"client {client_id!r} does not exist")
+            update_client(conn, client_id, values)
 
     def record_declaration(
         self,
@@ -379,14 +399,6 @@ class DomainStore(Database):
             query = query.where(DECLARATIONS.c.domain == domain_name(domain))
         with self._read("listing declarations") as conn:
             return [_declaration_record(row) for row in conn.execute(query)]
-
-    @staticmethod
-    def _require_client(conn: sa.Connection, client_id: str) -> None:
-        found = conn.execute(
-            sa.select(CLIENTS.c.client_id).where(CLIENTS.c.client_id == client_id)
-        ).first()
-        if found is None:
-            raise NotFoundError(f"client {client_id!r} does not exist")
 
     @staticmethod
     def _domains_of(conn: sa.Connection, client_id: str) -> list[DomainRecord]:

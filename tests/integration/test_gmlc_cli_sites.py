@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import dns.rdata
 import dns.rdataclass
@@ -24,7 +25,8 @@ from gmlc.keys import KeyRing
 from gmlc.store import Store
 from mlp.dnsrecords import KeyPin, join_txt_strings
 from mlp.keys import KeySet, jwk_thumbprint
-from mlp.m2dmrt import sign_declaration, spki_der, verify_declarations
+from mlp.m2dmrt import Declaration, sign_declaration, spki_der, verify_declarations
+from tests.support.gmlc import sqlite_url
 from verifier.dns import open_resolver
 from verifier.dnslab import KnotLab
 
@@ -35,6 +37,27 @@ Cli = Callable[..., tuple[int, str, str]]
 
 def policy(gmlc: str = G, mode: str = "one") -> str:
     return f"v=salve1; gmlc={gmlc}:9211; age=300; mode={mode}"
+
+
+def record_declaration(
+    state_dir: Path, *, signer: str, domain: str, gmlc_key: Any, site_key: Any
+) -> Declaration:
+    """Stores web-1's declarations for ``domain`` as the endpoint does: the GMLC's (by
+    ``gmlc_key`` as ``signer``, for ``site_key``; returned) and a site's placeholder."""
+    site_spki = spki_der(site_key.public_key())
+    ours = sign_declaration(
+        signer=signer, target=domain, target_spki_der=site_spki, private_key=gmlc_key
+    )
+    with Store.open(sqlite_url(state_dir)) as store:
+        store.record_declaration(
+            client_id="web-1",
+            domain=domain,
+            site_spki=site_spki,
+            site_declaration="v=m2dmrt1; s=x; t=y; a=ES256; sig=AA==",
+            gmlc_spki_sha256="0" * 64,
+            gmlc_declaration=ours.to_text(),
+        )
+    return ours
 
 
 @pytest.fixture
@@ -157,24 +180,10 @@ def test_dns_records_publish_declarations_and_key_pins(
     state = node.parent / "state"
     ring = KeyRing(state / "keys")
     ring.rotate("EdDSA")
-    # A declaration as the endpoint stores it, by an RSA key: long enough to be split.
+    # By an RSA key: long enough to be split.
     gmlc_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     site_key = ec.generate_private_key(ec.SECP256R1())
-    ours = sign_declaration(
-        signer=G,
-        target=shop,
-        target_spki_der=spki_der(site_key.public_key()),
-        private_key=gmlc_key,
-    )
-    with Store.open(f"sqlite:///{state / 'gmlc.sqlite3'}") as store:
-        store.record_declaration(
-            client_id="web-1",
-            domain=shop,
-            site_spki=spki_der(site_key.public_key()),
-            site_declaration="v=m2dmrt1; s=x; t=y; a=ES256; sig=AA==",
-            gmlc_spki_sha256="0" * 64,
-            gmlc_declaration=ours.to_text(),
-        )
+    record_declaration(state, signer=G, domain=shop, gmlc_key=gmlc_key, site_key=site_key)
     code, out, err = cli("dns", "records", "--ttl", "120")
     assert code == 0, err
     lines = out.splitlines()
@@ -240,22 +249,13 @@ def test_dns_update_publishes_the_records_once_and_says_when_nothing_changed(
     published(shop, policy(issuer))
     assert cli("client", "add", "web-1", "--domain", shop, "--from-anywhere")[0] == 0
     gmlc_key = ec.generate_private_key(ec.SECP256R1())
-    site_key = ec.generate_private_key(ec.SECP256R1())
-    ours = sign_declaration(
+    ours = record_declaration(
+        tmp_path / "state",
         signer=issuer,
-        target=shop,
-        target_spki_der=spki_der(site_key.public_key()),
-        private_key=gmlc_key,
+        domain=shop,
+        gmlc_key=gmlc_key,
+        site_key=ec.generate_private_key(ec.SECP256R1()),
     )
-    with Store.open(f"sqlite:///{tmp_path / 'state' / 'gmlc.sqlite3'}") as store:
-        store.record_declaration(
-            client_id="web-1",
-            domain=shop,
-            site_spki=spki_der(site_key.public_key()),
-            site_declaration="v=m2dmrt1; s=x; t=y; a=ES256; sig=AA==",
-            gmlc_spki_sha256="0" * 64,
-            gmlc_declaration=ours.to_text(),
-        )
     update = ("dns", "update", "--server", knot_lab.server, "--tsig-key", str(knot_lab.tsig_key))
     declaration_name = f"{shop}._m2dmrt.{issuer}"
     pins_name = f"_salve-keys.{issuer}"

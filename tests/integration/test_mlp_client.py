@@ -8,7 +8,6 @@ never retried.
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import ssl
 import sys
@@ -23,10 +22,6 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from mlp import (
     CircularArea,
@@ -57,6 +52,7 @@ from mlp.statement import (
     session_hash_from_exporter,
     verify_statement,
 )
+from tests.support.certificates import self_signed_certificate
 
 MSISDN = "41791234567"
 SESSION_HASH = session_hash_from_exporter(bytes(range(32)))
@@ -539,39 +535,13 @@ def test_connection_closed_by_the_server_while_idle_is_replaced(serve: Any) -> N
 @pytest.fixture
 def tls_files(tmp_path: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 and its key, as PEM files."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gmlc.test")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(hours=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False
-        )
-        .sign(key, hashes.SHA256())
+    return self_signed_certificate(
+        tmp_path,
+        "gmlc.test",
+        alt_names=("127.0.0.1",),
+        authority=True,
+        valid_since=timedelta(hours=1),
     )
-    cert_path = tmp_path / "gmlc.crt"
-    key_path = tmp_path / "gmlc.key"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
 
 
 def _server_context(tls_files: tuple[Path, Path]) -> ssl.SSLContext:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
@@ -9,8 +10,10 @@ import signal
 import socket
 import subprocess
 import tty
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -158,9 +161,33 @@ def test_log_levels_are_accepted(salve_modem: Command, level: str, tmp_path: Pat
     assert_no_traceback(result)
 
 
-def test_watch_prints_one_line_per_change_until_interrupted(
+@dataclass
+class Watch:
+    """A running ``salve-modem watch --json`` of the simulator and its control socket."""
+
+    process: subprocess.Popen[str]
+    control_path: Path
+
+    def line(self) -> dict[str, Any]:
+        """The next JSON line it printed."""
+        assert self.process.stdout is not None
+        line: dict[str, Any] = json.loads(self.process.stdout.readline())
+        return line
+
+    def control(self, command: bytes) -> None:
+        """Sends one command to the simulator's control socket; it must accept it."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as control:
+            control.connect(str(self.control_path))
+            control.sendall(command + b"\n")
+            assert json.loads(control.makefile().readline()) == {"ok": True}
+
+
+@contextlib.contextmanager
+def watching(
     salve_modem: Command, tmp_path: Path, wait_until: Callable[..., None]
-) -> None:
+) -> Iterator[tuple[Watch, dict[str, Any]]]:
+    """``salve-modem watch`` of the demo scenario, and its first line (once the control
+    socket is there). At the end, Ctrl-C ends it with exit code 0 and no traceback."""
     control_path = tmp_path / "control.sock"
     url = f"sim://quectel-ec25?scenario=demo&control={control_path}"
     process = subprocess.Popen(
@@ -170,21 +197,10 @@ def test_watch_prints_one_line_per_change_until_interrupted(
         text=True,
     )
     try:
-        assert process.stdout is not None
-        first = json.loads(process.stdout.readline())
-        assert (first["type"], first["trigger"]) == ("change", "start")
-        assert first["serving"]["ci"] == 0x1A2B3C4
+        watch = Watch(process, control_path)
+        first = watch.line()
         wait_until(control_path.exists, what="the control socket")
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as control:
-            control.connect(str(control_path))
-            control.sendall(b'{"cmd": "goto", "step": "moved"}\n')
-            assert json.loads(control.makefile().readline()) == {"ok": True}
-        # Exactly one line for the move, whether the URC or a poll noticed it first.
-        moved = json.loads(process.stdout.readline())
-        assert moved["type"] == "change"
-        assert moved["trigger"] in ("urc", "poll")
-        assert moved["serving"]["ci"] == 0x2BD1E01
-        assert moved["serving"]["mcc"] == "262"
+        yield watch, first
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
         assert process.stderr is not None
@@ -196,6 +212,21 @@ def test_watch_prints_one_line_per_change_until_interrupted(
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
+
+
+def test_watch_prints_one_line_per_change_until_interrupted(
+    salve_modem: Command, tmp_path: Path, wait_until: Callable[..., None]
+) -> None:
+    with watching(salve_modem, tmp_path, wait_until) as (watch, first):
+        assert (first["type"], first["trigger"]) == ("change", "start")
+        assert first["serving"]["ci"] == 0x1A2B3C4
+        watch.control(b'{"cmd": "goto", "step": "moved"}')
+        # Exactly one line for the move, whether the URC or a poll noticed it first.
+        moved = watch.line()
+        assert moved["type"] == "change"
+        assert moved["trigger"] in ("urc", "poll")
+        assert moved["serving"]["ci"] == 0x2BD1E01
+        assert moved["serving"]["mcc"] == "262"
 
 
 @pytest.mark.parametrize(
@@ -242,45 +273,20 @@ def test_unknown_simulator_names_are_usage_errors(salve_modem: Command, argv: li
 def test_watch_waits_out_a_brief_unplug(
     salve_modem: Command, tmp_path: Path, wait_until: Callable[..., None]
 ) -> None:
-    control_path = tmp_path / "control.sock"
-    url = f"sim://quectel-ec25?scenario=demo&control={control_path}"
-    process = subprocess.Popen(
-        salve_modem("watch", "--json", "--interval", "0.5", url),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        first = json.loads(process.stdout.readline())
+    with watching(salve_modem, tmp_path, wait_until) as (watch, first):
         assert first["trigger"] == "start"
-        wait_until(control_path.exists, what="the control socket")
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as control:
-            control.connect(str(control_path))
-            control.sendall(b'{"cmd": "unplug", "seconds": 3}\n')
-            assert json.loads(control.makefile().readline()) == {"ok": True}
-        lost = json.loads(process.stdout.readline())
+        watch.control(b'{"cmd": "unplug", "seconds": 3}')
+        lost = watch.line()
         assert lost["type"] == "modem_lost"
         assert lost["reason"]
-        back = json.loads(process.stdout.readline())
+        back = watch.line()
         assert back["type"] == "modem_back"
         assert back["gone_s"] > 0
         # It said it would wait, and it did: a fresh observation follows, and it still runs.
-        again = json.loads(process.stdout.readline())
+        again = watch.line()
         assert (again["type"], again["trigger"]) == ("change", "back")
         assert again["serving"]["ci"] == 0x1A2B3C4
-        assert process.poll() is None
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0
-        assert process.stderr is not None
-        assert "Traceback" not in process.stderr.read()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
+        assert watch.process.poll() is None
 
 
 def test_list_runs_on_this_machine(salve_modem: Command) -> None:

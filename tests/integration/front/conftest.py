@@ -24,17 +24,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import signal
 import socket
-import ssl
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -43,247 +38,71 @@ import h11
 import httpx
 import pytest
 import trustme
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from OpenSSL import SSL
 
-from gmlc.auth import hash_password
-from gmlc.keys import KeyRing
-from gmlc.store import CellRecord, DomainEnrolment, Store
-from mlp.dnsrecords import KeyPin
-from mlp.keys import KeySet, jwk_thumbprint
-from mlp.m2dmrt import spki_der
-from mlp.observation import (
-    ObservationReport,
-    ReportCell,
-    ReportModem,
-    ReportRegistration,
-    ReportSignal,
-    ReportSim,
-    encode_public_key,
-    sign_observation,
-)
 from mlp.statement import EXPORTER_LABEL, EXPORTER_LENGTH, session_hash_from_exporter
+from tests.support.certificates import TestCa, new_test_ca
+from tests.support.gmlc import LAB_CELL, GmlcProcess, Sim, running_lab_gmlc
+from tests.support.processes import clean_env, free_port, stop_process, wait_for
+from tests.support.tomlfile import toml_value
 
 H = "shop.example.salve.test"
 API = "api.example.salve.test"
 G = "front-gmlc.gmlc.salve.test"
 UNREGISTERED = "other.example.salve.test"  # a name the GMLC has not enrolled for the client
 PASSWORD = "front-integration-password"
-MSISDN, IMSI, ICCID = "41791000201", "228011000000201", "8941011000000000201"
+SIM = Sim("41791000201", "228011000000201", "8941011000000000201")
+MSISDN = SIM.msisdn
 # A SIM of the same client that never reported a cell: the GMLC cannot place it.
-SILENT = ("41791000202", "228011000000202", "8941011000000000202")
-CELL = CellRecord("LTE", 228, 1, 3100, 777001, 46.9480, 7.4474, 1800, 120)
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
-    """Poll until ``condition()`` is truthy and return it (no fixed sleeps)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)  # polling interval, not a race hider
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def stop_process(process: subprocess.Popen[bytes], *, sig: int = signal.SIGTERM) -> int:
-    if process.poll() is None:
-        process.send_signal(sig)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-    return process.returncode
+SILENT = Sim("41791000202", "228011000000202", "8941011000000000202")
+CELL = LAB_CELL
 
 
 # --------------------------------------------------------------------------- PKI
 
 
 @dataclass
-class Pki:
-    ca: trustme.CA
-    ca_file: Path
+class Pki(TestCa):
     site: trustme.LeafCert
     api: trustme.LeafCert
     site_next: trustme.LeafCert
     gmlc: trustme.LeafCert
     unregistered: trustme.LeafCert
-    directory: Path
-
-    def pair(self, cert: trustme.LeafCert, name: str) -> tuple[Path, Path]:
-        """The chain and key files of ``cert`` (key mode 0600)."""
-        chain, key = self.directory / f"{name}-chain.pem", self.directory / f"{name}-key.pem"
-        if not chain.exists():
-            chain.write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
-            key.write_bytes(cert.private_key_pem.bytes())
-            key.chmod(0o600)
-        return chain, key
-
-    @staticmethod
-    def private_key(cert: trustme.LeafCert) -> Any:
-        return serialization.load_pem_private_key(cert.private_key_pem.bytes(), None)
-
-    @staticmethod
-    def spki(cert: trustme.LeafCert) -> bytes:
-        return spki_der(x509.load_pem_x509_certificate(cert.cert_chain_pems[0].bytes()))
 
 
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     directory = tmp_path_factory.mktemp("front-pki")
-    ca = trustme.CA()
-    ca_file = directory / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
+    ca, ca_file = new_test_ca(directory)
     return Pki(
         ca=ca,
         ca_file=ca_file,
+        directory=directory,
         site=ca.issue_cert(H),
         api=ca.issue_cert(API),
         site_next=ca.issue_cert(H),
         gmlc=ca.issue_cert(G, "127.0.0.1"),
         unregistered=ca.issue_cert(UNREGISTERED),
-        directory=directory,
     )
 
 
 # --------------------------------------------------------------------------- GMLC
 
 
-@dataclass
-class Gmlc:
-    port: int
-    state_dir: Path
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    def key_pins(self) -> list[KeyPin]:
-        document = KeyRing(self.state_dir / "keys").jwks(datetime.now(UTC), 0)
-        return [
-            KeyPin(key.kid, jwk_thumbprint(key.public_key), key.alg)
-            for key in KeySet.from_jwks(document)
-        ]
-
-    def keys(self) -> KeySet:
-        return KeySet.from_jwks(KeyRing(self.state_dir / "keys").jwks(datetime.now(UTC), 0))
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-def _observation(key: Ed25519PrivateKey, seq: int) -> str:
-    report = ObservationReport(
-        appliance="appliance-front",
-        seq=seq,
-        observed_at=int(time.time()) - 1,
-        sim=ReportSim(imsi=IMSI, iccid=ICCID, msisdn=MSISDN),
-        modem=ReportModem(manufacturer="Quectel", model="EC25", revision=None, imei=None),
-        registration=ReportRegistration(state="home", rat="LTE-M"),
-        serving=ReportCell(
-            rat="LTE-M", mcc="228", mnc="01", tac=CELL.area, ci=CELL.cell, rsrp=-97.0
-        ),
-        neighbours=(),
-        signal=ReportSignal(rsrp=-97.0, rsrq=-10.0),
-    )
-    return sign_observation(report, key)
-
-
 @pytest.fixture(scope="session")
-def gmlc(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[Gmlc]:
-    root = tmp_path_factory.mktemp("front-gmlc")
-    state_dir = root / "state"
-    state_dir.mkdir(mode=0o700)
-    KeyRing(state_dir / "keys").generate("ES256")
-    appliance_key = Ed25519PrivateKey.generate()
-    with Store.open(f"sqlite:///{state_dir / 'gmlc.sqlite3'}") as store:
-        store.migrate()
-        store.add_client(
-            "shop-front",
-            hash_password(PASSWORD),
-            networks=["127.0.0.0/8"],
-            msisdns=[MSISDN, SILENT[0]],
-            imsis=[IMSI, SILENT[1]],
-            # Enrolled directly: the GMLC's DNSSEC check of the policy is its own tests' job.
-            domains=[DomainEnrolment(H), DomainEnrolment(API)],
-        )
-        store.add_appliance(
-            "appliance-silent",
-            public_key=encode_public_key(Ed25519PrivateKey.generate().public_key()),
-            imsi=SILENT[1],
-            iccid=SILENT[2],
-            msisdn=SILENT[0],
-            site="site-silent",
-        )
-        store.add_appliance(
-            "appliance-front",
-            public_key=encode_public_key(appliance_key.public_key()),
-            imsi=IMSI,
-            iccid=ICCID,
-            msisdn=MSISDN,
-            site="site-front",
-        )
-        store.upsert_cells([CELL])
-    cert, key = pki.pair(pki.gmlc, "gmlc")
-    port = free_port()
-    config = root / "gmlc.toml"
-    config.write_text(
-        "[gmlc]\n"
-        f'issuer = "{G}"\n'
-        f'state_dir = "{state_dir}"\n'
-        'host = "127.0.0.1"\n'
-        f"port = {port}\n"
-        f"metrics_port = {free_port()}\n"
-        f'tls_cert = "{cert}"\n'
-        f'tls_key = "{key}"\n'
-        "statement_validity_s = 300\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SALVE_")}
-    log_path = root / "gmlc.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gmlc", "serve", "--config", str(config)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    server = Gmlc(port, state_dir, process, log_path)
-    context = ssl.create_default_context(cafile=str(pki.ca_file))
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"the GMLC exited: {server.log()}")
-        try:
-            return httpx.get(f"{server.url}/readyz", verify=context, timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_for(ready, "the GMLC to be ready", 30)
-        answer = httpx.post(
-            f"{server.url}/v1/observations",
-            content=_observation(appliance_key, 1),
-            headers={"Content-Type": "application/jose"},
-            verify=context,
-            timeout=10,
-        )
-        assert answer.status_code == 202, answer.text
+def gmlc(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[GmlcProcess]:
+    with running_lab_gmlc(
+        tmp_path_factory.mktemp("front-gmlc"),
+        issuer=G,
+        tls=pki.pair(pki.gmlc, "gmlc"),
+        ca_file=pki.ca_file,
+        client=("shop-front", PASSWORD),
+        domains=[H, API],
+        appliances={"appliance-front": SIM, "appliance-silent": SILENT},
+        reporting="appliance-front",
+        statement_validity_s=300,
+    ) as server:
         yield server
-    finally:
-        stop_process(process)
 
 
 # --------------------------------------------------------------------------- the application
@@ -419,16 +238,6 @@ def upstream() -> Iterator[Upstream]:
 # --------------------------------------------------------------------------- the front
 
 
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return json.dumps(str(value))
-
-
 @dataclass
 class Front:
     directory: Path
@@ -474,7 +283,7 @@ class Front:
 @dataclass
 class FrontWorld:
     pki: Pki
-    gmlc: Gmlc
+    gmlc: GmlcProcess
     upstream: Upstream
     root: Path
     made: list[Front] = field(default_factory=list)
@@ -530,20 +339,20 @@ class FrontWorld:
             if table.startswith("_"):
                 continue
             lines.append(f"[{table}]")
-            lines += [f"{k} = {_toml(v)}" for k, v in values.items() if not k.startswith("_")]
+            lines += [f"{k} = {toml_value(v)}" for k, v in values.items() if not k.startswith("_")]
             lines.append("")
         for chain, key, upcoming in settings["tls"].get("_certificates", []):
             lines += [
                 "[[tls.certificates]]",
-                f"chain = {_toml(chain)}",
-                f"key = {_toml(key)}",
-                f"upcoming = {_toml(upcoming)}",
+                f"chain = {toml_value(chain)}",
+                f"key = {toml_value(key)}",
+                f"upcoming = {toml_value(upcoming)}",
                 "",
             ]
         for name, lat, lon, precision in settings["site"].get("_locations", []):
             lines += [
                 "[[site.locations]]",
-                f"name = {_toml(name)}",
+                f"name = {toml_value(name)}",
                 f"lat = {lat}",
                 f"lon = {lon}",
                 f"precision_m = {precision}",
@@ -561,7 +370,7 @@ class FrontWorld:
             capture_output=True,
             text=True,
             timeout=60,
-            env={**_clean_env(), **(env or {})},
+            env={**clean_env("SALVE_"), **(env or {})},
             check=False,
         )
 
@@ -583,7 +392,7 @@ class FrontWorld:
                 [sys.executable, "-m", "front", "serve", "--config", str(config)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**_clean_env(), **(env or {})},
+                env={**clean_env("SALVE_"), **(env or {})},
             )
         front = Front(directory, config, port, metrics_port, process, log_path)
         self.made.append(front)
@@ -605,13 +414,9 @@ class FrontWorld:
                 stop_process(front.process)
 
 
-def _clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("SALVE_")}
-
-
 @pytest.fixture(scope="module")
 def world(
-    tmp_path_factory: pytest.TempPathFactory, pki: Pki, gmlc: Gmlc, upstream: Upstream
+    tmp_path_factory: pytest.TempPathFactory, pki: Pki, gmlc: GmlcProcess, upstream: Upstream
 ) -> Iterator[FrontWorld]:
     made = FrontWorld(pki, gmlc, upstream, tmp_path_factory.mktemp("front"))
     try:

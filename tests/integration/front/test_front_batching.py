@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mlp.delivery import StatementDelivery, parse_delivery
-from mlp.statement import StatementBindingError, verify_statement
+from mlp.statement import StatementBindingError, VerifiedStatement, verify_statement
 
 H = "shop.example.salve.test"
 G = "front-gmlc.gmlc.salve.test"
@@ -31,33 +31,27 @@ def test_sessions_of_a_window_share_one_statement_each_with_its_own_proof(
             got.append((connection, delivery))
         return got
 
+    def verified(delivery: StatementDelivery, session_hash: bytes) -> VerifiedStatement:
+        return verify_statement(
+            delivery.statement,
+            keys,
+            issuers=[G],
+            subject=H,
+            session_hash=session_hash,
+            proof=delivery.proof,
+            now=datetime.now(UTC),
+            max_position_age_s=300,
+        )
+
     def check(got: list[tuple[Any, StatementDelivery]], size: int) -> None:
         assert len({d.statement for _, d in got}) == 1  # one GMLC signature for the window
         for index, (connection, delivery) in enumerate(got):
             assert delivery.proof is not None and delivery.proof.size == size
-            statement = verify_statement(
-                delivery.statement,
-                keys,
-                issuers=[G],
-                subject=H,
-                session_hash=connection.session_hash,
-                proof=delivery.proof,
-                now=datetime.now(UTC),
-                max_position_age_s=300,
-            )
+            statement = verified(delivery, connection.session_hash)
             assert statement.claims.bsz == size
             other = got[(index + 1) % len(got)][0]
             try:
-                verify_statement(
-                    delivery.statement,
-                    keys,
-                    issuers=[G],
-                    subject=H,
-                    session_hash=other.session_hash,
-                    proof=delivery.proof,
-                    now=datetime.now(UTC),
-                    max_position_age_s=300,
-                )
+                verified(delivery, other.session_hash)
                 raise AssertionError("a proof bound another session")
             except StatementBindingError:
                 pass

@@ -47,7 +47,7 @@ def slir(client_id: str, password: str, msisdn: str) -> bytes:
 def http_from(server: GmlcServer, source: str) -> Iterator[httpx.Client]:
     """An HTTP client whose connections leave from ``source`` (a loopback address)."""
     transport = httpx.HTTPTransport(local_address=source, verify=server.verify)
-    with httpx.Client(base_url=server.base_url, transport=transport, timeout=30) as client:
+    with httpx.Client(base_url=server.url, transport=transport, timeout=30) as client:
         yield client
 
 
@@ -159,7 +159,7 @@ class Pinned:
         if cert is not None:
             cert.configure_cert(context)
         transport = httpx.HTTPTransport(local_address=source, verify=context)
-        return httpx.Client(base_url=self.server.base_url, transport=transport, timeout=30)
+        return httpx.Client(base_url=self.server.url, transport=transport, timeout=30)
 
     def auth_failures(self) -> list[Any]:
         with self.server.store() as store:

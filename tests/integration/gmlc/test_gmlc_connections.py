@@ -238,7 +238,7 @@ def test_connections_per_source_are_capped(plain_server: GmlcServer) -> None:
 
 
 def test_metrics_only_on_their_own_listener(plain_server: GmlcServer) -> None:
-    assert httpx.get(plain_server.base_url + "/metrics", timeout=10).status_code == 404
+    assert httpx.get(plain_server.url + "/metrics", timeout=10).status_code == 404
     metrics = plain_server.metrics()
     assert "salve_gmlc_connections_open" in metrics
     on_metrics = plain_server.metrics_url.removesuffix("/metrics")
@@ -256,7 +256,7 @@ def test_a_garbage_flood_is_rate_limited_and_folded_in_the_audit_log(
     flood, source = 100, "127.0.0.9"
     before = len(audit_kinds(server, "observation_rejected"))
     transport = httpx.HTTPTransport(local_address=source)
-    with httpx.Client(base_url=server.base_url, transport=transport, timeout=10) as client:
+    with httpx.Client(base_url=server.url, transport=transport, timeout=10) as client:
         answers = [client.post("/v1/observations", content=b"{not a jws}") for _ in range(flood)]
     statuses = [a.status_code for a in answers]
     # The burst is refused one by one; then the source is refused before being read.
@@ -294,15 +294,15 @@ def test_two_workers_share_both_listeners_and_only_the_main_process_notifies(
         workers=2, env={"NOTIFY_SOCKET": str(notify_socket.path), "WATCHDOG_USEC": "2000000"}
     )
     for _ in range(4):  # whichever worker accepts, the split holds
-        assert httpx.get(server.base_url + "/healthz", timeout=10).json() == {"status": "alive"}
-        assert httpx.get(server.base_url + "/metrics", timeout=10).status_code == 404
+        assert httpx.get(server.url + "/healthz", timeout=10).json() == {"status": "alive"}
+        assert httpx.get(server.url + "/metrics", timeout=10).status_code == 404
         assert "salve_gmlc_connections_open" in server.metrics()
     # systemd hears the supervisor only (NotifyAccess=main): READY once both workers
     # serve, the watchdog from its loop, STOPPING when it is stopped.
     main = server.process.pid
     sender, ready = notify_socket.wait_for("READY")
     assert sender == main
-    assert ready["STATUS"].startswith(f"serving MLP on {server.base_url}, metrics on http")
+    assert ready["STATUS"].startswith(f"serving MLP on {server.url}, metrics on http")
     assert ready["STATUS"].endswith("; 2 workers")
     assert notify_socket.wait_for("WATCHDOG")[0] == main
     server.process.terminate()

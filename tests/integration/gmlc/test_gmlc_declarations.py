@@ -68,7 +68,7 @@ def body(
 @contextmanager
 def http_from(server: GmlcServer, source: str = "127.0.0.1") -> Iterator[httpx.Client]:
     transport = httpx.HTTPTransport(local_address=source, verify=server.verify)
-    with httpx.Client(base_url=server.base_url, transport=transport, timeout=30) as client:
+    with httpx.Client(base_url=server.url, transport=transport, timeout=30) as client:
         yield client
 
 

@@ -678,7 +678,7 @@ def test_concurrent_clients_lose_no_audit_entries(gmlc_server: GmlcServer) -> No
 def test_overload_deadline_and_throttle(start_gmlc: Callable[..., GmlcServer]) -> None:
     server = start_gmlc(max_concurrent_requests=1, request_deadline_s=1.5, auth_failure_limit=3)
     msid = Msid(server.targets["ok"].msisdn)
-    port = int(server.base_url.rsplit(":", 1)[1])
+    port = int(server.url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=10) as slow:
         slow.sendall(b"POST /mlp HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n<svc_init")
         server.wait_for(
@@ -720,10 +720,10 @@ def test_key_file_readable_by_others_stops_the_start(gmlc_state: tuple[Path, str
 
 
 def test_tls_listener(gmlc_server: GmlcServer) -> None:
-    assert gmlc_server.base_url.startswith("https://")
+    assert gmlc_server.url.startswith("https://")
     assert gmlc_server.get("/healthz").status_code == 200
-    plain = gmlc_server.base_url.replace("https://", "http://")
+    plain = gmlc_server.url.replace("https://", "http://")
     with pytest.raises(httpx.HTTPError):
         httpx.get(plain + "/healthz", timeout=5)
     with pytest.raises(httpx.HTTPError):  # and the certificate is checked
-        httpx.get(gmlc_server.base_url + "/healthz", timeout=5)
+        httpx.get(gmlc_server.url + "/healthz", timeout=5)

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,58 +25,39 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gmlc.auth import hash_password
 from gmlc.keys import KeyRing
-from gmlc.store import CellRecord, DomainEnrolment, Store
+from gmlc.store import DomainEnrolment, Store
 from mlp import decode_answer, encode_request
 from mlp.keys import KeySet
 from mlp.model import Client, Header, LocationRequest, Msid, Position, Slia, Slir
-from mlp.observation import (
-    ObservationReport,
-    ReportCell,
-    ReportModem,
-    ReportRegistration,
-    ReportSignal,
-    ReportSim,
-    encode_public_key,
-    sign_observation,
-)
 from mlp.statement import session_hash_from_exporter, verify_statement
+from tests.support.gmlc import (
+    LAB_CELL,
+    GmlcProcess,
+    Sim,
+    enrol_appliance,
+    serve_gmlc,
+    signed_observation,
+)
+from tests.support.processes import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 PASSWORD = "two-nodes-password"
 DOMAIN = "www.example.com"
 ISSUER = "gmlc.nodes.test"
-MSISDN, IMSI, ICCID = "41791000001", "228011000000001", "8941011000000000001"
-CELL = CellRecord("LTE", 228, 1, 3100, 777001, 46.9480, 7.4474, 1800, 120)
+SIM = Sim("41791000001", "228011000000001", "8941011000000000001")
+MSISDN = SIM.msisdn
 # The bound the change feed promises is its interval plus a reload; the tests wait longer
 # only so a slow CI machine cannot make them flaky.
 PATIENCE_S = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_for(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
-    """Poll ``condition`` until true, failing after ``timeout`` seconds (no fixed sleeps)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.02)  # polling interval, not a race hider
+SALVE_GMLC = (str(Path(sys.executable).with_name("salve-gmlc")),)
 
 
 @dataclass
-class Node:
-    name: str
-    url: str
-    metrics_url: str
-    config: Path
-    process: subprocess.Popen[bytes]
-    log: Path
+class Node(GmlcProcess):
+    """One ``salve-gmlc serve`` of the cluster."""
+
+    name: str = ""
 
     def post(self, path: str, body: bytes, source: str = "127.0.0.1") -> httpx.Response:
         transport = httpx.HTTPTransport(local_address=source)
@@ -95,18 +74,10 @@ class Cluster:
 
     def observation(self) -> bytes:
         self.seq += 1
-        report = ObservationReport(
-            appliance="appliance-1",
-            seq=self.seq,
-            observed_at=int(time.time()) - 1,
-            sim=ReportSim(imsi=IMSI, iccid=ICCID, msisdn=MSISDN),
-            modem=ReportModem(manufacturer="Quectel", model="EC25", revision=None, imei=None),
-            registration=ReportRegistration(state="home", rat="LTE"),
-            serving=ReportCell(rat="LTE", mcc="228", mnc="01", tac=CELL.area, ci=CELL.cell),
-            neighbours=(),
-            signal=ReportSignal(rsrp=-97.0),
+        token = signed_observation(
+            self.appliance_key, "appliance-1", SIM, seq=self.seq, rat="LTE", rsrq=None
         )
-        return sign_observation(report, self.appliance_key).encode()
+        return token.encode()
 
 
 def slir(session_hash: bytes, *, client_id: str = "web-1", password: str = PASSWORD) -> bytes:
@@ -126,48 +97,6 @@ def answer(node: Node, body: bytes, source: str = "127.0.0.1") -> Slia:
     return decoded
 
 
-def _start(name: str, root: Path, settings: dict[str, Any]) -> Node:
-    port, metrics_port = free_port(), free_port()
-    values = {**settings, "port": port, "metrics_port": metrics_port}
-    config = root / f"{name}.toml"
-    config.write_text(
-        "[gmlc]\n"
-        + "".join(
-            f"{key} = {value}\n" if isinstance(value, int | float) else f'{key} = "{value}"\n'
-            for key, value in values.items()
-        )
-    )
-    log = root / f"{name}.log"
-    executable = Path(sys.executable).with_name("salve-gmlc")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SALVE_GMLC_")}
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [str(executable), "serve", "--config", str(config)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    node = Node(
-        name,
-        f"http://127.0.0.1:{port}",
-        f"http://127.0.0.1:{metrics_port}/metrics",
-        config,
-        process,
-        log,
-    )
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            pytest.fail(f"node {name} exited:\n{log.read_text(errors='replace')}")
-        try:
-            return httpx.get(node.url + "/readyz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    wait_for(ready, timeout=30, what=f"node {name} to become ready")
-    return node
-
-
 @pytest.fixture(scope="module")
 def cluster(
     tmp_path_factory: pytest.TempPathFactory, postgres_server: Any, softhsm: Any
@@ -176,7 +105,6 @@ def cluster(
 
     root = tmp_path_factory.mktemp("nodes")
     database_url = postgres_server.url(postgres_server.create_database())
-    appliance_key = Ed25519PrivateKey.generate()
     with Store.open(database_url) as store:
         store.migrate()
         store.add_client(
@@ -186,15 +114,8 @@ def cluster(
             msisdns=[MSISDN],
             domains=[DomainEnrolment(DOMAIN)],
         )
-        store.add_appliance(
-            "appliance-1",
-            public_key=encode_public_key(appliance_key.public_key()),
-            imsi=IMSI,
-            iccid=ICCID,
-            msisdn=MSISDN,
-            site="site-1",
-        )
-        store.upsert_cells([CELL])
+        appliance_key = enrol_appliance(store, "appliance-1", SIM, site="site-1")
+        store.upsert_cells([LAB_CELL])
     state_dir = root / "state"
     state_dir.mkdir(mode=0o700)
     token = Pkcs11Token(softhsm.module, softhsm.token_label, softhsm.pin)
@@ -205,21 +126,20 @@ def cluster(
     pin_file.chmod(0o600)
     settings = {
         "issuer": ISSUER,
-        "state_dir": str(state_dir),
         "database_url": database_url,
-        "host": "127.0.0.1",
         "pkcs11_module": str(softhsm.module),
         "pkcs11_token": softhsm.token_label,
         "pkcs11_pin_file": str(pin_file),
     }
     nodes: list[Node] = []
     try:
-        nodes = [_start(name, root, settings) for name in ("a", "b")]
+        for name in ("a", "b"):
+            node = serve_gmlc(root, state_dir, settings, name=name, program=SALVE_GMLC)
+            nodes.append(Node(**vars(node), name=name))
         yield Cluster(nodes, database_url, appliance_key)
     finally:
         for node in nodes:
-            node.process.terminate()
-            node.process.wait(timeout=15)
+            node.stop()
 
 
 def test_an_observation_accepted_by_one_node_is_used_by_the_other(cluster: Cluster) -> None:
@@ -302,9 +222,8 @@ def test_a_client_disabled_through_one_node_is_refused_by_the_other(cluster: Clu
         timeout=PATIENCE_S,
         what="node b to answer web-1",
     )
-    executable = Path(sys.executable).with_name("salve-gmlc")
     disabled = subprocess.run(
-        [str(executable), "client", "disable", "web-1", "--config", str(a.config)],
+        [*SALVE_GMLC, "client", "disable", "web-1", "--config", str(a.config)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import queue
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -34,11 +32,13 @@ from importlib import resources
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-import httpx
 import pytest
 
 from mlp.dnsrecords import GmlcEndpoint, SalvePolicy
 from modem.at.identity import luhn_check_digit
+from tests.support import processes
+from tests.support.gmlc import wait_until_ready
+from tests.support.processes import free_port, stop_process
 from verifier.dnslab import write_site_zone
 
 T = TypeVar("T")
@@ -71,32 +71,10 @@ def wait_for(what: str, condition: Callable[[], T | None], timeout: float = 30.0
         delay = min(delay * 1.5, 0.5)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def clean_env() -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("SALVE_GMLC_", "SALVE_APPLIANCE_", "NOTIFY_SOCKET", "WATCHDOG_"))
-    }
+    env = processes.clean_env("SALVE_GMLC_", "SALVE_APPLIANCE_", "NOTIFY_SOCKET", "WATCHDOG_")
     env["PYTHONUNBUFFERED"] = "1"
     return env
-
-
-def stop_process(process: subprocess.Popen[Any], timeout: float = 10.0) -> int:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-    return process.returncode
 
 
 # -- the simulated modem ------------------------------------------------------------------
@@ -255,17 +233,7 @@ class Gmlc:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-
-        def ready() -> bool:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise AssertionError("the GMLC died: " + self.log_path.read_text(errors="replace"))
-            try:
-                return httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for("the GMLC to become ready", ready)
+        wait_until_ready(self.process, self.url, self.log_path)
 
     def stop(self) -> None:
         if self.process is not None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +13,14 @@ import pytest
 
 from appliance.config import ApplianceConfig, load_config
 from appliance.errors import ConfigError
+
+NOBODY_UID = 65534
+
+
+@pytest.fixture(autouse=True)
+def no_installed_configuration(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """These tests mean "no file" when they give none, even where an appliance is installed."""
+    monkeypatch.setattr("appliance.config.DEFAULT_CONFIG_PATH", tmp_path / "absent.toml")
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -142,6 +154,53 @@ def test_bad_values_name_their_key(
         load(write(tmp_path, text), env)
     assert caught.value.key == key
     assert key.split(".")[-1] in str(caught.value)
+
+
+def test_a_ca_file_that_is_a_directory_is_named_as_such(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"gmlc.ca_file .* is a directory"):
+        load(write(tmp_path, f'[gmlc]\nca_file = "{tmp_path}"\n'))
+
+
+def test_a_ca_file_the_service_user_cannot_read_is_a_config_error(tmp_path: Path) -> None:
+    # Found by installing as the README says: a CA file in a directory only another service's
+    # group may enter was "unexpected failure: PermissionError" instead of a readable refusal.
+    private = tmp_path / "private"
+    private.mkdir()
+    ca_file = private / "ca.pem"
+    ca_file.write_text("-----BEGIN CERTIFICATE-----\n")
+    config = write(tmp_path, f'[gmlc]\nca_file = "{ca_file}"\n')
+    if os.geteuid() != 0:
+        private.chmod(0)
+        try:
+            with pytest.raises(ConfigError, match="is not readable by this user"):
+                load(config)
+        finally:
+            private.chmod(0o700)
+        return
+    # Root reads everything: give the directory to another user and load the configuration
+    # in a root process without the capabilities that bypass file permissions.
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("setpriv (util-linux) is needed to drop root's file-permission override")
+    os.chown(private, NOBODY_UID, NOBODY_UID)
+    private.chmod(0o700)
+    program = (
+        "import sys\nfrom pathlib import Path\n"
+        "from appliance.config import load_config\n"
+        "from appliance.errors import ConfigError\n"
+        "try:\n"
+        "    load_config(Path(sys.argv[1]), environ={}, hostname=lambda: 'box')\n"
+        "except ConfigError as error:\n"
+        "    print(error.key, error)\n"
+    )
+    done = subprocess.run(
+        [setpriv, "--bounding-set", "-dac_override,-dac_read_search",
+         sys.executable, "-c", program, str(config)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("gmlc.ca_file "), done.stdout
+    assert "is not readable by this user" in done.stdout
 
 
 def test_loopback_http_is_accepted_for_dev(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from appliance.config import ApplianceConfig, load_config
 from appliance.daemon import Daemon
 from appliance.state import create_key, ensure_state_dir
 from runtime.sdnotify import SystemdNotifier
+from tests.support.tomlfile import write_toml
 
 
 def wait_for(what: str, condition: Callable[[], Any], timeout: float = 30.0) -> Any:
@@ -72,6 +73,30 @@ def control(path: Path, **command: Any) -> None:
     assert json.loads(answer)["ok"] is True, answer
 
 
+def write_config(
+    tmp_path: Path,
+    socket_dir: Path,
+    appliance_id: str,
+    port: str,
+    **tables: dict[str, object],
+) -> Path:
+    """``tmp_path/appliance.toml`` for appliance ``appliance_id`` on modem ``port``, its
+    state in ``tmp_path``, its status socket in ``socket_dir`` (socket paths are short)
+    and a GMLC where nothing listens; ``tables`` add settings (table: keys)."""
+    base: dict[str, dict[str, object]] = {
+        "appliance": {
+            "id": appliance_id,
+            "state_dir": tmp_path / "state",
+            "status_socket": socket_dir / "status.sock",
+        },
+        "modem": {"port": port},
+        "gmlc": {"url": "http://127.0.0.1:9"},
+    }
+    for table, values in tables.items():
+        base.setdefault(table, {}).update(values)
+    return write_toml(tmp_path / "appliance.toml", base)
+
+
 def prepared(config_path: Path) -> ApplianceConfig:
     """Loads the config and creates the state directory and key, as `init` would."""
     config = load_config(config_path, environ={})
@@ -100,23 +125,18 @@ def test_sim_swap_raises_webhook_and_sms_alerts(
     url, received = webhook
     with tempfile.TemporaryDirectory(prefix="dmn") as short:
         control_path = Path(short) / "sim.sock"
-        config_path = tmp_path / "appliance.toml"
-        config_path.write_text(
-            "[appliance]\n"
-            'id = "dc1-alerts"\n'
-            'site = "lab"\n'
-            f'state_dir = "{tmp_path / "state"}"\n'
-            "interval_s = 1\n"
-            f'status_socket = "{Path(short) / "status.sock"}"\n'
-            "[modem]\n"
-            f'port = "sim://quectel-ec25?scenario=demo&seed=3&control={control_path}"\n'
-            "[gmlc]\n"
-            'url = "http://127.0.0.1:9"\n'
-            "timeout_s = 1\n"
-            "[alerts]\n"
-            f'webhook_url = "{url}"\n'
-            'sms_numbers = ["+41790000001"]\n'
-            "min_interval_s = 3600\n"
+        config_path = write_config(
+            tmp_path,
+            Path(short),
+            "dc1-alerts",
+            f"sim://quectel-ec25?scenario=demo&seed=3&control={control_path}",
+            appliance={"site": "lab", "interval_s": 1},
+            gmlc={"timeout_s": 1},
+            alerts={
+                "webhook_url": url,
+                "sms_numbers": ["+41790000001"],
+                "min_interval_s": 3600,
+            },
         )
         config = prepared(config_path)
         with running(config) as daemon:
@@ -174,16 +194,8 @@ def test_start_up_refuses_a_missing_key(tmp_path: Path) -> None:
 
 def test_missing_modem_at_start_is_reported_and_stop_still_works(tmp_path: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="dmn") as short:
-        config_path = tmp_path / "appliance.toml"
-        config_path.write_text(
-            "[appliance]\n"
-            'id = "dc1-nomodem"\n'
-            f'state_dir = "{tmp_path / "state"}"\n'
-            f'status_socket = "{Path(short) / "status.sock"}"\n'
-            "[modem]\n"
-            f'port = "{tmp_path / "ttyUSB-missing"}"\n'
-            "[gmlc]\n"
-            'url = "http://127.0.0.1:9"\n'
+        config_path = write_config(
+            tmp_path, Path(short), "dc1-nomodem", str(tmp_path / "ttyUSB-missing")
         )
         config = prepared(config_path)
         with running(config) as daemon:
@@ -202,18 +214,13 @@ def test_configured_pin_is_tried_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, pin: str, unlocked: bool
 ) -> None:
     with tempfile.TemporaryDirectory(prefix="dmn") as short:
-        config_path = tmp_path / "appliance.toml"
-        config_path.write_text(
-            "[appliance]\n"
-            'id = "dc1-pin"\n'
-            f'state_dir = "{tmp_path / "state"}"\n'
-            "interval_s = 1\n"
-            f'status_socket = "{Path(short) / "status.sock"}"\n'
-            "[modem]\n"
-            'port = "sim://quectel-ec25?scenario=pin-locked&seed=5"\n'
-            f'pin = "{pin}"\n'
-            "[gmlc]\n"
-            'url = "http://127.0.0.1:9"\n'
+        config_path = write_config(
+            tmp_path,
+            Path(short),
+            "dc1-pin",
+            "sim://quectel-ec25?scenario=pin-locked&seed=5",
+            appliance={"interval_s": 1},
+            modem={"pin": pin},
         )
         config = prepared(config_path)
         with running(config) as daemon:
@@ -268,21 +275,12 @@ def test_ready_without_a_modem_and_a_reload_while_waiting_says_so(tmp_path: Path
         listener = NotifyListener(Path(short) / "notify")
         missing = tmp_path / "ttyUSB-missing"
 
-        def write_config(port: str) -> None:
-            config_path.write_text(
-                "[appliance]\n"
-                'id = "dc1-ready"\n'
-                f'state_dir = "{tmp_path / "state"}"\n'
-                "interval_s = 1\n"
-                f'status_socket = "{Path(short) / "status.sock"}"\n'
-                "[modem]\n"
-                f'port = "{port}"\n'
-                "[gmlc]\n"
-                'url = "http://127.0.0.1:9"\n'
+        def write_ready_config(port: str) -> Path:
+            return write_config(
+                tmp_path, Path(short), "dc1-ready", port, appliance={"interval_s": 1}
             )
 
-        config_path = tmp_path / "appliance.toml"
-        write_config(str(missing))
+        config_path = write_ready_config(str(missing))
         config = prepared(config_path)
         notifier = SystemdNotifier({"NOTIFY_SOCKET": listener.path.as_posix()})
         try:
@@ -306,7 +304,7 @@ def test_ready_without_a_modem_and_a_reload_while_waiting_says_so(tmp_path: Path
                 )
                 assert again[0]["STATUS"].startswith(f"waiting for the modem on {missing}")
                 # A reload onto a working port: opening, then observing.
-                write_config("sim://quectel-ec25?scenario=demo&seed=4")
+                write_ready_config("sim://quectel-ec25?scenario=demo&seed=4")
                 daemon.request_reload()
                 third = wait_for(
                     "READY=1 after the second reload",
@@ -335,22 +333,15 @@ def test_a_brief_unplug_between_cycles_is_lost_back_and_alerted(
     url, received = webhook
     with tempfile.TemporaryDirectory(prefix="dmn") as short:
         control_path = Path(short) / "sim.sock"
-        config_path = tmp_path / "appliance.toml"
         # One cycle a minute: the 3 s unplug falls between two cycles.
-        config_path.write_text(
-            "[appliance]\n"
-            'id = "dc1-unplug"\n'
-            f'state_dir = "{tmp_path / "state"}"\n'
-            "interval_s = 60\n"
-            f'status_socket = "{Path(short) / "status.sock"}"\n'
-            "[modem]\n"
-            f'port = "sim://quectel-ec25?scenario=demo&seed=6&control={control_path}"\n'
-            "[gmlc]\n"
-            'url = "http://127.0.0.1:9"\n'
-            "timeout_s = 1\n"
-            "[alerts]\n"
-            f'webhook_url = "{url}"\n'
-            "min_interval_s = 3600\n"
+        config_path = write_config(
+            tmp_path,
+            Path(short),
+            "dc1-unplug",
+            f"sim://quectel-ec25?scenario=demo&seed=6&control={control_path}",
+            appliance={"interval_s": 60},
+            gmlc={"timeout_s": 1},
+            alerts={"webhook_url": url, "min_interval_s": 3600},
         )
         config = prepared(config_path)
         with running(config) as daemon:

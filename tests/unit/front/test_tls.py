@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import trustme
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from front.config import CertificateConfig
 from front.errors import CertificateError
 from front.tls import TlsSet, load_certificate
+from tests.support.certificates import self_signed_certificate
 
 
 @pytest.fixture(scope="module")
@@ -56,30 +54,12 @@ def test_an_upcoming_pair_is_declared_but_gets_no_context(tmp_path: Path, ca: tr
 
 
 def _self_signed(directory: Path, key: ec.EllipticCurvePrivateKey, san: bool) -> CertificateConfig:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "www.example.com")])
-    now = datetime.now(UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + timedelta(days=1))
-    )
-    if san:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("www.example.com")]), critical=False
-        )
-    cert = builder.sign(key, hashes.SHA256())
-    chain, key_file = directory / "self.pem", directory / "self.key"
-    chain.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+    chain, key_file = self_signed_certificate(
+        directory,
+        "www.example.com",
+        key=key,
+        alt_names=("www.example.com",) if san else (),
+        valid_since=timedelta(0),
     )
     return CertificateConfig(chain=chain, key=key_file)
 

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from gmlc.declarations import DeclarationDesk, TlsIdentity, TlsIdentityError, basic_credentials
 from gmlc.metrics import GmlcMetrics
 from gmlc.store import ANYWHERE, DomainEnrolment, Store
+from tests.support.certificates import self_signed_certificate
 
 
 def encoded(text: str) -> str:
@@ -44,28 +43,14 @@ def test_basic_credentials(header: str | None, expected: tuple[str, str] | None)
 def _write_identity(
     directory: Path, key: ec.EllipticCurvePrivateKey, signer: ec.EllipticCurvePrivateKey
 ) -> tuple[Path, Path]:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gmlc.example.net")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(signer.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=1))
-        .not_valid_after(now + timedelta(days=1))
-        .sign(signer, hashes.SHA256())
+    """A certificate of ``signer``'s key, and ``key`` in the key file."""
+    return self_signed_certificate(
+        directory,
+        "gmlc.example.net",
+        key=signer,
+        key_file_key=key,
+        valid_since=timedelta(minutes=1),
     )
-    cert, key_file = directory / "cert.pem", directory / "key.pem"
-    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert, key_file
 
 
 def test_the_tls_identity_is_the_leaf_and_its_key(tmp_path: Path) -> None:

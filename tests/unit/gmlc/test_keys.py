@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gmlc.errors import DuplicateError, KeyFileError, NotFoundError
-from gmlc.keys import KeyRing
+from gmlc.keys import KeyInfo, KeyRing
 from gmlc.service import KeyHolder
 from mlp.keys import KeySet, jwk_thumbprint
 
@@ -139,6 +139,12 @@ class _Clocks:
         self.mono = 100.0
 
 
+def _ring_with_a_key(tmp_path: Path) -> tuple[_Clocks, KeyRing, KeyInfo]:
+    """Clocks at T0 and a key ring in ``tmp_path`` with the key it generated then."""
+    ring = KeyRing(tmp_path / "keys")
+    return _Clocks(), ring, ring.generate(now=T0)
+
+
 def _holder(ring: KeyRing, clocks: _Clocks, grace_s: int = 3600) -> KeyHolder:
     return KeyHolder(
         ring,
@@ -152,9 +158,7 @@ def _holder(ring: KeyRing, clocks: _Clocks, grace_s: int = 3600) -> KeyHolder:
 def test_holder_signs_with_the_new_key_from_the_first_statement_after_a_rotation(
     tmp_path: Path,
 ) -> None:
-    clocks = _Clocks()
-    ring = KeyRing(tmp_path / "keys")
-    first = ring.generate(now=T0)
+    clocks, ring, first = _ring_with_a_key(tmp_path)
     holder = _holder(ring, clocks)
     assert holder.load().kid == first.kid
     second = ring.rotate(now=T0)
@@ -164,9 +168,7 @@ def test_holder_signs_with_the_new_key_from_the_first_statement_after_a_rotation
 def test_holder_keeps_the_previous_key_when_the_new_one_is_unusable(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    clocks = _Clocks()
-    ring = KeyRing(tmp_path / "keys")
-    first = ring.generate(now=T0)
+    clocks, ring, first = _ring_with_a_key(tmp_path)
     holder = _holder(ring, clocks)
     holder.load()
     second = ring.rotate(now=T0)
@@ -184,9 +186,7 @@ def test_holder_keeps_the_previous_key_when_the_new_one_is_unusable(
 
 
 def test_holder_jwks_drops_keys_when_their_grace_ends(tmp_path: Path) -> None:
-    clocks = _Clocks()
-    ring = KeyRing(tmp_path / "keys")
-    first = ring.generate(now=T0)
+    clocks, ring, first = _ring_with_a_key(tmp_path)
     second = ring.rotate(now=T0)
     holder = _holder(ring, clocks, grace_s=60)
     holder.load()
@@ -277,9 +277,7 @@ def test_a_revoked_key_that_is_still_active_is_a_corrupt_ring(tmp_path: Path) ->
 
 
 def test_holder_never_signs_with_a_revoked_key(tmp_path: Path) -> None:
-    clocks = _Clocks()
-    ring = KeyRing(tmp_path / "keys")
-    first = ring.generate(now=T0)
+    clocks, ring, first = _ring_with_a_key(tmp_path)
     holder = _holder(ring, clocks)
     assert holder.load().kid == first.kid
     ring.revoke(first.kid, now=T0)
@@ -292,9 +290,7 @@ def test_holder_never_signs_with_a_revoked_key(tmp_path: Path) -> None:
 def test_holder_stops_signing_when_the_revoked_key_has_no_usable_successor(
     tmp_path: Path,
 ) -> None:
-    clocks = _Clocks()
-    ring = KeyRing(tmp_path / "keys")
-    first = ring.generate(now=T0)
+    clocks, ring, first = _ring_with_a_key(tmp_path)
     holder = _holder(ring, clocks)
     holder.load()
     ring.revoke(first.kid, now=T0)

@@ -48,18 +48,10 @@ from mlp.model import (
     Slia,
     Slir,
 )
-from mlp.observation import (
-    ObservationReport,
-    ReportCell,
-    ReportModem,
-    ReportRegistration,
-    ReportSignal,
-    ReportSim,
-    encode_public_key,
-    sign_observation,
-)
+from mlp.observation import ReportModem, sign_observation
 from mlp.shapes import CircularArea
-from mlp.statement import great_circle_distance_m, verify_statement
+from mlp.statement import VerifiedStatement, great_circle_distance_m, verify_statement
+from tests.support.gmlc import Sim, enrol_appliance, observation_report
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 MSISDN = "41790000001"
@@ -119,20 +111,39 @@ class World:
         if seq is None:
             self.seq += 1
             seq = self.seq
-        report = ObservationReport(
-            appliance=appliance,
+        report = observation_report(
+            appliance,
+            Sim(MSISDN, imsi, iccid),
             seq=seq,
             observed_at=int((self.clock.now - timedelta(seconds=age_s)).timestamp()),
-            sim=ReportSim(imsi=imsi, iccid=iccid, msisdn=None),
+            tac=1000,
+            ci=ci,
+            state=state,
+            rat="LTE",
+            rsrp=-95.0,
+            rsrq=None,
+            with_msisdn=False,
             modem=ReportModem(),
-            registration=ReportRegistration(state=state, rat="LTE"),
-            serving=ReportCell(rat="LTE", mcc="228", mnc="01", tac=1000, ci=ci, rsrp=-95.0),
-            neighbours=(),
-            signal=ReportSignal(rsrp=-95.0),
         )
         token = sign_observation(report, key or self.appliance_key)
         answer = self.intake.submit(token.encode(), source="192.0.2.10")
         return answer.status, answer.body
+
+    def verify(
+        self, statement: str, *, keys: KeySet | None = None, subject: str = DOMAIN
+    ) -> VerifiedStatement:
+        """Checks ``statement`` as the site's visitor does, bound to SESSION_HASH, at T0
+        (against the key ring's keys unless ``keys`` says)."""
+        return verify_statement(
+            statement,
+            keys or KeySet.from_jwks(self.ring.jwks(T0, 3600)),
+            issuers=[ISSUER],
+            subject=subject,
+            session_hash=SESSION_HASH,
+            proof=None,
+            now=T0,
+            max_position_age_s=60,
+        )
 
     def ask(
         self,
@@ -184,23 +195,9 @@ def world(tmp_path: Path, password_hash: str) -> Iterator[World]:
         msisdns=[OTHER_MSISDN],
         domains=[DomainEnrolment(OTHER_DOMAIN)],
     )
-    appliance_key = Ed25519PrivateKey.generate()
-    other_key = Ed25519PrivateKey.generate()
-    store.add_appliance(
-        "app-1",
-        public_key=encode_public_key(appliance_key.public_key()),
-        imsi=IMSI,
-        iccid=ICCID,
-        msisdn=MSISDN,
-        site="dc-1",
-    )
-    store.add_appliance(
-        "app-2",
-        public_key=encode_public_key(other_key.public_key()),
-        imsi=OTHER_IMSI,
-        iccid=OTHER_ICCID,
-        msisdn=OTHER_MSISDN,
-        site="dc-2",
+    appliance_key = enrol_appliance(store, "app-1", Sim(MSISDN, IMSI, ICCID), site="dc-1")
+    other_key = enrol_appliance(
+        store, "app-2", Sim(OTHER_MSISDN, OTHER_IMSI, OTHER_ICCID), site="dc-2"
     )
     store.upsert_cells([CellRecord("LTE", 228, 1, 1000, 123456, 47.3769, 8.5417, 2500, 40)])
     metrics = GmlcMetrics()
@@ -248,17 +245,7 @@ def test_position_with_statement(world: World) -> None:
     assert position.lev_conf == 68
     assert position.statement is not None
 
-    keyset = KeySet.from_jwks(world.ring.jwks(T0, 3600))
-    verified = verify_statement(
-        position.statement,
-        keyset,
-        issuers=[ISSUER],
-        subject=DOMAIN,
-        session_hash=SESSION_HASH,
-        proof=None,
-        now=T0,
-        max_position_age_s=60,
-    )
+    verified = world.verify(position.statement)
     assert verified.claims.sub == DOMAIN
     (circle,) = verified.circles
     assert circle.max_distance_m(47.3769, 8.5417) == pytest.approx(2500, abs=1)
@@ -546,16 +533,7 @@ def test_mode_all_states_one_circle_per_sim_of_the_domain(world: World) -> None:
     )
     position = only(world.ask(Msid(MSISDN), client_id="web-all", domain=site))
     assert isinstance(position, Position) and position.statement is not None
-    verified = verify_statement(
-        position.statement,
-        KeySet.from_jwks(world.ring.jwks(T0, 3600)),
-        issuers=[ISSUER],
-        subject=site,
-        session_hash=SESSION_HASH,
-        proof=None,
-        now=T0,
-        max_position_age_s=60,
-    )
+    verified = world.verify(position.statement, subject=site)
     assert isinstance(verified.claims.pos, tuple)
     assert {(c.lat, c.lon, c.radius_m) for c in verified.circles} == {
         (47.3769, 8.5417, 2500),
@@ -643,16 +621,7 @@ def test_rotation_is_picked_up_and_old_statements_still_verify(world: World) -> 
     keyset = KeySet.from_jwks(holder.jwks())
     kids = set()
     for token in (old.statement, new.statement):
-        verified = verify_statement(
-            token,
-            keyset,
-            issuers=[ISSUER],
-            subject=DOMAIN,
-            session_hash=SESSION_HASH,
-            proof=None,
-            now=T0,
-            max_position_age_s=60,
-        )
+        verified = world.verify(token, keys=keyset)
         kids.add((verified.kid, verified.alg))
     assert len(kids) == 2
     assert {alg for _, alg in kids} == {"ES256", "EdDSA"}

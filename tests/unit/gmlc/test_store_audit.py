@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +10,7 @@ import sqlalchemy as sa
 from gmlc.errors import StoreError
 from gmlc.schema import AUDIT
 from gmlc.store import AuditEntry, Store
+from tests.support.concurrency import all_at_once
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -94,16 +93,12 @@ def test_malformed_entries_are_refused_and_nothing_is_written(
 
 def test_concurrent_appends_are_all_kept(store: Store) -> None:
     threads, per_thread = 8, 40
-    start = threading.Barrier(threads)
 
     def append(worker: int) -> None:
-        start.wait()
         for n in range(per_thread):
             store.append_audit("slir", client_id=f"w{worker}", detail={"n": n})
 
-    with ThreadPoolExecutor(threads) as pool:
-        for future in [pool.submit(append, w) for w in range(threads)]:
-            future.result()
+    all_at_once(append, threads)
     entries = list(store.list_audit())
     assert store.count_audit() == threads * per_thread == len(entries)
     assert len({e.id for e in entries}) == len(entries)

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import base64
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
-import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from gmlc.errors import DuplicateError, NotFoundError
 from gmlc.store import ANYWHERE, ClientRecord, Store
+from tests.support.concurrency import all_at_once
+from tests.support.gmlc import client_from_previous_version
 
 
 def _public_key() -> str:
@@ -212,13 +211,7 @@ def test_injected_clock_sets_creation_time(store_url: str) -> None:
 
 
 def test_concurrent_enrolments_of_one_sim_leave_exactly_one_appliance(store: Store) -> None:
-    threads = 8
-    start = threading.Barrier(threads)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def enrol(n: int) -> None:
-        start.wait()
+    def enrol(n: int) -> str:
         try:
             store.add_appliance(
                 f"app-{n}",
@@ -228,16 +221,12 @@ def test_concurrent_enrolments_of_one_sim_leave_exactly_one_appliance(store: Sto
                 msisdn=None,
                 site="zrh-dc1",
             )
-            outcome = "enrolled"
         except DuplicateError:
-            outcome = "refused"
-        with lock:
-            outcomes.append(outcome)
+            return "refused"
+        return "enrolled"
 
-    with ThreadPoolExecutor(threads) as pool:
-        for future in [pool.submit(enrol, n) for n in range(threads)]:
-            future.result()
-    assert sorted(outcomes) == ["enrolled"] + ["refused"] * (threads - 1)
+    threads = 8
+    assert sorted(all_at_once(enrol, threads)) == ["enrolled"] + ["refused"] * (threads - 1)
     assert len(store.list_appliances()) == 1
 
 
@@ -301,17 +290,7 @@ def test_networks_are_added_removed_and_replaced(store: Store) -> None:
 
 
 def test_upgrade_keeps_existing_clients_reachable_from_anywhere(store_url: str) -> None:
-    with Store.open(store_url) as old:
-        old.migrate("0001")
-        with old._write("a client made by the previous version") as conn:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO clients (client_id, password_hash, enabled, created_at) "
-                    "VALUES ('web-old', 'h', true, '2026-01-01 00:00:00')"
-                )
-            )
-        old.migrate()
-        upgraded = old.get_client("web-old")
+    upgraded = client_from_previous_version(store_url, "0001")
     assert upgraded is not None and upgraded.from_anywhere
 
 

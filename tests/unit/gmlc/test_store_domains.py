@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import sqlalchemy as sa
 
 from gmlc.errors import DuplicateError, NotFoundError
 from gmlc.store import ANYWHERE, DomainEnrolment, Store
+from tests.support.concurrency import all_at_once
+from tests.support.gmlc import client_from_previous_version
 
 EVIDENCE = {"policy": "v=salve1; gmlc=gmlc.example.net:9211; age=300; mode=one"}
 SITE_SPKI = b"0\x2a" + b"\x01" * 42
@@ -73,22 +72,15 @@ def test_concurrent_enrolments_of_one_domain_leave_one_owner(store: Store) -> No
     threads = 6
     for n in range(threads):
         store.add_client(f"web-{n}", "h", networks=ANYWHERE)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def enrol(n: int) -> None:
+    def enrol(n: int) -> str:
         try:
             store.enrol_domains(f"web-{n}", [enrolment("www.example.com")])
-            outcome = "enrolled"
         except DuplicateError:
-            outcome = "refused"
-        with lock:
-            outcomes.append(outcome)
+            return "refused"
+        return "enrolled"
 
-    with ThreadPoolExecutor(threads) as pool:
-        for future in [pool.submit(enrol, n) for n in range(threads)]:
-            future.result()
-    assert sorted(outcomes) == ["enrolled"] + ["refused"] * (threads - 1)
+    assert sorted(all_at_once(enrol, threads)) == ["enrolled"] + ["refused"] * (threads - 1)
     assert len(store.list_domains()) == 1
 
 
@@ -161,17 +153,7 @@ def test_only_the_domains_owner_can_declare(store: Store) -> None:
 
 
 def test_upgrade_gives_existing_clients_mode_one_and_no_domain(store_url: str) -> None:
-    with Store.open(store_url) as old:
-        old.migrate("0002_client_networks")
-        with old._write("a client made by the previous version") as conn:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO clients (client_id, password_hash, enabled, created_at) "
-                    "VALUES ('web-old', 'h', true, '2026-01-01 00:00:00')"
-                )
-            )
-        old.migrate()
-        upgraded = old.get_client("web-old")
+    upgraded = client_from_previous_version(store_url, "0002_client_networks")
     assert upgraded is not None
     assert (upgraded.statement_mode, upgraded.precision_m, upgraded.domains) == (
         "one",

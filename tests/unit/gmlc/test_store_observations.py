@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 import random
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from gmlc.errors import NotFoundError
 from gmlc.store import Store
+from tests.support.concurrency import all_at_once
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 KEY = base64.urlsafe_b64encode(bytes(range(32))).rstrip(b"=").decode()
@@ -115,20 +114,11 @@ def test_concurrent_interleaved_sequences_store_each_accepted_seq_once(store: St
     offered = list(range(1, highest + 1)) * 2  # every seq delivered twice
     random.Random(7).shuffle(offered)
     lanes = [offered[i::threads] for i in range(threads)]
-    accepted: list[int] = []
-    lock = threading.Lock()
-    start = threading.Barrier(threads)
 
-    def deliver(lane: list[int]) -> None:
-        start.wait()
-        for seq in lane:
-            if _accept(store, seq):
-                with lock:
-                    accepted.append(seq)
+    def deliver(lane: int) -> list[int]:
+        return [seq for seq in lanes[lane] if _accept(store, seq)]
 
-    with ThreadPoolExecutor(threads) as pool:
-        for future in [pool.submit(deliver, lane) for lane in lanes]:
-            future.result()
+    accepted = [seq for lane in all_at_once(deliver, threads) for seq in lane]
 
     stored = [o.seq for o in store.list_observations("app-1")]
     assert len(accepted) == len(set(accepted)), "a seq was accepted twice"

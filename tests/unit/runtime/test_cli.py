@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,7 @@ from runtime.cli import (
     Program,
     add_command,
     add_commands,
+    config_option,
     program_parser,
     run,
 )
@@ -74,6 +76,33 @@ def test_usage_errors_say_the_program_and_exit_2(capsys: pytest.CaptureFixture[s
     assert "error:" not in err
     assert main(["--log-level", "loud", "show", "x"]) == 2
     assert "salve-example: argument --log-level" in capsys.readouterr().err
+
+
+def test_a_group_of_actions_with_the_shared_config_option(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    top = program_parser(PROGRAM)
+    common = config_option("the TOML file (default: /etc/salve/example.toml)")
+    group = add_command(add_commands(top), PROGRAM, "dns", help="records")
+    add_command(
+        add_commands(group, dest="dns_command", metavar="ACTION"),
+        PROGRAM,
+        "update",
+        parents=[common],
+        help="publish",
+    )
+
+    args = top.parse_args(["dns", "update", "--config", "x.toml"])
+    assert (args.command, args.dns_command, args.config) == ("dns", "update", Path("x.toml"))
+
+    def without_action() -> int:
+        top.parse_args(["dns"])
+        return 0
+
+    assert run(PROGRAM, without_action) == 2
+    err = capsys.readouterr().err
+    assert "usage: salve-example dns [-h] [--log-level LEVEL] ACTION" in err
+    assert err.splitlines()[-1] == "salve-example: the following arguments are required: ACTION"
 
 
 def test_log_level_before_or_after_the_command() -> None:
