@@ -18,13 +18,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +30,12 @@ import yaml
 
 from gmlc.store import Store
 from mlp.client import MlpClient, MlpResultError
+from tests.support.processes import clean_env, free_port, stop_process, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 STARTUP_TIMEOUT_S = 60.0
+Started = subprocess.Popen[bytes]
 
 
 @pytest.fixture
@@ -56,13 +55,9 @@ def stack_env(tmp_path: Path) -> dict[str, str]:
         "SALVE_APPLIANCE_APPLIANCE_STATE_DIR": str(states["appliance"]),
         "SALVE_APPLIANCE_APPLIANCE_STATUS_SOCKET": str(states["appliance"] / "status.sock"),
     }
-    inherited = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(
-            ("SALVE_GMLC_", "SALVE_APPLIANCE_", "SALVE_DEMO_", "SALVE_FRONT_", "SALVE_STACK_")
-        )
-    }
+    inherited = clean_env(
+        "SALVE_GMLC_", "SALVE_APPLIANCE_", "SALVE_DEMO_", "SALVE_FRONT_", "SALVE_STACK_"
+    )
     # The script calls salve-gmlc, salve-appliance, salve-front and python: this
     # installation's.
     path = f"{BIN}{os.pathsep}{inherited.get('PATH', '')}"
@@ -112,21 +107,15 @@ def test_the_one_shot_roles_make_a_usable_node_and_repeat_harmlessly(
         assert store.cell_stats()["total"] > 0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def wait_until(what: str, condition: Callable[[], bool], running: list[Started]) -> None:
+    """Polls ``condition`` until true; fails at once when a service died meanwhile."""
 
-
-def wait_until(what: str, condition: Any, running: list[subprocess.Popen[bytes]]) -> None:
-    """Polls ``condition`` until true; fails early when a service died meanwhile."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not condition():
+    def met() -> bool:
         for process in running:
             assert process.poll() is None, (what, process.args, process.returncode)
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)  # polling interval, not a race being hidden
+        return condition()
+
+    wait_for(met, what, timeout=STARTUP_TIMEOUT_S)
 
 
 def succeeds(env: dict[str, str], name: str) -> bool:
@@ -137,11 +126,13 @@ def succeeds(env: dict[str, str], name: str) -> bool:
 
 
 @contextlib.contextmanager
-def services(env: dict[str, str], logs: Path) -> Iterator[Any]:
+def services(
+    env: dict[str, str], logs: Path
+) -> Iterator[tuple[Callable[[str], Started], list[Started]]]:
     """Starts long-running roles (``start(name)``); stops them all on the way out."""
-    running: list[subprocess.Popen[bytes]] = []
+    running: list[Started] = []
 
-    def start(name: str) -> subprocess.Popen[bytes]:
+    def start(name: str) -> Started:
         with (logs / f"{name}.log").open("wb") as log:
             process = subprocess.Popen(
                 ["sh", str(ROOT / "docker" / "stack.sh"), name],
@@ -156,14 +147,7 @@ def services(env: dict[str, str], logs: Path) -> Iterator[Any]:
         yield start, running
     finally:
         for process in reversed(running):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in running:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+            stop_process(process)
 
 
 def test_the_front_roles_serve_a_site_that_salve_verify_verifies(
