@@ -13,7 +13,8 @@ COPY . .
 RUN python -m build --wheel --outdir /dist .
 
 FROM python:3.11-slim
-# openssl: the demo's throw-away TLS certificate for the GMLC (docker/stack.sh).
+# openssl: the demo's throw-away TLS certificates, the GMLC's and the site's
+# (docker/stack.sh).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends openssl \
     && rm -rf /var/lib/apt/lists/*
@@ -23,7 +24,8 @@ RUN python -m venv /opt/salve \
     && /opt/salve/bin/pip install --no-cache-dir "${wheel}[postgres]" \
     && rm /tmp/*.whl \
     && useradd --system --home-dir /var/lib/salve --shell /usr/sbin/nologin salve \
-    && install -d -o salve -g salve -m 0700 /var/lib/salve-gmlc /var/lib/salve-appliance
+    && install -d -o salve -g salve -m 0700 \
+        /var/lib/salve-gmlc /var/lib/salve-appliance /var/lib/salve-front /var/lib/salve-app
 COPY docker/stack.sh /usr/local/bin/salve-stack
 ENV PATH=/opt/salve/bin:$PATH \
     PYTHONUNBUFFERED=1
