@@ -141,7 +141,7 @@ front-init)
     (umask 077 && cp "$GMLC_STATE/$WEB_CLIENT.password" "$FRONT_STATE/gmlc.password")
     { read -r zone_files; read -r anchor; } < "$DNS_DIR.txt"
     # The site stands where the demo SIM's serving cell is (demo/data/demo_cells.csv).
-    site="$(python -c 'from demo.lab import ZURICH as s; print(s.lat, s.lon, s.precision_m, s.name)')"
+    site="$(python -c 'from demo.world import ZURICH as s; print(s.lat, s.lon, s.precision_m, s.name)')"
     read -r lat lon precision site_name <<EOF
 $site
 EOF
