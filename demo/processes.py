@@ -26,6 +26,8 @@ T = TypeVar("T")
 
 BIN: Final = Path(sys.executable).parent
 STOP_GRACE_S: Final = 10.0
+#: How long a process group may take to vanish after SIGKILL.
+GROUP_EXIT_WAIT_S: Final = 5.0
 TOOL_TIMEOUT_S: Final = 120.0
 
 
@@ -196,8 +198,13 @@ class Processes:
             except subprocess.TimeoutExpired:
                 _signal_group(process.pid, signal.SIGKILL)
                 process.wait(timeout=5)
-        # Whatever the program left behind in its group goes too.
+        # Whatever the program left behind in its group goes too. A signal is delivered
+        # asynchronously: wait until the group is really empty, so that "stopped" is true
+        # when this returns (the demo checks it, and a port may be reused at once).
         _signal_group(process.pid, signal.SIGKILL)
+        deadline = time.monotonic() + GROUP_EXIT_WAIT_S
+        while live_groups([process.pid]) and time.monotonic() < deadline:
+            time.sleep(0.01)
         service._log.close()
         with contextlib.suppress(ValueError):
             self.services.remove(service)
