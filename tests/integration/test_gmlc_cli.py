@@ -116,7 +116,8 @@ def test_init_made_a_private_state_directory_and_is_repeatable(node: Path, cli: 
 def test_init_without_issuer_outside_dev_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("SALVE_GMLC_CONFIG", raising=False)
+    # A configuration file not written yet, wherever the test runs (a GMLC may be installed).
+    monkeypatch.setenv("SALVE_GMLC_CONFIG", str(tmp_path / "gmlc.toml"))
     monkeypatch.delenv("SALVE_GMLC_ISSUER", raising=False)
     monkeypatch.delenv("SALVE_GMLC_DEV", raising=False)
     assert main(["init", "--state-dir", str(tmp_path / "s")]) == 2
