@@ -45,6 +45,8 @@ def stack_env(tmp_path: Path) -> dict[str, str]:
     # SQLite instead of the compose file's PostgreSQL service; state in temporary places.
     del environment["SALVE_GMLC_DATABASE_URL"]
     states = {name: tmp_path / name for name in ("gmlc", "appliance", "front", "app")}
+    empty_configuration = tmp_path / "appliance.toml"
+    empty_configuration.write_text("")
     for directory in states.values():
         directory.mkdir()
     environment |= {
@@ -54,6 +56,9 @@ def stack_env(tmp_path: Path) -> dict[str, str]:
         "SALVE_STACK_APP_ROOT": str(states["app"]),
         "SALVE_APPLIANCE_APPLIANCE_STATE_DIR": str(states["appliance"]),
         "SALVE_APPLIANCE_APPLIANCE_STATUS_SOCKET": str(states["appliance"] / "status.sock"),
+        # As in the container, the appliance has no configuration file, only its environment,
+        # even on a machine where one is installed in /etc/salve.
+        "SALVE_APPLIANCE_CONFIG": str(empty_configuration),
     }
     inherited = clean_env(
         "SALVE_GMLC_", "SALVE_APPLIANCE_", "SALVE_DEMO_", "SALVE_FRONT_", "SALVE_STACK_"
