@@ -139,7 +139,11 @@ def test_the_appliance_settings_pass_the_appliance_loader(
         assert any(ca_file.startswith(mount + "/") for mount in mounts), ca_file
         (tmp_path / "gmlc.crt").write_text("stand-in for the generated certificate")
         environment["SALVE_APPLIANCE_GMLC_CA_FILE"] = str(tmp_path / "gmlc.crt")
-    config = load_config(None, environ=environment)
+    # The container has no configuration file, only this environment (whatever the machine
+    # running the tests has in /etc/salve).
+    empty = tmp_path / "appliance.toml"
+    empty.write_text("")
+    config = load_config(empty, environ=environment)
     assert config.modem.port == "sim://quectel-ec25?scenario=demo"
     assert config.require_gmlc_url() == "https://gmlc:9211"
     assert str(config.appliance.status_socket).startswith(str(config.appliance.state_dir))
