@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +9,7 @@ import pytest
 
 from appliance.config import ApplianceConfig, load_config
 from appliance.errors import ConfigError
-
-NOBODY_UID = 65534
+from tests.support.permissions import run_where_unreadable
 
 
 @pytest.fixture(autouse=True)
@@ -169,21 +164,6 @@ def test_a_ca_file_the_service_user_cannot_read_is_a_config_error(tmp_path: Path
     ca_file = private / "ca.pem"
     ca_file.write_text("-----BEGIN CERTIFICATE-----\n")
     config = write(tmp_path, f'[gmlc]\nca_file = "{ca_file}"\n')
-    if os.geteuid() != 0:
-        private.chmod(0)
-        try:
-            with pytest.raises(ConfigError, match="is not readable by this user"):
-                load(config)
-        finally:
-            private.chmod(0o700)
-        return
-    # Root reads everything: give the directory to another user and load the configuration
-    # in a root process without the capabilities that bypass file permissions.
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("setpriv (util-linux) is needed to drop root's file-permission override")
-    os.chown(private, NOBODY_UID, NOBODY_UID)
-    private.chmod(0o700)
     program = (
         "import sys\nfrom pathlib import Path\n"
         "from appliance.config import load_config\n"
@@ -193,14 +173,9 @@ def test_a_ca_file_the_service_user_cannot_read_is_a_config_error(tmp_path: Path
         "except ConfigError as error:\n"
         "    print(error.key, error)\n"
     )
-    done = subprocess.run(
-        [setpriv, "--bounding-set", "-dac_override,-dac_read_search",
-         sys.executable, "-c", program, str(config)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("gmlc.ca_file "), done.stdout
-    assert "is not readable by this user" in done.stdout
+    output = run_where_unreadable(private, program, str(config))
+    assert output.startswith("gmlc.ca_file "), output
+    assert "is not readable by this user" in output
 
 
 def test_loopback_http_is_accepted_for_dev(tmp_path: Path) -> None:

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from runtime.files import FileProblem, FileReadError, read_bounded
-
-NOBODY_UID = 65534
+from tests.support.permissions import run_where_unreadable
 
 
 def test_a_file_within_the_bound_is_read_whole(tmp_path: Path) -> None:
@@ -48,19 +43,6 @@ def test_a_file_this_user_cannot_read(tmp_path: Path) -> None:
     locked.mkdir()
     path = locked / "key.pem"
     path.write_text("secret")
-    if os.geteuid() != 0:
-        path.chmod(0)
-        with pytest.raises(FileReadError) as caught:
-            read_bounded(path)
-        assert caught.value.problem is FileProblem.UNREADABLE
-        return
-    # Root reads everything: give the directory to another user and read in a root process
-    # without the capabilities that bypass file permissions.
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("setpriv (util-linux) is needed to drop root's file-permission override")
-    os.chown(locked, NOBODY_UID, NOBODY_UID)
-    locked.chmod(0o700)
     program = (
         "import sys\n"
         "from pathlib import Path\n"
@@ -70,13 +52,7 @@ def test_a_file_this_user_cannot_read(tmp_path: Path) -> None:
         "except FileReadError as error:\n"
         "    print(error.problem.name)\n"
     )
-    done = subprocess.run(
-        [setpriv, "--bounding-set", "-dac_override,-dac_read_search",
-         sys.executable, "-c", program, str(path)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "UNREADABLE"
+    assert run_where_unreadable(locked, program, str(path)).strip() == "UNREADABLE"
 
 
 def test_a_secret_shared_with_others_is_refused_before_it_is_read(tmp_path: Path) -> None:
